@@ -1,0 +1,945 @@
+//! `coachmail.toml` → a validated [`Config`]: roster, schedule, transports,
+//! privacy settings.
+//!
+//! Owns every check an operator's file must pass, and errors that name the
+//! file, the line, the key and the fix. Never reads a secret from the file:
+//! secrets come from environment variables the file names.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{Duration, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::framework::Framework;
+
+/// Where the config is looked for when neither `--config` nor `COACHMAIL_CONFIG` is given.
+pub const DEFAULT_PATH: &str = "config/coachmail.toml";
+
+/// A loaded, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file this came from.
+    pub path: PathBuf,
+    pub service: Service,
+    pub schedule: Schedule,
+    pub auth: Auth,
+    pub outbound: Outbound,
+    pub inbound: Inbound,
+    pub coaches: Vec<Coach>,
+    pub pms: Vec<Pm>,
+    pub framework: Framework,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Product name shown in every email, e.g. "PM Pulse".
+    pub name: String,
+    /// From of everything sent; plus-addressed for reply keys.
+    pub address: String,
+    pub database: PathBuf,
+    /// Name of the env var that holds the SQLCipher key; `None` = no encryption.
+    pub database_key_env: Option<String>,
+    pub retention_days: u32,
+    pub templates: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub form_day: Weekday,
+    pub form_time: NaiveTime,
+    pub digest_lead: Duration,
+    /// One nudge this long after the form if no reply; `None` = no reminder.
+    pub reminder_after: Option<Duration>,
+    /// A score this far or further below the PM's baseline is flagged as a dip.
+    pub dip_threshold: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub require_reply_key: bool,
+    pub trusted_authserv_ids: Vec<String>,
+    pub max_message_bytes: usize,
+    pub replies_per_sender_per_hour: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tls {
+    StartTls,
+    Implicit,
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub enum Outbound {
+    /// Each sent email is written as an `.eml` file in `dir`.
+    File {
+        dir: PathBuf,
+    },
+    Smtp(Smtp),
+}
+
+#[derive(Clone, Debug)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub user: Option<String>,
+    pub password_env: Option<String>,
+    pub pool: u32,
+    pub per_minute: u32,
+}
+
+#[derive(Clone, Debug)]
+pub enum Inbound {
+    /// A Maildir watched for replies.
+    Maildir {
+        dir: PathBuf,
+    },
+    Imap(Imap),
+    /// Only `coachmail ingest` brings mail in.
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub struct Imap {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub user: String,
+    pub password_env: String,
+    pub folder: String,
+    pub processed_folder: Option<String>,
+    pub idle: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coach {
+    pub key: String,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pm {
+    pub key: String,
+    pub name: String,
+    pub email: String,
+    /// Key of the paired coach.
+    pub coach: String,
+    pub timezone: Tz,
+    /// Weekly 1:1 slot, in the PM's time zone.
+    pub one_on_one: Slot,
+    /// When the weekly form goes out, in the PM's time zone.
+    pub form: Slot,
+}
+
+/// A weekly moment: a day of the week and a local time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub day: Weekday,
+    pub time: NaiveTime,
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.day, self.time.format("%H:%M"))
+    }
+}
+
+impl Config {
+    /// Loads the config at `path` and the framework it names.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` names it in errors and
+    /// locates the framework file (relative to the config file's folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let src = Source::new(path, text);
+        let raw: RawConfig = src.deserialize()?;
+        build(&src, raw)
+    }
+
+    pub fn pm(&self, key: &str) -> Option<&Pm> {
+        self.pms.iter().find(|p| p.key == key)
+    }
+
+    pub fn coach(&self, key: &str) -> Option<&Coach> {
+        self.coaches.iter().find(|c| c.key == key)
+    }
+
+    /// The PM registered with this address (case-insensitive).
+    pub fn pm_by_email(&self, email: &str) -> Option<&Pm> {
+        let email = email.trim();
+        self.pms
+            .iter()
+            .find(|p| p.email.eq_ignore_ascii_case(email))
+    }
+
+    /// The coach paired with `pm`; validation guarantees there is one.
+    pub fn coach_of(&self, pm: &Pm) -> Option<&Coach> {
+        self.coach(&pm.coach)
+    }
+}
+
+/// Why a config or framework file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}. Check the path, or pass --config / set COACHMAIL_CONFIG", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Syntax {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("{}{}: `{key}`: {problem}. Fix: {fix}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        key: String,
+        problem: String,
+        fix: String,
+    },
+}
+
+/// A config file's text, kept to turn spans into line numbers.
+pub(crate) struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn new(path: &'a Path, text: &'a str) -> Self {
+        Source { path, text }
+    }
+
+    fn line_of(&self, span: Range<usize>) -> usize {
+        let end = span.start.min(self.text.len());
+        self.text[..end].bytes().filter(|&b| b == b'\n').count() + 1
+    }
+
+    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(self.text).map_err(|e| {
+            let message = e.message().trim().to_string();
+            let message = if message.starts_with("unknown field") {
+                format!("{message}; remove it or fix its spelling (every key is documented in the shipped config/coachmail.toml)")
+            } else {
+                message
+            };
+            ConfigError::Syntax {
+                path: self.path.to_path_buf(),
+                line: e.span().map(|s| self.line_of(s)),
+                message,
+            }
+        })
+    }
+
+    pub(crate) fn invalid<T>(
+        &self,
+        at: &toml::Spanned<T>,
+        key: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line: Some(self.line_of(at.span())),
+            key: key.to_string(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    fn invalid_nowhere(
+        &self,
+        key: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line: None,
+            key: key.to_string(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Names go into mail headers: refuse anything that could inject one.
+pub(crate) fn check_display_text(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+) -> Result<(), ConfigError> {
+    let v = value.get_ref();
+    if v.trim().is_empty() {
+        return Err(src.invalid(value, key, "is empty", "give it a value"));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(src.invalid(
+            value,
+            key,
+            "contains a line break or control character, which could forge mail headers",
+            "write it on one line with printable characters only",
+        ));
+    }
+    Ok(())
+}
+
+fn check_email(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+) -> Result<String, ConfigError> {
+    let v = value.get_ref().trim();
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && v.chars()
+                    .all(|c| c.is_ascii_graphic() && !"<>()[],;:\"\\".contains(c))
+        }
+        None => false,
+    };
+    if !ok {
+        return Err(src.invalid(
+            value,
+            key,
+            format!("`{v}` is not a plain email address"),
+            "write the bare address, e.g. email = \"alice@example.org\" (no display name, no angle brackets)",
+        ));
+    }
+    Ok(v.to_ascii_lowercase())
+}
+
+fn check_key(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+) -> Result<String, ConfigError> {
+    let v = value.get_ref().trim();
+    if v.is_empty()
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(src.invalid(
+            value,
+            key,
+            format!("`{v}` is not a usable key"),
+            "use lowercase letters, digits, `-` or `_`, e.g. key = \"alice\"",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Parses `mon`, `Monday`, … (case-insensitive).
+pub fn parse_day(s: &str) -> Option<Weekday> {
+    let s = s.trim().to_ascii_lowercase();
+    if s.len() < 3 {
+        return None;
+    }
+    Weekday::from_str(&s)
+        .ok()
+        .filter(|d| d.to_string().to_ascii_lowercase().starts_with(&s[..3]))
+}
+
+/// Parses `HH:MM` (24-hour).
+pub fn parse_time(s: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+}
+
+/// Parses durations such as `2h`, `45m`, `2d`, `1h30m`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total = Duration::zero();
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().ok()?;
+        digits.clear();
+        total += match c {
+            'w' => Duration::weeks(n),
+            'd' => Duration::days(n),
+            'h' => Duration::hours(n),
+            'm' => Duration::minutes(n),
+            _ => return None,
+        };
+    }
+    if !digits.is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+fn slot(src: &Source<'_>, value: &toml::Spanned<String>, key: &str) -> Result<Slot, ConfigError> {
+    let v = value.get_ref();
+    let mut parts = v.split_whitespace();
+    let day = parts.next().and_then(parse_day);
+    let time = parts.next().and_then(parse_time);
+    match (day, time, parts.next()) {
+        (Some(day), Some(time), None) => Ok(Slot { day, time }),
+        _ => Err(src.invalid(
+            value,
+            key,
+            format!("`{v}` is not a weekly slot"),
+            "write a day and a 24-hour time, e.g. \"mon 10:00\"",
+        )),
+    }
+}
+
+fn day(src: &Source<'_>, value: &toml::Spanned<String>, key: &str) -> Result<Weekday, ConfigError> {
+    parse_day(value.get_ref()).ok_or_else(|| {
+        src.invalid(
+            value,
+            key,
+            format!("`{}` is not a day of the week", value.get_ref()),
+            "write mon, tue, wed, thu, fri, sat or sun",
+        )
+    })
+}
+
+fn time(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+) -> Result<NaiveTime, ConfigError> {
+    parse_time(value.get_ref()).ok_or_else(|| {
+        src.invalid(
+            value,
+            key,
+            format!("`{}` is not a time of day", value.get_ref()),
+            "write a 24-hour time, e.g. \"16:00\"",
+        )
+    })
+}
+
+fn duration(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+) -> Result<Duration, ConfigError> {
+    parse_duration(value.get_ref()).ok_or_else(|| {
+        src.invalid(
+            value,
+            key,
+            format!("`{}` is not a duration", value.get_ref()),
+            "write it like \"2h\", \"45m\", \"2d\" or \"1h30m\"",
+        )
+    })
+}
+
+fn env_name(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+) -> Result<Option<String>, ConfigError> {
+    let v = value.get_ref().trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || v.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(src.invalid(
+            value,
+            key,
+            format!("`{v}` is not the name of an environment variable (it looks like a secret itself)"),
+            "put the secret in an environment variable and write its name here, e.g. \"COACHMAIL_SMTP_PASSWORD\"",
+        ));
+    }
+    Ok(Some(v.to_string()))
+}
+
+/// A secret written straight into the file: refuse it, and say where it belongs.
+fn no_inline_secret(
+    src: &Source<'_>,
+    value: &Option<toml::Spanned<toml::Value>>,
+    key: &str,
+) -> Result<(), ConfigError> {
+    match value {
+        Some(v) => Err(src.invalid(
+            v,
+            key,
+            "secrets must not be written in the config file",
+            format!("remove `{key}`, put the secret in an environment variable and name it in `{key}_env`"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn tls(
+    src: &Source<'_>,
+    value: &Option<toml::Spanned<String>>,
+    key: &str,
+    default: Tls,
+) -> Result<Tls, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.get_ref().as_str() {
+            "starttls" => Ok(Tls::StartTls),
+            "implicit" => Ok(Tls::Implicit),
+            "none" => Ok(Tls::None),
+            other => Err(src.invalid(
+                v,
+                key,
+                format!("`{other}` is not a TLS mode"),
+                "write \"starttls\", \"implicit\" or \"none\" (none only for a relay on loopback)",
+            )),
+        },
+    }
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
+    let config_dir = src.path.parent().unwrap_or(Path::new("."));
+    // Paths in the file are relative to the folder that holds `config/`
+    // (the service's working folder), as the shipped demo expects.
+    let root = config_dir.parent().unwrap_or(Path::new("."));
+    let root = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+
+    let s = raw.service;
+    check_display_text(src, &s.name, "service.name")?;
+    let address = check_email(src, &s.address, "service.address")?;
+    no_inline_secret(src, &s.database_key, "service.database_key")?;
+    let service = Service {
+        name: s.name.get_ref().trim().to_string(),
+        address,
+        database: resolve(root, &s.database),
+        database_key_env: match &s.database_key_env {
+            Some(v) => env_name(src, v, "service.database_key_env")?,
+            None => None,
+        },
+        retention_days: s.retention_days,
+        templates: resolve(root, &s.templates),
+    };
+    let framework_path = resolve(config_dir, &s.framework);
+
+    let sc = raw.schedule;
+    let reminder_after = match &sc.reminder_after {
+        Some(v) if !v.get_ref().trim().is_empty() => {
+            Some(duration(src, v, "schedule.reminder_after")?)
+        }
+        _ => None,
+    };
+    let schedule = Schedule {
+        form_day: day(src, &sc.form_day, "schedule.form_day")?,
+        form_time: time(src, &sc.form_time, "schedule.form_time")?,
+        digest_lead: duration(src, &sc.digest_lead, "schedule.digest_lead")?,
+        reminder_after,
+        dip_threshold: sc.dip_threshold,
+    };
+    if !(schedule.dip_threshold > 0.0 && schedule.dip_threshold <= 4.0) {
+        return Err(src.invalid_nowhere(
+            "schedule.dip_threshold",
+            "must be above 0 and at most 4",
+            "write e.g. dip_threshold = 1.0 (one point below baseline)",
+        ));
+    }
+
+    let a = raw.auth;
+    let auth = Auth {
+        require_reply_key: a.require_reply_key,
+        trusted_authserv_ids: a.trusted_authserv_ids,
+        max_message_bytes: a.max_message_bytes,
+        replies_per_sender_per_hour: a.replies_per_sender_per_hour,
+    };
+
+    let o = raw.outbound;
+    no_inline_secret(src, &o.password, "outbound.password")?;
+    let outbound = match o.transport.get_ref().as_str() {
+        "file" => Outbound::File {
+            dir: resolve(root, o.dir.as_deref().unwrap_or("var/outbox")),
+        },
+        "smtp" => {
+            let host = o.host.clone().ok_or_else(|| {
+                src.invalid(
+                    &o.transport,
+                    "outbound.host",
+                    "smtp needs a host",
+                    "add host = \"smtp.example.org\"",
+                )
+            })?;
+            let tls = tls(src, &o.tls, "outbound.tls", Tls::StartTls)?;
+            let port = o.port.unwrap_or(match tls {
+                Tls::Implicit => 465,
+                _ => 587,
+            });
+            let password_env = match &o.password_env {
+                Some(v) => env_name(src, v, "outbound.password_env")?,
+                None => None,
+            };
+            if o.user.is_some() != password_env.is_some() {
+                return Err(src.invalid(
+                    &o.transport,
+                    "outbound.user",
+                    "user and password_env go together",
+                    "set both (to log in) or neither (an open relay on loopback)",
+                ));
+            }
+            Outbound::Smtp(Smtp {
+                host,
+                port,
+                tls,
+                user: o.user.clone(),
+                password_env,
+                pool: o.pool.unwrap_or(4).max(1),
+                per_minute: o.per_minute.unwrap_or(600).max(1),
+            })
+        }
+        other => {
+            return Err(src.invalid(
+                &o.transport,
+                "outbound.transport",
+                format!("`{other}` is not an outbound transport"),
+                "write \"file\" (demo: .eml files) or \"smtp\"",
+            ));
+        }
+    };
+
+    let i = raw.inbound;
+    no_inline_secret(src, &i.password, "inbound.password")?;
+    let inbound = match i.transport.get_ref().as_str() {
+        "maildir" => Inbound::Maildir {
+            dir: resolve(root, i.dir.as_deref().unwrap_or("var/inbox")),
+        },
+        "none" => Inbound::None,
+        "imap" => {
+            let need = |v: &Option<String>, k: &str, eg: &str| {
+                v.clone().ok_or_else(|| {
+                    src.invalid(&i.transport, k, "imap needs it", format!("add {eg}"))
+                })
+            };
+            let host = need(&i.host, "inbound.host", "host = \"imap.example.org\"")?;
+            let user = need(&i.user, "inbound.user", "user = \"pulse@example.org\"")?;
+            let password_env = match &i.password_env {
+                Some(v) => env_name(src, v, "inbound.password_env")?,
+                None => None,
+            }
+            .ok_or_else(|| {
+                src.invalid(
+                    &i.transport,
+                    "inbound.password_env",
+                    "imap needs a password",
+                    "add password_env = \"COACHMAIL_IMAP_PASSWORD\" and set that variable",
+                )
+            })?;
+            let tls = tls(src, &i.tls, "inbound.tls", Tls::Implicit)?;
+            Inbound::Imap(Imap {
+                host,
+                port: i.port.unwrap_or(match tls {
+                    Tls::Implicit => 993,
+                    _ => 143,
+                }),
+                tls,
+                user,
+                password_env,
+                folder: i.folder.clone().unwrap_or_else(|| "INBOX".into()),
+                processed_folder: i.processed_folder.clone().filter(|f| !f.is_empty()),
+                idle: i.idle.unwrap_or(true),
+            })
+        }
+        other => {
+            return Err(src.invalid(
+                &i.transport,
+                "inbound.transport",
+                format!("`{other}` is not an inbound transport"),
+                "write \"maildir\", \"imap\" or \"none\" (only `coachmail ingest`)",
+            ));
+        }
+    };
+
+    let mut seen_keys = HashSet::new();
+    let mut seen_emails = HashSet::new();
+    seen_emails.insert(service.address.clone());
+    let mut coaches = Vec::new();
+    for c in &raw.coach {
+        let key = check_key(src, &c.key, "coach.key")?;
+        if !seen_keys.insert(key.clone()) {
+            return Err(src.invalid(
+                &c.key,
+                "coach.key",
+                format!("key `{key}` is used twice"),
+                "give every coach and PM its own key",
+            ));
+        }
+        check_display_text(src, &c.name, "coach.name")?;
+        let email = check_email(src, &c.email, "coach.email")?;
+        if !seen_emails.insert(email.clone()) {
+            return Err(src.invalid(
+                &c.email,
+                "coach.email",
+                format!("`{email}` is used twice"),
+                "every person (and the service) needs its own address",
+            ));
+        }
+        coaches.push(Coach {
+            key,
+            name: c.name.get_ref().trim().to_string(),
+            email,
+        });
+    }
+    let mut pms = Vec::new();
+    for p in &raw.pm {
+        let key = check_key(src, &p.key, "pm.key")?;
+        if !seen_keys.insert(key.clone()) {
+            return Err(src.invalid(
+                &p.key,
+                "pm.key",
+                format!("key `{key}` is used twice"),
+                "give every coach and PM its own key",
+            ));
+        }
+        check_display_text(src, &p.name, "pm.name")?;
+        let email = check_email(src, &p.email, "pm.email")?;
+        if !seen_emails.insert(email.clone()) {
+            return Err(src.invalid(
+                &p.email,
+                "pm.email",
+                format!("`{email}` is used twice"),
+                "every person (and the service) needs its own address",
+            ));
+        }
+        let coach = p.coach.get_ref().trim().to_string();
+        if !coaches.iter().any(|c: &Coach| c.key == coach) {
+            return Err(src.invalid(
+                &p.coach,
+                "pm.coach",
+                format!("PM `{key}` is paired with coach `{coach}`, but no [[coach]] has that key"),
+                format!(
+                    "add a [[coach]] with key = \"{coach}\", or pair `{key}` with an existing coach"
+                ),
+            ));
+        }
+        let timezone = Tz::from_str(p.timezone.get_ref().trim()).map_err(|_| {
+            src.invalid(
+                &p.timezone,
+                "pm.timezone",
+                format!("`{}` is not an IANA time zone", p.timezone.get_ref()),
+                "write a name such as \"Europe/Paris\", \"America/New_York\" or \"Australia/Sydney\"",
+            )
+        })?;
+        let one_on_one = slot(src, &p.one_on_one, "pm.one_on_one")?;
+        let form = Slot {
+            day: match &p.form_day {
+                Some(d) => day(src, d, "pm.form_day")?,
+                None => schedule.form_day,
+            },
+            time: match &p.form_time {
+                Some(t) => time(src, t, "pm.form_time")?,
+                None => schedule.form_time,
+            },
+        };
+        pms.push(Pm {
+            key,
+            name: p.name.get_ref().trim().to_string(),
+            email,
+            coach,
+            timezone,
+            one_on_one,
+            form,
+        });
+    }
+    if pms.is_empty() {
+        return Err(src.invalid_nowhere(
+            "pm",
+            "the roster has no PM",
+            "add at least one [[pm]] table",
+        ));
+    }
+
+    let framework = Framework::load(&framework_path)?;
+    Ok(Config {
+        path: src.path.to_path_buf(),
+        service,
+        schedule,
+        auth,
+        outbound,
+        inbound,
+        coaches,
+        pms,
+        framework,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    service: RawService,
+    schedule: RawSchedule,
+    #[serde(default)]
+    auth: RawAuth,
+    outbound: RawOutbound,
+    inbound: RawInbound,
+    #[serde(default)]
+    coach: Vec<RawCoach>,
+    #[serde(default)]
+    pm: Vec<RawPm>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: toml::Spanned<String>,
+    address: toml::Spanned<String>,
+    #[serde(default = "default_database")]
+    database: String,
+    database_key_env: Option<toml::Spanned<String>>,
+    database_key: Option<toml::Spanned<toml::Value>>,
+    #[serde(default = "default_retention")]
+    retention_days: u32,
+    #[serde(default = "default_framework")]
+    framework: String,
+    #[serde(default = "default_templates")]
+    templates: String,
+}
+
+fn default_database() -> String {
+    "var/coachmail.db".into()
+}
+fn default_retention() -> u32 {
+    30
+}
+fn default_framework() -> String {
+    "framework.toml".into()
+}
+fn default_templates() -> String {
+    "templates".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    form_day: toml::Spanned<String>,
+    form_time: toml::Spanned<String>,
+    digest_lead: toml::Spanned<String>,
+    reminder_after: Option<toml::Spanned<String>>,
+    #[serde(default = "default_dip")]
+    dip_threshold: f64,
+}
+
+fn default_dip() -> f64 {
+    1.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    #[serde(default = "yes")]
+    require_reply_key: bool,
+    #[serde(default)]
+    trusted_authserv_ids: Vec<String>,
+    #[serde(default = "default_max_bytes")]
+    max_message_bytes: usize,
+    #[serde(default = "default_per_hour")]
+    replies_per_sender_per_hour: u32,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            require_reply_key: true,
+            trusted_authserv_ids: Vec::new(),
+            max_message_bytes: default_max_bytes(),
+            replies_per_sender_per_hour: default_per_hour(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_max_bytes() -> usize {
+    10_000_000
+}
+fn default_per_hour() -> u32 {
+    10
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbound {
+    transport: toml::Spanned<String>,
+    dir: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<toml::Spanned<String>>,
+    user: Option<String>,
+    password_env: Option<toml::Spanned<String>>,
+    password: Option<toml::Spanned<toml::Value>>,
+    pool: Option<u32>,
+    per_minute: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInbound {
+    transport: toml::Spanned<String>,
+    dir: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<toml::Spanned<String>>,
+    user: Option<String>,
+    password_env: Option<toml::Spanned<String>>,
+    password: Option<toml::Spanned<toml::Value>>,
+    folder: Option<String>,
+    processed_folder: Option<String>,
+    idle: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCoach {
+    key: toml::Spanned<String>,
+    name: toml::Spanned<String>,
+    email: toml::Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPm {
+    key: toml::Spanned<String>,
+    name: toml::Spanned<String>,
+    email: toml::Spanned<String>,
+    coach: toml::Spanned<String>,
+    timezone: toml::Spanned<String>,
+    one_on_one: toml::Spanned<String>,
+    form_day: Option<toml::Spanned<String>>,
+    form_time: Option<toml::Spanned<String>>,
+}

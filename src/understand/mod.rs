@@ -1,0 +1,168 @@
+//! Understanding one inbound message: raw bytes in, an [`Understanding`] out.
+//!
+//! Pure: no clock (the caller passes `now`), no database (known forms come
+//! in through the [`Forms`] lookup), no network, no logging of content. Junk
+//! in gives a `rejected` or `ignored` value with a reason, never a panic.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{Auth, Config};
+use crate::week::Week;
+
+/// What a message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Answers (and/or a note) for a week's form.
+    Assessment,
+    /// A command such as `trend` or `pause 2 weeks`.
+    Command,
+    /// A machine's mail (auto-reply, bounce, list): recorded, never answered.
+    Ignored,
+    /// Not accepted: unknown sender, failed authorization, unreadable.
+    Rejected,
+}
+
+/// A PM's command by email.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "name", rename_all = "lowercase")]
+pub enum Command {
+    /// History of all skills, or one, over `weeks` weeks (default 12).
+    Trend {
+        skill: Option<String>,
+        weeks: u32,
+    },
+    Help,
+    /// Pause forms and reminders for `weeks` weeks, or until a local date.
+    Pause {
+        weeks: Option<u32>,
+        until: Option<chrono::NaiveDate>,
+    },
+    Resume,
+    /// Skip this week on purpose.
+    Skip,
+    Export,
+    /// Ask to erase everything; `token` is set when this confirms a request.
+    Forget {
+        token: Option<String>,
+    },
+    /// Looked like a command but is none: the PM gets the help text.
+    Unknown {
+        word: String,
+    },
+}
+
+/// An answer line that was not stored, and why, in words a PM understands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invalid {
+    /// The PM's line as written.
+    pub line: String,
+    pub reason: String,
+}
+
+/// The verdict on one message. Serialized, this is `coachmail parse`'s JSON line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Understanding {
+    pub kind: Kind,
+    /// Key of the PM it came from, when the sender is a registered PM.
+    pub pm: Option<String>,
+    /// The week it answers (assessments).
+    pub week: Option<Week>,
+    /// Valid scores by skill key.
+    pub scores: BTreeMap<String, u8>,
+    /// Skills skipped on purpose (`n/a`, `-`, `skip`).
+    pub skipped: Vec<String>,
+    pub invalid: Vec<Invalid>,
+    /// Active skills neither scored nor skipped.
+    pub missing: Vec<String>,
+    /// Everything the PM wrote that is not an answer line; `None` when empty.
+    pub note: Option<String>,
+    /// The PM's own new text: quotes and signature removed, answer lines kept.
+    pub reply_text: String,
+    pub command: Option<Command>,
+    /// Why it was ignored or rejected.
+    pub reason: Option<String>,
+    /// The message's Message-ID (without angle brackets), if any.
+    pub message_id: Option<String>,
+    /// Hex SHA-256 of the raw bytes: the dedup key when there is no Message-ID.
+    pub content_hash: String,
+}
+
+/// A form that was sent, as the store knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormRef {
+    pub pm: String,
+    pub week: Week,
+}
+
+/// What `understand` may ask about forms already sent. The store implements
+/// it; tests use a map.
+pub trait Forms {
+    /// The form whose secret reply key this is.
+    fn by_reply_key(&self, key: &str) -> Option<FormRef>;
+    /// The form sent with this Message-ID (without angle brackets).
+    fn by_message_id(&self, message_id: &str) -> Option<FormRef>;
+    /// The newest week whose form was sent to `pm`: a fresh message lands there.
+    fn latest_week(&self, pm: &str) -> Option<Week>;
+}
+
+/// No forms known (e.g. `coachmail parse` without a database).
+pub struct NoForms;
+
+impl Forms for NoForms {
+    fn by_reply_key(&self, _: &str) -> Option<FormRef> {
+        None
+    }
+    fn by_message_id(&self, _: &str) -> Option<FormRef> {
+        None
+    }
+    fn latest_week(&self, _: &str) -> Option<Week> {
+        None
+    }
+}
+
+/// Everything `understand` needs besides the message.
+pub struct Context<'a> {
+    /// Roster, framework and service address.
+    pub config: &'a Config,
+    pub forms: &'a dyn Forms,
+    /// When the message is read; a fresh message with no form yet lands on
+    /// the PM's current local week.
+    pub now: DateTime<Utc>,
+}
+
+impl Context<'_> {
+    pub fn policy(&self) -> &Auth {
+        &self.config.auth
+    }
+}
+
+/// Reads one raw message.
+pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
+    let _ = ctx;
+    Understanding {
+        kind: Kind::Rejected,
+        pm: None,
+        week: None,
+        scores: BTreeMap::new(),
+        skipped: Vec::new(),
+        invalid: Vec::new(),
+        missing: Vec::new(),
+        note: None,
+        reply_text: String::new(),
+        command: None,
+        reason: Some("not implemented yet".into()),
+        message_id: None,
+        content_hash: content_hash(raw),
+    }
+}
+
+/// Hex SHA-256 of a message's bytes.
+pub fn content_hash(raw: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(raw);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
