@@ -943,3 +943,175 @@ struct RawPm {
     form_day: Option<toml::Spanned<String>>,
     form_time: Option<toml::Spanned<String>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../config/coachmail.toml");
+
+    /// The shipped demo config with `from` replaced by `to`, parsed as if it
+    /// lived in the repository's `config/` folder.
+    fn parse_with(from: &str, to: &str) -> Result<Config, ConfigError> {
+        assert!(
+            SHIPPED.contains(from),
+            "test edit `{from}` not found in shipped config"
+        );
+        let text = SHIPPED.replacen(from, to, 1);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml");
+        Config::parse(&text, &path)
+    }
+
+    fn error_of(from: &str, to: &str) -> String {
+        match parse_with(from, to) {
+            Ok(_) => panic!("config with `{to}` was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn shipped_demo_config_loads() {
+        let c = parse_with("[service]", "[service]").unwrap();
+        assert_eq!(c.coaches.len(), 2);
+        assert_eq!(c.pms.len(), 5);
+        let zones: HashSet<_> = c.pms.iter().map(|p| p.timezone).collect();
+        assert!(zones.len() >= 3);
+        assert!(zones.contains(&chrono_tz::Australia::Sydney));
+        let chloe = c.pm("chloe").unwrap();
+        assert_eq!(
+            chloe.form,
+            Slot {
+                day: Weekday::Thu,
+                time: NaiveTime::from_hms_opt(17, 30, 0).unwrap()
+            }
+        );
+        assert_eq!(c.pm_by_email("ALICE@example.org").unwrap().key, "alice");
+        assert!(matches!(c.outbound, Outbound::File { .. }));
+        assert!(matches!(c.inbound, Inbound::Maildir { .. }));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = error_of("retention_days = 30", "retention_days = 30\nretention = 9");
+        assert!(err.contains("coachmail.toml:18"), "{err}");
+        assert!(err.contains("unknown field `retention`"), "{err}");
+        assert!(err.contains("remove it or fix its spelling"), "{err}");
+    }
+
+    #[test]
+    fn pm_paired_with_missing_coach_is_refused() {
+        let err = error_of("coach = \"tom\"", "coach = \"tim\"");
+        assert!(err.contains("no [[coach]] has that key"), "{err}");
+        assert!(err.contains("`pm.coach`"), "{err}");
+        assert!(err.contains("add a [[coach]] with key = \"tim\""), "{err}");
+    }
+
+    #[test]
+    fn duplicate_email_is_refused_with_its_line() {
+        let err = error_of(
+            "email = \"bruno@example.org\"",
+            "email = \"Alice@example.org\"",
+        );
+        assert!(err.contains("`alice@example.org` is used twice"), "{err}");
+        assert!(err.contains("coachmail.toml:"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_key_is_refused() {
+        let err = error_of("key = \"bruno\"", "key = \"alice\"");
+        assert!(err.contains("key `alice` is used twice"), "{err}");
+    }
+
+    #[test]
+    fn bad_time_zone_is_refused() {
+        let err = error_of(
+            "timezone = \"Europe/Paris\"",
+            "timezone = \"Europe/Pariss\"",
+        );
+        assert!(err.contains("not an IANA time zone"), "{err}");
+    }
+
+    #[test]
+    fn bad_day_and_time_are_refused() {
+        let err = error_of("form_day = \"fri\"", "form_day = \"friyay\"");
+        assert!(err.contains("not a day of the week"), "{err}");
+        let err = error_of("form_time = \"16:00\"", "form_time = \"25:00\"");
+        assert!(err.contains("not a time of day"), "{err}");
+        let err = error_of(
+            "one_on_one = \"mon 10:00\"",
+            "one_on_one = \"monday at ten\"",
+        );
+        assert!(err.contains("not a weekly slot"), "{err}");
+    }
+
+    #[test]
+    fn inline_password_is_refused_and_points_to_env_var() {
+        let err = error_of(
+            "transport = \"file\"",
+            "transport = \"file\"\npassword = \"hunter2\"",
+        );
+        assert!(
+            err.contains("secrets must not be written in the config file"),
+            "{err}"
+        );
+        assert!(err.contains("password_env"), "{err}");
+        assert!(
+            !err.contains("hunter2"),
+            "the error must not echo the secret: {err}"
+        );
+    }
+
+    #[test]
+    fn secret_pasted_into_env_name_is_refused() {
+        let err = error_of(
+            "database_key_env = \"\"",
+            "database_key_env = \"s3cr3t!pass word\"",
+        );
+        assert!(
+            err.contains("not the name of an environment variable"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn display_name_with_line_break_is_refused() {
+        let err = error_of(
+            "name = \"Alice Martin\"",
+            "name = \"Alice\\r\\nBcc: eve@evil.example\"",
+        );
+        assert!(err.contains("line break or control character"), "{err}");
+    }
+
+    #[test]
+    fn missing_framework_file_is_named() {
+        let err = error_of(
+            "framework = \"framework.toml\"",
+            "framework = \"nope.toml\"",
+        );
+        assert!(err.contains("nope.toml"), "{err}");
+        assert!(err.contains("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let err = error_of("[schedule]", "[schedule");
+        assert!(err.contains("coachmail.toml:"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2h"), Some(Duration::hours(2)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::minutes(90)));
+        assert_eq!(parse_duration("2d"), Some(Duration::days(2)));
+        assert_eq!(parse_duration("2"), None);
+        assert_eq!(parse_duration("2x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn days_parse_short_and_long() {
+        assert_eq!(parse_day("Fri"), Some(Weekday::Fri));
+        assert_eq!(parse_day("friday"), Some(Weekday::Fri));
+        assert_eq!(parse_day("fr"), None);
+    }
+}
