@@ -1,1 +1,234 @@
-//! (being written)
+//! Delivering what the outbox holds: the worker and the transports.
+//!
+//! Owns the [`Transport`] trait (file, recorded, later SMTP) and the rule
+//! that a message is marked sent only after its transport accepted it.
+//! Never builds or changes a message: it delivers the rendered bytes the
+//! outbox row holds, to the recipient the row names.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+
+/// A boxed future, so transports can be used as trait objects.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+
+/// One message to deliver: envelope plus the complete RFC 5322 bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parcel {
+    /// The outbox row id (stable across retries).
+    pub id: i64,
+    /// The outbox idempotency key, e.g. `form:alice:2026-W48`.
+    pub key: String,
+    pub from: String,
+    pub to: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Why a delivery failed, and whether trying again can help.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later (4xx, connection refused, timeout, disk full).
+    #[error("temporary delivery failure ({0}); will retry")]
+    Temporary(String),
+    /// Will never succeed (5xx): dead-lettered.
+    #[error("permanent delivery failure ({0}); dead-lettered")]
+    Permanent(String),
+}
+
+impl SendError {
+    /// A short, content-free class for logs and the outbox row.
+    pub fn class(&self) -> &str {
+        match self {
+            SendError::Temporary(c) | SendError::Permanent(c) => c,
+        }
+    }
+}
+
+/// Something that delivers a message. Implementors write only `send`.
+pub trait Transport: Send + Sync {
+    fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a>;
+}
+
+/// Writes each message as an `.eml` file named after its outbox row, so a
+/// retry after a crash rewrites the same file instead of adding a second.
+#[derive(Clone, Debug)]
+pub struct FileTransport {
+    dir: PathBuf,
+}
+
+impl FileTransport {
+    pub fn new(dir: impl Into<PathBuf>) -> FileTransport {
+        FileTransport { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file a parcel is written to.
+    pub fn path_of(&self, parcel: &Parcel) -> PathBuf {
+        let key: String = parcel
+            .key
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{:06}-{key}.eml", parcel.id))
+    }
+
+    fn write(&self, parcel: &Parcel) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path_of(parcel);
+        let tmp = path.with_extension("eml.tmp");
+        std::fs::write(&tmp, &parcel.bytes)?;
+        std::fs::rename(&tmp, &path)
+    }
+}
+
+impl Transport for FileTransport {
+    fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.write(parcel)
+                .map_err(|e| SendError::Temporary(format!("file transport: {}", e.kind())))
+        })
+    }
+}
+
+/// Keeps every delivered parcel in memory, for tests and the demo.
+#[derive(Clone, Debug, Default)]
+pub struct RecordedTransport {
+    sent: Arc<Mutex<Vec<Parcel>>>,
+}
+
+impl RecordedTransport {
+    pub fn new() -> RecordedTransport {
+        RecordedTransport::default()
+    }
+
+    /// Everything delivered so far, in order.
+    pub fn sent(&self) -> Vec<Parcel> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Transport for RecordedTransport {
+    fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a> {
+        Box::pin(async move {
+            let mut sent = self
+                .sent
+                .lock()
+                .map_err(|_| SendError::Temporary("recorder poisoned".into()))?;
+            sent.push(parcel.clone());
+            Ok(())
+        })
+    }
+}
+
+/// When to try again after `attempts` failed tries: exponential from one
+/// minute, capped at six hours, with up to 20% jitter from `jitter` (0..1).
+pub fn backoff(attempts: u32, jitter: f64) -> Duration {
+    let base = 60i64.saturating_mul(1i64 << attempts.min(9)).min(6 * 3600);
+    let spread = (base as f64 * 0.2 * jitter.clamp(0.0, 1.0)) as i64;
+    Duration::seconds(base + spread)
+}
+
+/// Gives up on a temporary failure after this many attempts (about three days).
+pub const MAX_ATTEMPTS: u32 = 20;
+
+/// What one delivery pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub retrying: usize,
+    pub dead: usize,
+}
+
+/// A cheap jitter source that needs no RNG crate: the low bits of a hash of
+/// the row id and attempt number.
+fn jitter_for(id: i64, attempts: u32) -> f64 {
+    let x = (id as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(attempts as u64)
+        .rotate_left(17);
+    (x % 1000) as f64 / 1000.0
+}
+
+/// Next attempt time for a failed parcel, or `None` when it is dead.
+pub fn after_failure(
+    err: &SendError,
+    id: i64,
+    attempts: u32,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match err {
+        SendError::Permanent(_) => None,
+        SendError::Temporary(_) if attempts + 1 >= MAX_ATTEMPTS => None,
+        SendError::Temporary(_) => Some(now + backoff(attempts, jitter_for(id, attempts))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parcel(id: i64, key: &str) -> Parcel {
+        Parcel {
+            id,
+            key: key.into(),
+            from: "pulse@example.org".into(),
+            to: "alice@example.org".into(),
+            bytes: b"Subject: hi\r\n\r\nbody\r\n".to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn file_transport_rewrites_the_same_file_on_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = FileTransport::new(dir.path());
+        let p = parcel(7, "form:alice:2026-W48");
+        t.send(&p).await.unwrap();
+        t.send(&p).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            t.path_of(&p).file_name().unwrap(),
+            "000007-form-alice-2026-W48.eml"
+        );
+        assert_eq!(std::fs::read(t.path_of(&p)).unwrap(), p.bytes);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0, 0.0), Duration::seconds(60));
+        assert_eq!(backoff(1, 0.0), Duration::seconds(120));
+        assert_eq!(backoff(30, 0.0), Duration::seconds(6 * 3600));
+        assert!(backoff(3, 1.0) > backoff(3, 0.0));
+    }
+
+    #[test]
+    fn permanent_failures_and_exhausted_retries_are_dead() {
+        let now = Utc::now();
+        assert_eq!(
+            after_failure(&SendError::Permanent("550".into()), 1, 0, now),
+            None
+        );
+        assert_eq!(
+            after_failure(
+                &SendError::Temporary("451".into()),
+                1,
+                MAX_ATTEMPTS - 1,
+                now
+            ),
+            None
+        );
+        assert!(after_failure(&SendError::Temporary("451".into()), 1, 0, now).unwrap() > now);
+    }
+}
