@@ -12,6 +12,7 @@
 //! * [`store`] — SQLite: people, forms, answers with history, notes, inbound log, outbox.
 //! * [`outbound`] — the outbox worker and the transports that deliver (file, SMTP).
 //! * [`inbound`] — where replies come from (Maildir, IMAP, stdin).
+//! * [`replies`] — simulated PM replies in real clients' shapes, for `demo` and the loop tests.
 //! * [`clock`] — the only place that reads the time: system or manual.
 //! * [`engine`] — one step of the loop: apply due actions and inbound messages to the store.
 //! * [`daemon`] — tokio tasks, ticks and clean shutdown for `coachmail run`.
@@ -27,6 +28,7 @@ pub mod framework;
 pub mod inbound;
 pub mod outbound;
 pub mod render;
+pub mod replies;
 pub mod schedule;
 pub mod store;
 pub mod understand;
