@@ -1,1 +1,962 @@
-//! (being written)
+//! Pure: what is due at `now` — each PM's weekly form, the one reminder, and
+//! the coach's digest before each 1:1 — catch-up after downtime included.
+//!
+//! Owns the mapping from a PM's local weekly slots to UTC instants (DST-correct
+//! in both hemispheres), the catch-up rule, and the idempotency keys that make
+//! a restart send nothing twice. Never reads a clock, the store, or the
+//! network, and never logs: `now` and the store's [`Facts`] come in as values,
+//! a list of [`Due`] actions goes out.
+//!
+//! # Rules
+//!
+//! * **Local time.** A slot (`fri 16:00`) in week `W` is that local wall-clock
+//!   time on that day of the PM's local ISO week `W`. A time in the skipped
+//!   spring-forward hour goes out at the first valid instant after it
+//!   (02:30 → 03:00); a time repeated at fall-back fires once, at the earlier
+//!   instant.
+//! * **Form** for week `W`: at the form slot of `W`; it asks about `W`. Not for
+//!   occurrences before the PM's `since`, nor for a skipped week, nor while the
+//!   PM is paused (at the form time or now).
+//! * **Reminder** for week `W`: once, at form time + `reminder_after`, only if
+//!   the form was sent, no answer arrived, the week was not skipped and the PM
+//!   is not paused now.
+//! * **Digest** before a 1:1: at the 1:1 minus `digest_lead`, about the newest
+//!   form week whose form time is before that 1:1 — only if that form was sent
+//!   (or the week was answered or skipped anyway: the coach should hear).
+//! * **Catch-up.** Only the newest occurrence of each event is considered, and
+//!   only while still useful: a form until its next occurrence, a reminder
+//!   until the next form or the next 1:1 after it, a digest until its 1:1
+//!   starts. Downtime never produces a flood of stale mail. A catch-up action
+//!   carries its *scheduled* instant in `at`.
+//! * **Exactly once.** Every action has a stable [`Due::idempotency_key`]; keys
+//!   in [`Facts::done`] are never returned again, so calling [`due`] twice, or
+//!   after a restart, yields nothing already queued.
+//!
+//! The facts consulted reach back at most about two weeks before `now`: a
+//! store may fill [`PmFacts`] with just the recent weeks, which keeps building
+//! them cheap for thousands of PMs.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{Config, Pm, Schedule, Slot};
+use crate::week::Week;
+
+/// One action that is due now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// Send `pm` the form asking about `week`, scheduled for `at`.
+    Form {
+        pm: String,
+        week: Week,
+        at: DateTime<Utc>,
+    },
+    /// Nudge `pm` once about the unanswered form of `week`.
+    Reminder {
+        pm: String,
+        week: Week,
+        at: DateTime<Utc>,
+    },
+    /// Send `pm`'s coach the digest about `week`, before the 1:1 that starts
+    /// at `one_on_one` (on `one_on_one_date`, the PM's local date).
+    Digest {
+        pm: String,
+        week: Week,
+        one_on_one: DateTime<Utc>,
+        one_on_one_date: NaiveDate,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Due {
+    /// Key of the PM this action is about.
+    pub fn pm(&self) -> &str {
+        match self {
+            Due::Form { pm, .. } | Due::Reminder { pm, .. } | Due::Digest { pm, .. } => pm,
+        }
+    }
+
+    /// The week the form, reminder or digest is about.
+    pub fn week(&self) -> Week {
+        match self {
+            Due::Form { week, .. } | Due::Reminder { week, .. } | Due::Digest { week, .. } => *week,
+        }
+    }
+
+    /// When it was scheduled (earlier than `now` when catching up).
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Due::Form { at, .. } | Due::Reminder { at, .. } | Due::Digest { at, .. } => *at,
+        }
+    }
+
+    /// `form:alice:2026-W48`, `reminder:alice:2026-W48`,
+    /// `digest:alice:2026-11-30` (the 1:1's local date). Stable across calls
+    /// and restarts: the outbox's unique key.
+    pub fn idempotency_key(&self) -> String {
+        match self {
+            Due::Form { pm, week, .. } => form_key(pm, *week),
+            Due::Reminder { pm, week, .. } => reminder_key(pm, *week),
+            Due::Digest {
+                pm,
+                one_on_one_date,
+                ..
+            } => digest_key(pm, *one_on_one_date),
+        }
+    }
+}
+
+/// Idempotency key of `pm`'s form for `week`.
+pub fn form_key(pm: &str, week: Week) -> String {
+    format!("form:{pm}:{week}")
+}
+
+/// Idempotency key of `pm`'s reminder for `week`.
+pub fn reminder_key(pm: &str, week: Week) -> String {
+    format!("reminder:{pm}:{week}")
+}
+
+/// Idempotency key of the digest before `pm`'s 1:1 on local date `date`.
+pub fn digest_key(pm: &str, date: NaiveDate) -> String {
+    format!("digest:{pm}:{}", date.format("%Y-%m-%d"))
+}
+
+/// What the store knows, as plain data.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// Per PM key. A PM without an entry has not been seen by the store yet:
+    /// nothing is due for them until it records their `since`.
+    pub pms: HashMap<String, PmFacts>,
+    /// Idempotency keys already queued or sent.
+    pub done: HashSet<String>,
+}
+
+/// What the store knows about one PM. Only the last two or three weeks matter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PmFacts {
+    /// First seen: no form goes out for an occurrence before this.
+    pub since: DateTime<Utc>,
+    /// Weeks whose form was sent (queued).
+    pub forms_sent: BTreeSet<Week>,
+    /// Weeks with at least one answer.
+    pub answered: BTreeSet<Week>,
+    /// Weeks the PM skipped on purpose (`skip`).
+    pub skipped: BTreeSet<Week>,
+    /// Pauses (`pause 2 weeks`, `pause until …`, ended by `resume`).
+    pub paused: Vec<Pause>,
+}
+
+impl PmFacts {
+    /// A PM first seen at `since`, with nothing sent or answered yet.
+    pub fn new(since: DateTime<Utc>) -> PmFacts {
+        PmFacts {
+            since,
+            forms_sent: BTreeSet::new(),
+            answered: BTreeSet::new(),
+            skipped: BTreeSet::new(),
+            paused: Vec::new(),
+        }
+    }
+
+    /// Whether any pause covers instant `t`.
+    pub fn paused_at(&self, t: DateTime<Utc>) -> bool {
+        self.paused.iter().any(|p| p.covers(t))
+    }
+}
+
+/// A pause: from `from` (inclusive) until `until` (exclusive); `None` means
+/// until the PM resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    pub from: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Pause {
+    pub fn covers(&self, t: DateTime<Utc>) -> bool {
+        t >= self.from && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// Everything due at `now`, ordered by scheduled instant (ties in roster
+/// order). Keys in `facts.done` are left out.
+pub fn due(now: DateTime<Utc>, config: &Config, facts: &Facts) -> Vec<Due> {
+    let mut out = Vec::new();
+    for pm in &config.pms {
+        if let Some(f) = facts.pms.get(&pm.key) {
+            due_for_pm(now, &config.schedule, pm, f, &mut out);
+        }
+    }
+    out.retain(|d| !facts.done.contains(&d.idempotency_key()));
+    out.sort_by_key(Due::at);
+    out
+}
+
+fn due_for_pm(now: DateTime<Utc>, schedule: &Schedule, pm: &Pm, f: &PmFacts, out: &mut Vec<Due>) {
+    let tz = pm.timezone;
+
+    // The newest form occurrence; it stays useful until the next one.
+    let (week, form_at) = newest(tz, pm.form, now, true);
+    let next_form = slot_at(tz, week.next(), pm.form);
+    if form_at >= f.since
+        && !f.forms_sent.contains(&week)
+        && !f.skipped.contains(&week)
+        && !f.paused_at(form_at)
+        && !f.paused_at(now)
+    {
+        out.push(Due::Form {
+            pm: pm.key.clone(),
+            week,
+            at: form_at,
+        });
+    }
+
+    // The reminder can only belong to the newest form: an older one expired
+    // when this form's time came.
+    if let Some(after) = schedule.reminder_after {
+        let at = form_at + after;
+        let (_, next_one_on_one) = next(tz, pm.one_on_one, at);
+        let until = next_form.min(next_one_on_one);
+        if at <= now
+            && now < until
+            && f.forms_sent.contains(&week)
+            && !f.answered.contains(&week)
+            && !f.skipped.contains(&week)
+            && !f.paused_at(now)
+        {
+            out.push(Due::Reminder {
+                pm: pm.key.clone(),
+                week,
+                at,
+            });
+        }
+    }
+
+    // The digest of the next 1:1 that has not started, once its lead time
+    // has come.
+    let (one_week, one_on_one) = next(tz, pm.one_on_one, now);
+    let at = one_on_one - schedule.digest_lead;
+    if at <= now {
+        let (about, _) = newest(tz, pm.form, one_on_one, false);
+        if f.forms_sent.contains(&about)
+            || f.answered.contains(&about)
+            || f.skipped.contains(&about)
+        {
+            out.push(Due::Digest {
+                pm: pm.key.clone(),
+                week: about,
+                one_on_one,
+                one_on_one_date: one_week.day(pm.one_on_one.day),
+                at,
+            });
+        }
+    }
+}
+
+/// The next form and digest times of one PM, in their own zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextTimes {
+    pub form: DateTime<Tz>,
+    pub digest: DateTime<Tz>,
+}
+
+/// The next form time and next digest time strictly after `now`, for
+/// `coachmail check`. Ignores pauses, skips and `since`: it shows the slots.
+pub fn next_times(now: DateTime<Utc>, config: &Config, pm: &Pm) -> NextTimes {
+    let tz = pm.timezone;
+    let (_, form) = next(tz, pm.form, now);
+    let lead = config.schedule.digest_lead;
+    let (mut week, mut one_on_one) = next(tz, pm.one_on_one, now);
+    while one_on_one - lead <= now {
+        week = week.next();
+        one_on_one = slot_at(tz, week, pm.one_on_one);
+    }
+    NextTimes {
+        form: form.with_timezone(&tz),
+        digest: (one_on_one - lead).with_timezone(&tz),
+    }
+}
+
+/// The PM's current local ISO week: where a fresh email's answers land.
+pub fn open_week(now: DateTime<Utc>, pm: &Pm) -> Week {
+    local_week(now, pm.timezone)
+}
+
+/// When `pm`'s form for `week` goes out.
+pub fn form_at(pm: &Pm, week: Week) -> DateTime<Utc> {
+    slot_at(pm.timezone, week, pm.form)
+}
+
+/// When `pm`'s 1:1 of `week` starts.
+pub fn one_on_one_at(pm: &Pm, week: Week) -> DateTime<Utc> {
+    slot_at(pm.timezone, week, pm.one_on_one)
+}
+
+/// Whether `week` counts as paused for `pm`: a pause covered its form time.
+pub fn week_paused(pm: &Pm, facts: &PmFacts, week: Week) -> bool {
+    facts.paused_at(form_at(pm, week))
+}
+
+/// The instant of `slot` in local week `week` of zone `tz`.
+pub fn slot_at(tz: Tz, week: Week, slot: Slot) -> DateTime<Utc> {
+    local_to_utc(tz, week.day(slot.day).and_time(slot.time))
+}
+
+/// A local wall-clock time in `tz` as one UTC instant: a time in a
+/// spring-forward gap becomes the first valid instant after it; a time
+/// repeated at fall-back becomes the earlier of its two instants.
+pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
+        LocalResult::None => {
+            // In a gap. Gaps start on whole minutes and last at most a day
+            // (Samoa, 2011), so the first valid local minute after `local` is
+            // the instant the gap ends.
+            let mut probe = local;
+            for _ in 0..(48 * 60) {
+                probe += Duration::minutes(1);
+                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                    return t.with_timezone(&Utc);
+                }
+            }
+            // Unreachable with real tz data; read the time as UTC rather than fail.
+            Utc.from_utc_datetime(&local)
+        }
+    }
+}
+
+fn local_week(t: DateTime<Utc>, tz: Tz) -> Week {
+    Week::of(t.with_timezone(&tz).date_naive())
+}
+
+/// The newest occurrence of `slot` at or before `t` (`inclusive`) or
+/// strictly before it.
+fn newest(tz: Tz, slot: Slot, t: DateTime<Utc>, inclusive: bool) -> (Week, DateTime<Utc>) {
+    let before = |at: DateTime<Utc>| if inclusive { at <= t } else { at < t };
+    // Occurrences strictly increase week over week, and the one in the week
+    // after `t`'s local week is after `t`: at most three steps back.
+    let mut week = local_week(t, tz).next();
+    let mut at = slot_at(tz, week, slot);
+    while !before(at) {
+        week = week.prev();
+        at = slot_at(tz, week, slot);
+    }
+    (week, at)
+}
+
+/// The first occurrence of `slot` strictly after `t`.
+fn next(tz: Tz, slot: Slot, t: DateTime<Utc>) -> (Week, DateTime<Utc>) {
+    let mut week = local_week(t, tz).prev();
+    let mut at = slot_at(tz, week, slot);
+    while at <= t {
+        week = week.next();
+        at = slot_at(tz, week, slot);
+    }
+    (week, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse_day, parse_time};
+    use std::path::Path;
+
+    fn demo() -> Config {
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml")).unwrap()
+    }
+
+    fn slot(s: &str) -> Slot {
+        let (day, time) = s.split_once(' ').unwrap();
+        Slot {
+            day: parse_day(day).unwrap(),
+            time: parse_time(time).unwrap(),
+        }
+    }
+
+    fn pm(key: &str, tz: Tz, form: &str, one_on_one: &str) -> Pm {
+        Pm {
+            key: key.into(),
+            name: key.into(),
+            email: format!("{key}@example.org"),
+            coach: "maya".into(),
+            timezone: tz,
+            one_on_one: slot(one_on_one),
+            form: slot(form),
+        }
+    }
+
+    /// Demo config (digest_lead 2h, reminder_after 2d) with only these PMs.
+    fn config(pms: Vec<Pm>) -> Config {
+        let mut c = demo();
+        c.pms = pms;
+        c
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    fn week(s: &str) -> Week {
+        s.parse().unwrap()
+    }
+
+    /// The engine's side, reduced to what schedule needs: every PM first
+    /// seen at `since`, and each tick records what it queued.
+    struct Sim {
+        config: Config,
+        facts: Facts,
+    }
+
+    impl Sim {
+        fn new(config: Config, since: DateTime<Utc>) -> Sim {
+            let pms = config
+                .pms
+                .iter()
+                .map(|p| (p.key.clone(), PmFacts::new(since)))
+                .collect();
+            Sim {
+                config,
+                facts: Facts {
+                    pms,
+                    done: HashSet::new(),
+                },
+            }
+        }
+
+        fn pm(&mut self, key: &str) -> &mut PmFacts {
+            self.facts.pms.get_mut(key).unwrap()
+        }
+
+        fn tick(&mut self, now: DateTime<Utc>) -> Vec<Due> {
+            let due = due(now, &self.config, &self.facts);
+            for d in &due {
+                self.facts.done.insert(d.idempotency_key());
+                if let Due::Form { pm, week, .. } = d {
+                    self.pm(pm).forms_sent.insert(*week);
+                }
+            }
+            due
+        }
+
+        /// Ticks every `step` from `from` to `to` inclusive; returns
+        /// (tick, action) for everything that fired.
+        fn run(
+            &mut self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            step: Duration,
+        ) -> Vec<(DateTime<Utc>, Due)> {
+            let mut fired = Vec::new();
+            let mut now = from;
+            while now <= to {
+                fired.extend(self.tick(now).into_iter().map(|d| (now, d)));
+                now += step;
+            }
+            fired
+        }
+    }
+
+    fn digests(due: Vec<Due>) -> Vec<Due> {
+        due.into_iter()
+            .filter(|d| matches!(d, Due::Digest { .. }))
+            .collect()
+    }
+
+    fn forms(fired: &[(DateTime<Utc>, Due)]) -> Vec<(DateTime<Utc>, Week, DateTime<Utc>)> {
+        fired
+            .iter()
+            .filter_map(|(now, d)| match d {
+                Due::Form { week, at, .. } => Some((*now, *week, *at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs one PM through [from, to] in 15-minute ticks and returns the
+    /// scheduled instants of the forms it got, checking each fired on time.
+    fn form_times(p: Pm, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        let mut sim = Sim::new(config(vec![p]), from);
+        let fired = sim.run(from, to, Duration::minutes(15));
+        forms(&fired)
+            .into_iter()
+            .map(|(now, _, at)| {
+                assert_eq!(now, at, "form fired late");
+                at
+            })
+            .collect()
+    }
+
+    #[test]
+    fn paris_form_follows_local_time_across_march_dst_start() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let got = form_times(alice, utc(2026, 3, 20, 0, 0), utc(2026, 4, 4, 0, 0));
+        // CET (+1) until 29 March, CEST (+2) after.
+        assert_eq!(
+            got,
+            vec![
+                utc(2026, 3, 20, 15, 0),
+                utc(2026, 3, 27, 15, 0),
+                utc(2026, 4, 3, 14, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn paris_form_follows_local_time_across_october_dst_end() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let got = form_times(alice, utc(2026, 10, 20, 0, 0), utc(2026, 10, 31, 0, 0));
+        assert_eq!(
+            got,
+            vec![utc(2026, 10, 23, 14, 0), utc(2026, 10, 30, 15, 0)]
+        );
+    }
+
+    #[test]
+    fn sydney_form_follows_local_time_across_april_dst_end() {
+        let emma = pm(
+            "emma",
+            chrono_tz::Australia::Sydney,
+            "fri 15:00",
+            "tue 08:30",
+        );
+        let got = form_times(emma, utc(2026, 4, 1, 0, 0), utc(2026, 4, 11, 0, 0));
+        // AEDT (+11) until 5 April, AEST (+10) after.
+        assert_eq!(got, vec![utc(2026, 4, 3, 4, 0), utc(2026, 4, 10, 5, 0)]);
+    }
+
+    #[test]
+    fn sydney_form_follows_local_time_across_october_dst_start() {
+        let emma = pm(
+            "emma",
+            chrono_tz::Australia::Sydney,
+            "fri 15:00",
+            "tue 08:30",
+        );
+        let got = form_times(emma, utc(2026, 9, 30, 0, 0), utc(2026, 10, 10, 0, 0));
+        assert_eq!(got, vec![utc(2026, 10, 2, 5, 0), utc(2026, 10, 9, 4, 0)]);
+    }
+
+    #[test]
+    fn new_york_form_follows_local_time_across_both_us_transitions() {
+        let dev = pm(
+            "dev",
+            chrono_tz::America::New_York,
+            "fri 16:00",
+            "mon 11:00",
+        );
+        let spring = form_times(dev.clone(), utc(2026, 3, 4, 0, 0), utc(2026, 3, 14, 0, 0));
+        assert_eq!(
+            spring,
+            vec![utc(2026, 3, 6, 21, 0), utc(2026, 3, 13, 20, 0)]
+        );
+        let fall = form_times(dev, utc(2026, 10, 28, 0, 0), utc(2026, 11, 7, 0, 0));
+        assert_eq!(
+            fall,
+            vec![utc(2026, 10, 30, 20, 0), utc(2026, 11, 6, 21, 0)]
+        );
+    }
+
+    #[test]
+    fn form_time_in_skipped_hour_goes_out_when_the_gap_ends() {
+        // 02:30 does not exist on these nights; 03:00 local is the first instant after.
+        let cases = [
+            (chrono_tz::Europe::Paris, utc(2026, 3, 29, 1, 0)),
+            (chrono_tz::Australia::Sydney, utc(2026, 10, 3, 16, 0)),
+            (chrono_tz::America::New_York, utc(2026, 3, 8, 7, 0)),
+        ];
+        for (tz, expected) in cases {
+            let p = pm("p", tz, "sun 02:30", "mon 10:00");
+            let from = expected - Duration::days(2);
+            let got = form_times(p, from, expected + Duration::hours(6));
+            assert_eq!(got, vec![expected], "{tz}");
+            assert_eq!(
+                expected.with_timezone(&tz).format("%H:%M").to_string(),
+                "03:00"
+            );
+        }
+    }
+
+    #[test]
+    fn ambiguous_fall_back_time_fires_once_at_the_earlier_instant() {
+        // 02:30 happens twice in Paris on 25 October, 01:30 twice in New York on
+        // 1 November, 02:30 twice in Sydney on 5 April.
+        let cases = [
+            (
+                chrono_tz::Europe::Paris,
+                "sun 02:30",
+                utc(2026, 10, 25, 0, 30),
+            ),
+            (
+                chrono_tz::America::New_York,
+                "sun 01:30",
+                utc(2026, 11, 1, 5, 30),
+            ),
+            (
+                chrono_tz::Australia::Sydney,
+                "sun 02:30",
+                utc(2026, 4, 4, 15, 30),
+            ),
+        ];
+        for (tz, form, earlier) in cases {
+            let p = pm("p", tz, form, "mon 10:00");
+            let mut sim = Sim::new(config(vec![p]), earlier - Duration::days(1));
+            let fired = sim.run(
+                earlier - Duration::hours(3),
+                earlier + Duration::hours(4),
+                Duration::minutes(5),
+            );
+            let got = forms(&fired);
+            assert_eq!(got.len(), 1, "{tz}: {got:?}");
+            assert_eq!(got[0].0, earlier, "{tz}");
+            assert_eq!(got[0].2, earlier, "{tz}");
+        }
+    }
+
+    #[test]
+    fn three_days_of_downtime_catch_up_with_one_form() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        // Up until Thursday 26 November, down until Sunday 29 November noon.
+        sim.run(
+            utc(2026, 11, 26, 0, 0),
+            utc(2026, 11, 26, 12, 0),
+            Duration::hours(1),
+        );
+        let fired = sim.run(
+            utc(2026, 11, 29, 12, 0),
+            utc(2026, 11, 29, 23, 0),
+            Duration::minutes(10),
+        );
+        let got = forms(&fired);
+        assert_eq!(
+            got,
+            vec![(
+                utc(2026, 11, 29, 12, 0),
+                week("2026-W48"),
+                utc(2026, 11, 27, 15, 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn three_weeks_of_downtime_send_only_the_newest_form_and_no_stale_reminders() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 10, 1, 0, 0));
+        sim.pm("alice").forms_sent.insert(week("2026-W45"));
+        // Down from 7 November (Saturday) to Wednesday 2 December.
+        let due = sim.tick(utc(2026, 12, 2, 9, 0));
+        assert_eq!(
+            due,
+            vec![Due::Form {
+                pm: "alice".into(),
+                week: week("2026-W48"),
+                at: utc(2026, 11, 27, 15, 0)
+            }]
+        );
+    }
+
+    #[test]
+    fn digest_is_caught_up_when_down_across_digest_time_but_up_before_the_one_on_one() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").forms_sent.insert(week("2026-W48"));
+        sim.pm("alice").answered.insert(week("2026-W48"));
+        // Digest time is Monday 30 November 08:00 Paris (07:00 UTC); up at 09:30 Paris.
+        let due = sim.tick(utc(2026, 11, 30, 8, 30));
+        assert_eq!(
+            due,
+            vec![Due::Digest {
+                pm: "alice".into(),
+                week: week("2026-W48"),
+                one_on_one: utc(2026, 11, 30, 9, 0),
+                one_on_one_date: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                at: utc(2026, 11, 30, 7, 0),
+            }]
+        );
+        assert_eq!(due[0].idempotency_key(), "digest:alice:2026-11-30");
+    }
+
+    #[test]
+    fn digest_is_not_sent_once_the_one_on_one_has_started() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").forms_sent.insert(week("2026-W48"));
+        sim.pm("alice").answered.insert(week("2026-W48"));
+        assert_eq!(sim.tick(utc(2026, 11, 30, 9, 0)), vec![]);
+        assert_eq!(sim.tick(utc(2026, 11, 30, 9, 5)), vec![]);
+    }
+
+    #[test]
+    fn digest_reports_on_the_newest_form_week_before_the_one_on_one() {
+        // Chloé: form Thursday 17:30, 1:1 Wednesday 14:00 → last week's form.
+        let chloe = pm("chloe", chrono_tz::Europe::Paris, "thu 17:30", "wed 14:00");
+        // Frank: form Monday 09:00, 1:1 Monday 10:00 → this week's form.
+        let frank = pm("frank", chrono_tz::Europe::Paris, "mon 09:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![chloe, frank]), utc(2026, 11, 1, 0, 0));
+        for key in ["chloe", "frank"] {
+            let f = sim.pm(key);
+            f.forms_sent.extend([week("2026-W48"), week("2026-W49")]);
+        }
+        let chloe_due = digests(sim.tick(utc(2026, 12, 2, 12, 0))); // Wed 13:00 Paris
+        assert_eq!(chloe_due.len(), 1);
+        assert_eq!(chloe_due[0].week(), week("2026-W48"));
+        let frank_due = digests(sim.tick(utc(2026, 11, 30, 8, 30))); // Mon 09:30 Paris
+        assert_eq!(frank_due.len(), 1);
+        assert_eq!(frank_due[0].pm(), "frank");
+        assert_eq!(frank_due[0].week(), week("2026-W49"));
+    }
+
+    #[test]
+    fn digest_needs_a_form_sent_for_its_week() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        // (This week's form is caught up; no digest about a week without one.)
+        assert_eq!(digests(sim.tick(utc(2026, 11, 30, 8, 0))), vec![]);
+    }
+
+    #[test]
+    fn fresh_install_on_wednesday_sends_the_first_form_on_friday_and_nothing_before() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let installed = utc(2026, 11, 25, 10, 0); // Wednesday
+        let mut sim = Sim::new(config(vec![alice]), installed);
+        let fired = sim.run(installed, utc(2026, 11, 27, 14, 45), Duration::minutes(15));
+        assert_eq!(fired, vec![]);
+        let due = sim.tick(utc(2026, 11, 27, 15, 0));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].idempotency_key(), "form:alice:2026-W48");
+    }
+
+    #[test]
+    fn install_after_this_weeks_form_time_waits_for_next_week() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let installed = utc(2026, 11, 28, 10, 0); // Saturday, form was Friday
+        let mut sim = Sim::new(config(vec![alice]), installed);
+        // No form for W48, and so no reminder and no digest on Monday.
+        let fired = sim.run(installed, utc(2026, 12, 4, 14, 45), Duration::minutes(15));
+        assert_eq!(fired, vec![]);
+    }
+
+    #[test]
+    fn pm_the_store_has_not_seen_gets_nothing() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let facts = Facts::default();
+        assert_eq!(
+            due(utc(2026, 11, 27, 15, 0), &config(vec![alice]), &facts),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn unanswered_week_gets_form_reminder_and_digest_in_order() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 23, 0, 0));
+        let fired = sim.run(
+            utc(2026, 11, 23, 0, 0),
+            utc(2026, 11, 30, 12, 0),
+            Duration::minutes(15),
+        );
+        let keys: Vec<_> = fired
+            .iter()
+            .map(|(now, d)| (*now, d.idempotency_key()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (utc(2026, 11, 27, 15, 0), "form:alice:2026-W48".to_string()),
+                (
+                    utc(2026, 11, 29, 15, 0),
+                    "reminder:alice:2026-W48".to_string()
+                ),
+                (
+                    utc(2026, 11, 30, 7, 0),
+                    "digest:alice:2026-11-30".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn answered_or_skipped_week_gets_no_reminder() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let reminder_time = utc(2026, 11, 29, 15, 0);
+        for mark in ["answered", "skipped"] {
+            let mut sim = Sim::new(config(vec![alice.clone()]), utc(2026, 11, 1, 0, 0));
+            let f = sim.pm("alice");
+            f.forms_sent.insert(week("2026-W48"));
+            match mark {
+                "answered" => f.answered.insert(week("2026-W48")),
+                _ => f.skipped.insert(week("2026-W48")),
+            };
+            assert_eq!(sim.tick(reminder_time), vec![], "{mark}");
+        }
+        // Control: unanswered, the reminder is due.
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").forms_sent.insert(week("2026-W48"));
+        assert_eq!(sim.tick(reminder_time).len(), 1);
+    }
+
+    #[test]
+    fn reminder_expires_when_the_next_one_on_one_starts() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").forms_sent.insert(week("2026-W48"));
+        // Down from Saturday; back Monday 10:30 Paris, after the 1:1 began.
+        assert_eq!(sim.tick(utc(2026, 11, 30, 9, 30)), vec![]);
+    }
+
+    #[test]
+    fn reminder_is_not_sent_without_reminder_after() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut c = config(vec![alice]);
+        c.schedule.reminder_after = None;
+        let mut sim = Sim::new(c, utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").forms_sent.insert(week("2026-W48"));
+        assert_eq!(sim.tick(utc(2026, 11, 29, 15, 0)), vec![]);
+    }
+
+    #[test]
+    fn paused_pm_gets_no_form_and_no_reminder_until_resumed() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").paused.push(Pause {
+            from: utc(2026, 11, 25, 0, 0),
+            until: Some(utc(2026, 12, 2, 0, 0)),
+        });
+        let fired = sim.run(
+            utc(2026, 11, 25, 0, 0),
+            utc(2026, 12, 4, 16, 0),
+            Duration::minutes(15),
+        );
+        let keys: Vec<_> = fired.iter().map(|(_, d)| d.idempotency_key()).collect();
+        // W48 paused: no form, no reminder, no digest. W49 goes out after resume.
+        assert_eq!(keys, vec!["form:alice:2026-W49".to_string()]);
+    }
+
+    #[test]
+    fn pause_that_starts_after_the_form_stops_the_reminder() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice.clone()]), utc(2026, 11, 1, 0, 0));
+        let f = sim.pm("alice");
+        f.forms_sent.insert(week("2026-W48"));
+        f.paused.push(Pause {
+            from: utc(2026, 11, 28, 0, 0),
+            until: None,
+        });
+        assert_eq!(sim.tick(utc(2026, 11, 29, 15, 0)), vec![]);
+        assert!(!week_paused(
+            &alice,
+            &sim.facts.pms["alice"],
+            week("2026-W48")
+        ));
+        assert!(week_paused(
+            &alice,
+            &sim.facts.pms["alice"],
+            week("2026-W49")
+        ));
+    }
+
+    #[test]
+    fn skipped_week_gets_no_form() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        sim.pm("alice").skipped.insert(week("2026-W48"));
+        assert_eq!(sim.tick(utc(2026, 11, 27, 15, 0)), vec![]);
+    }
+
+    #[test]
+    fn restart_with_the_same_facts_sends_nothing_twice() {
+        let c = demo();
+        let since = utc(2026, 11, 1, 0, 0);
+        let mut sim = Sim::new(c, since);
+        for p in sim.facts.pms.values_mut() {
+            p.forms_sent.insert(week("2026-W48"));
+        }
+        // Tuesday 1 December 00:00 UTC: several PMs have something due.
+        let now = utc(2026, 12, 1, 0, 0);
+        let first = due(now, &sim.config, &sim.facts);
+        assert!(!first.is_empty());
+        let again = due(now, &sim.config, &sim.facts);
+        assert_eq!(first, again);
+        let keys: HashSet<String> = first.iter().map(Due::idempotency_key).collect();
+        assert_eq!(keys.len(), first.len(), "keys are unique");
+        // The store persisted them; after a restart they are `done`.
+        sim.facts.done.extend(keys);
+        assert_eq!(due(now, &sim.config, &sim.facts), vec![]);
+        assert_eq!(
+            due(now + Duration::minutes(1), &sim.config, &sim.facts),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn due_is_ordered_by_scheduled_instant() {
+        let c = demo();
+        let mut sim = Sim::new(c, utc(2026, 11, 1, 0, 0));
+        let fired = sim.run(
+            utc(2026, 11, 1, 0, 0),
+            utc(2026, 11, 15, 0, 0),
+            Duration::hours(6),
+        );
+        assert!(fired.len() > 5);
+        for (_, d) in &fired {
+            assert!(d.at() <= fired.iter().find(|(_, e)| e == d).unwrap().0);
+        }
+        let batch = due(utc(2026, 12, 1, 0, 0), &sim.config, &sim.facts);
+        assert!(batch.windows(2).all(|w| w[0].at() <= w[1].at()));
+    }
+
+    #[test]
+    fn next_times_shows_the_next_form_and_digest_in_local_time() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let c = config(vec![alice.clone()]);
+        let fmt = |t: DateTime<Tz>| t.format("%a %Y-%m-%d %H:%M %Z").to_string();
+        let wed = utc(2026, 11, 25, 12, 0);
+        let n = next_times(wed, &c, &alice);
+        assert_eq!(fmt(n.form), "Fri 2026-11-27 16:00 CET");
+        assert_eq!(fmt(n.digest), "Mon 2026-11-30 08:00 CET");
+        // Inside Monday's digest window, the next digest is next week's.
+        let n = next_times(utc(2026, 11, 30, 8, 0), &c, &alice);
+        assert_eq!(fmt(n.digest), "Mon 2026-12-07 08:00 CET");
+        assert_eq!(fmt(n.form), "Fri 2026-12-04 16:00 CET");
+    }
+
+    #[test]
+    fn open_week_is_the_pms_local_iso_week() {
+        let emma = pm(
+            "emma",
+            chrono_tz::Australia::Sydney,
+            "fri 15:00",
+            "tue 08:30",
+        );
+        let dev = pm(
+            "dev",
+            chrono_tz::America::New_York,
+            "fri 16:00",
+            "mon 11:00",
+        );
+        // Sunday 29 November 20:00 UTC: Monday morning in Sydney, Sunday in New York.
+        let now = utc(2026, 11, 29, 20, 0);
+        assert_eq!(open_week(now, &emma), week("2026-W49"));
+        assert_eq!(open_week(now, &dev), week("2026-W48"));
+    }
+
+    #[test]
+    fn pause_without_end_covers_everything_after_its_start() {
+        let p = Pause {
+            from: utc(2026, 1, 1, 0, 0),
+            until: None,
+        };
+        assert!(!p.covers(utc(2025, 12, 31, 23, 59)));
+        assert!(p.covers(utc(2026, 1, 1, 0, 0)));
+        assert!(p.covers(utc(2036, 1, 1, 0, 0)));
+        let q = Pause {
+            until: Some(utc(2026, 1, 8, 0, 0)),
+            ..p
+        };
+        assert!(q.covers(utc(2026, 1, 7, 23, 59)));
+        assert!(!q.covers(utc(2026, 1, 8, 0, 0)));
+    }
+}

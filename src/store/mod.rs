@@ -1,1 +1,429 @@
-//! (being written)
+//! The private SQLite database: roster history, forms sent, answers with
+//! their corrections, notes, the inbound log, the outbox, PM commands.
+//!
+//! Owns the file (mode 0600, WAL, migrations) and every SQL statement.
+//! Writes that belong together go through one [`Tx`]: the effects of one
+//! inbound message and the outbox rows they cause commit or roll back as one.
+//! Never logs a score, note, body, subject or address: only keys and ids.
+//!
+//! Module map:
+//! * [`schema`](self) — migrations in `PRAGMA user_version`.
+//! * `roster` — coaches, PMs and pairings synced from config, history kept.
+//! * `replies` — forms sent, inbound log, raw messages, answers, notes.
+//! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
+//! * `privacy` — pauses, skips, events, forget tokens, forget, purge, export.
+//!
+//! Times are stored as UTC milliseconds, weeks as `2026-W48` text.
+
+mod error;
+mod outbox;
+mod privacy;
+mod replies;
+mod roster;
+mod schema;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs::{DirBuilder, OpenOptions, Permissions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Type;
+use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
+
+use crate::understand::{FormRef, Forms};
+use crate::week::Week;
+
+pub use error::StoreError;
+pub use outbox::{NewOutbound, Outbound, OutboxStatus};
+pub use privacy::{Event, EventKind, EventRow, Export, FormRow, NoteRow, Pause};
+pub use replies::{AnswerRow, InboundRecord};
+pub use roster::{Pairing, RosterChanges};
+
+use error::At;
+
+/// How long a write waits for another process's lock before giving up
+/// with [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An open coachmail database.
+pub struct Store {
+    conn: Connection,
+    /// The file, or `:memory:`; named in every error.
+    path: PathBuf,
+}
+
+/// One write transaction. Dropping it without [`Tx::commit`] rolls every
+/// write back.
+pub struct Tx<'s> {
+    tx: rusqlite::Transaction<'s>,
+    path: &'s Path,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    ///
+    /// A new parent folder is created with mode 0700 and the file with mode
+    /// 0600 before SQLite writes to it; an existing file is tightened to
+    /// 0600. `key` is the SQLCipher key (`service.database_key_env`): it needs
+    /// a build with the `sqlcipher` feature.
+    pub fn open(path: &Path, key: Option<&str>) -> Result<Store, StoreError> {
+        prepare_file(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let store = Store::setup(conn, path.to_path_buf(), key)?;
+        // SQLite gives -wal/-shm the main file's mode; make sure anyway.
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = PathBuf::from(side);
+            if side.exists() {
+                std::fs::set_permissions(&side, Permissions::from_mode(0o600)).map_err(
+                    |source| StoreError::CreateFile {
+                        path: side.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// A private database in memory, schema applied: for tests and `parse`.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        Store::setup(conn, path, None)
+    }
+
+    fn setup(conn: Connection, path: PathBuf, key: Option<&str>) -> Result<Store, StoreError> {
+        let mut store = Store { conn, path };
+        if let Some(key) = key {
+            store.apply_key(key)?;
+        }
+        let p = store.path.as_path();
+        store.conn.busy_timeout(BUSY_TIMEOUT).at(p)?;
+        // The first read: an encrypted or foreign file fails here, clearly.
+        schema::user_version(&store.conn).at(p)?;
+        store.conn.pragma_update(None, "foreign_keys", true).at(p)?;
+        // In memory the journal stays "memory"; files switch to WAL.
+        let _mode: String = store
+            .conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .at(p)?;
+        store
+            .conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .at(p)?;
+        let applied = schema::migrate(&mut store.conn, &store.path)?;
+        if !applied.is_empty() {
+            tracing::info!(
+                from = applied.start,
+                to = applied.end,
+                "database schema upgraded"
+            );
+        }
+        Ok(store)
+    }
+
+    #[cfg(feature = "sqlcipher")]
+    fn apply_key(&mut self, key: &str) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "key", key).at(&self.path)?;
+        match schema::user_version(&self.conn) {
+            Ok(_) => Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                Err(StoreError::WrongKey {
+                    path: self.path.clone(),
+                })
+            }
+            Err(e) => Err(StoreError::sql(&self.path, e)),
+        }
+    }
+
+    #[cfg(not(feature = "sqlcipher"))]
+    fn apply_key(&mut self, _key: &str) -> Result<(), StoreError> {
+        Err(StoreError::EncryptionUnavailable)
+    }
+
+    /// The database file (`:memory:` in memory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of this database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::user_version(&self.conn).at(&self.path)
+    }
+
+    /// How long a write waits for another process's lock (default
+    /// [`BUSY_TIMEOUT`]).
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+        self.conn.busy_timeout(timeout).at(&self.path)
+    }
+
+    /// Starts a write transaction, taking the write lock now: if another
+    /// process holds it past the busy timeout this fails with
+    /// [`StoreError::Busy`] before anything is done.
+    pub fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        let path = self.path.as_path();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .at(path)?;
+        Ok(Tx { tx, path })
+    }
+
+    /// Runs `f` in one transaction and commits if it returns `Ok`.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self.transaction()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Copies the whole database to a new file `to` (mode 0600) with
+    /// SQLite's online backup, while others keep using it.
+    pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).mode(0o600);
+        if let Err(source) = options.open(to) {
+            return Err(if source.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::BackupExists {
+                    path: to.to_path_buf(),
+                }
+            } else {
+                StoreError::BackupFile {
+                    path: to.to_path_buf(),
+                    source,
+                }
+            });
+        }
+        if let Err(source) = self.conn.backup(rusqlite::MAIN_DB, to, None) {
+            let _ = std::fs::remove_file(to);
+            return Err(match StoreError::sql(&self.path, source) {
+                StoreError::Sql { source, .. } => StoreError::Backup {
+                    path: to.to_path_buf(),
+                    source,
+                },
+                other => other,
+            });
+        }
+        tracing::info!("database backup written");
+        Ok(())
+    }
+}
+
+impl Tx<'_> {
+    /// Makes every write of this transaction durable, at once.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().at(self.path)
+    }
+
+    /// Drops every write of this transaction (dropping `Tx` does the same).
+    pub fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().at(self.path)
+    }
+}
+
+/// Creates the parent folder (0700) and the file (0600) before SQLite does,
+/// so the database is never readable by others, even for a moment.
+fn prepare_file(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+    }
+    let file_error = |source| StoreError::CreateFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(file_error)?;
+    let mode = std::fs::metadata(path)
+        .map_err(file_error)?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            mode = format!("{:o}", mode & 0o777),
+            "database file was readable by others; tightening it to 0600"
+        );
+        std::fs::set_permissions(path, Permissions::from_mode(0o600)).map_err(file_error)?;
+    }
+    Ok(())
+}
+
+// --- conversions shared by the submodules -----------------------------------
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let v: i64 = row.get(i)?;
+    DateTime::from_timestamp_millis(v).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, v))
+}
+
+pub(crate) fn opt_time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let v: Option<i64> = row.get(i)?;
+    v.map(|v| {
+        DateTime::from_timestamp_millis(v).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, v))
+    })
+    .transpose()
+}
+
+pub(crate) fn week_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Week> {
+    let s: String = row.get(i)?;
+    s.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+pub(crate) fn opt_week_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Week>> {
+    let s: Option<String> = row.get(i)?;
+    s.map(|s| {
+        s.parse()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+    })
+    .transpose()
+}
+
+pub(crate) fn score_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<u8>> {
+    let v: Option<i64> = row.get(i)?;
+    v.map(|v| u8::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v)))
+        .transpose()
+}
+
+// --- reads, available on the store and inside a transaction ----------------
+
+/// Generates each read as a method of both [`Store`] and [`Tx`], so the
+/// engine can read what it is about to change within the same transaction.
+macro_rules! reads {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident : $ty:ty)* ) -> $ret:ty = $f:path; )*) => {
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
+                    $f(&self.conn $(, $arg)*).at(&self.path)
+                }
+            )*
+        }
+        impl Tx<'_> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
+                    $f(&self.tx $(, $arg)*).at(self.path)
+                }
+            )*
+        }
+    };
+}
+
+reads! {
+    /// Whether a message with this dedup key (Message-ID or content hash)
+    /// was already logged: its effects must not be applied again.
+    fn inbound_seen(&self, dedup_key: &str) -> bool = replies::inbound_seen;
+    /// Messages logged from this sender (hash) since `since`: the rate limit.
+    fn count_inbound_from(&self, sender_hash: &str, since: DateTime<Utc>) -> u32 = replies::count_inbound_from;
+    /// Weeks with at least one current answer (a score or a skip).
+    fn answered_weeks(&self, pm: &str) -> std::collections::BTreeSet<Week> = replies::answered_weeks;
+    /// Weeks a form was recorded for.
+    fn forms_sent(&self, pm: &str) -> std::collections::BTreeSet<Week> = replies::forms_sent;
+    /// Current answers (newest per skill and week), oldest week first;
+    /// `None` = skipped on purpose.
+    fn history(&self, pm: &str) -> Vec<(Week, String, Option<u8>)> = replies::history;
+    /// Current answers for weeks `from..=to`, oldest first.
+    fn history_between(&self, pm: &str, from: Week, to: Week) -> Vec<(Week, String, Option<u8>)> = replies::history_between;
+    /// Every answer given for one week, superseded ones included, oldest first.
+    fn answer_history(&self, pm: &str, week: Week) -> Vec<AnswerRow> = replies::answer_history;
+    /// The notes of one week, oldest first.
+    fn notes(&self, pm: &str, week: Week) -> Vec<String> = replies::notes;
+    /// The form sent to `pm` for `week`, newest first if several.
+    fn form_for(&self, pm: &str, week: Week) -> Option<FormRow> = replies::form_for;
+    /// Whether an outbox row with this idempotency key exists (any status).
+    fn has_outbound_key(&self, key: &str) -> bool = outbox::has_key;
+    /// Idempotency keys of outbox rows created at or after `since`.
+    fn done_keys_since(&self, since: DateTime<Utc>) -> std::collections::HashSet<String> = outbox::keys_since;
+    /// When `pm` first appeared in the roster (reset by `forget`).
+    fn pm_since(&self, pm: &str) -> Option<DateTime<Utc>> = roster::pm_since;
+    /// Who coached `pm` and when, oldest first.
+    fn pairings(&self, pm: &str) -> Vec<Pairing> = roster::pairings;
+    /// Every pause of `pm`, oldest first (resumed ones included).
+    fn pauses(&self, pm: &str) -> Vec<Pause> = privacy::pauses;
+    /// The pause in force for `pm` at `at`, if any.
+    fn active_pause(&self, pm: &str, at: DateTime<Utc>) -> Option<Pause> = privacy::active_pause;
+    /// PMs with a pause in force at `at`.
+    fn paused_pms(&self, at: DateTime<Utc>) -> std::collections::HashSet<String> = privacy::paused_pms;
+    /// Weeks `pm` skipped on purpose (`skip`).
+    fn skipped_weeks(&self, pm: &str) -> std::collections::BTreeSet<Week> = privacy::skipped_weeks;
+    /// `pm`'s events (commands), oldest first.
+    fn events(&self, pm: &str) -> Vec<EventRow> = privacy::events;
+    /// Everything stored about `pm`, for the CSV export.
+    fn export_rows(&self, pm: &str) -> Export = privacy::export_rows;
+}
+
+// --- the forms lookup `understand` asks -------------------------------------
+
+/// A failed lookup reads as "no such form": the message is then treated as
+/// unkeyed, which the authorization policy handles. The error is logged.
+fn logged<T>(r: rusqlite::Result<Option<T>>) -> Option<T> {
+    r.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "form lookup failed");
+        None
+    })
+}
+
+impl Forms for Store {
+    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
+        logged(replies::form_by_reply_key(&self.conn, key))
+    }
+    fn by_message_id(&self, message_id: &str) -> Option<FormRef> {
+        logged(replies::form_by_message_id(&self.conn, message_id))
+    }
+    fn latest_week(&self, pm: &str) -> Option<Week> {
+        logged(replies::latest_form_week(&self.conn, pm))
+    }
+}
+
+impl Forms for Tx<'_> {
+    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
+        logged(replies::form_by_reply_key(&self.tx, key))
+    }
+    fn by_message_id(&self, message_id: &str) -> Option<FormRef> {
+        logged(replies::form_by_message_id(&self.tx, message_id))
+    }
+    fn latest_week(&self, pm: &str) -> Option<Week> {
+        logged(replies::latest_form_week(&self.tx, pm))
+    }
+}

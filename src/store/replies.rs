@@ -1,0 +1,357 @@
+//! Forms sent, the inbound log, raw messages, answers and notes.
+//!
+//! Owns the rule that a correction supersedes and never deletes: every
+//! answer ever given stays, and exactly one per PM, week and skill is
+//! current. Never stores a message body outside `raw_inbound`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::error::At;
+use super::privacy::FormRow;
+use super::{StoreError, Tx, ms, opt_time_at, score_at, time_at, week_at};
+use crate::understand::{FormRef, Kind};
+use crate::week::Week;
+
+/// One inbound message's entry in the log: what it was and why, no body.
+#[derive(Clone, Debug)]
+pub struct InboundRecord<'a> {
+    /// Message-ID, or the content hash when there is none.
+    pub dedup_key: &'a str,
+    /// The PM it came from, when the sender is registered.
+    pub pm: Option<&'a str>,
+    pub kind: Kind,
+    /// Why it was ignored or rejected; never message content.
+    pub reason: Option<&'a str>,
+    pub week: Option<Week>,
+    /// Hash of the sender address (for the rate limit), never the address.
+    pub sender_hash: Option<&'a str>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// One answer as stored, current or superseded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerRow {
+    pub week: Week,
+    pub skill: String,
+    /// `None`: skipped on purpose.
+    pub score: Option<u8>,
+    pub received_at: DateTime<Utc>,
+    /// When a later answer replaced it; `None` = current.
+    pub superseded_at: Option<DateTime<Utc>>,
+    /// The inbound message it came from.
+    pub inbound_id: Option<i64>,
+}
+
+pub(crate) fn kind_str(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Assessment => "assessment",
+        Kind::Command => "command",
+        Kind::Ignored => "ignored",
+        Kind::Rejected => "rejected",
+    }
+}
+
+impl Tx<'_> {
+    /// Records a form sent to `pm` for `week` with its secret reply key and
+    /// Message-ID (without angle brackets). Returns `false` when that key or
+    /// Message-ID is already recorded (nothing changes).
+    pub fn record_form(
+        &self,
+        pm: &str,
+        week: Week,
+        reply_key: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO forms (pm, week, reply_key, message_id, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    pm,
+                    week.to_string(),
+                    reply_key,
+                    message_id,
+                    ms(now)
+                ])
+            })
+            .at(self.path)?;
+        Ok(n == 1)
+    }
+
+    /// Logs one inbound message (no body) and returns its id, which answers,
+    /// notes and the raw copy refer to. Check [`Tx::inbound_seen`] first: a
+    /// dedup key logged twice is an error.
+    pub fn log_inbound(&self, record: &InboundRecord<'_>) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO inbound (dedup_key, pm, kind, reason, week, sender_hash, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    record.dedup_key,
+                    record.pm,
+                    kind_str(record.kind),
+                    record.reason,
+                    record.week.map(|w| w.to_string()),
+                    record.sender_hash,
+                    ms(record.received_at),
+                ])
+            })
+            .at(self.path)?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Keeps the raw message of a logged inbound message until
+    /// [`Store::purge_raw`](super::Store::purge_raw) removes it.
+    pub fn keep_raw(
+        &self,
+        inbound_id: i64,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO raw_inbound (inbound_id, bytes, received_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (inbound_id) DO UPDATE SET bytes = excluded.bytes",
+                params![inbound_id, bytes, ms(now)],
+            )
+            .at(self.path)?;
+        Ok(())
+    }
+
+    /// Stores a reply's answers for `pm`'s `week`: each scored or skipped
+    /// skill becomes the current answer, and the answer it replaces (if
+    /// any) is marked superseded, never deleted. A skill both scored and
+    /// skipped counts as scored. Returns how many answers were stored.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_answers(
+        &self,
+        pm: &str,
+        week: Week,
+        scores: &BTreeMap<String, u8>,
+        skipped: &[String],
+        inbound_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let week = week.to_string();
+        let now = ms(now);
+        let answers = scores
+            .iter()
+            .map(|(skill, score)| (skill.as_str(), Some(*score)))
+            .chain(
+                skipped
+                    .iter()
+                    .filter(|s| !scores.contains_key(*s))
+                    .map(|s| (s.as_str(), None)),
+            )
+            .collect::<BTreeMap<&str, Option<u8>>>();
+        let mut supersede = self
+            .tx
+            .prepare_cached(
+                "UPDATE answers SET superseded_at = ?4
+                 WHERE pm = ?1 AND week = ?2 AND skill = ?3 AND superseded_at IS NULL",
+            )
+            .at(self.path)?;
+        let mut insert = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO answers (pm, week, skill, score, received_at, inbound_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .at(self.path)?;
+        for (skill, score) in &answers {
+            supersede
+                .execute(params![pm, week, skill, now])
+                .at(self.path)?;
+            insert
+                .execute(params![pm, week, skill, score, now, inbound_id])
+                .at(self.path)?;
+        }
+        Ok(answers.len())
+    }
+
+    /// Stores a note for `pm`'s `week`. Notes add up: a second reply's note
+    /// is kept next to the first.
+    pub fn record_note(
+        &self,
+        pm: &str,
+        week: Week,
+        text: &str,
+        inbound_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO notes (pm, week, text, received_at, inbound_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![pm, week.to_string(), text, ms(now), inbound_id]))
+            .at(self.path)?;
+        Ok(())
+    }
+}
+
+// --- reads ------------------------------------------------------------------
+
+pub(crate) fn inbound_seen(c: &Connection, dedup_key: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM inbound WHERE dedup_key = ?1)")?
+        .query_row([dedup_key], |r| r.get(0))
+}
+
+pub(crate) fn count_inbound_from(
+    c: &Connection,
+    sender_hash: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<u32> {
+    c.prepare_cached("SELECT count(*) FROM inbound WHERE sender_hash = ?1 AND received_at >= ?2")?
+        .query_row(params![sender_hash, ms(since)], |r| r.get(0))
+}
+
+pub(crate) fn answered_weeks(c: &Connection, pm: &str) -> rusqlite::Result<BTreeSet<Week>> {
+    let mut s = c.prepare_cached(
+        "SELECT DISTINCT week FROM answers WHERE pm = ?1 AND superseded_at IS NULL",
+    )?;
+    let rows = s.query_map([pm], |r| week_at(r, 0))?;
+    rows.collect()
+}
+
+pub(crate) fn forms_sent(c: &Connection, pm: &str) -> rusqlite::Result<BTreeSet<Week>> {
+    let mut s = c.prepare_cached("SELECT DISTINCT week FROM forms WHERE pm = ?1")?;
+    let rows = s.query_map([pm], |r| week_at(r, 0))?;
+    rows.collect()
+}
+
+pub(crate) fn history(
+    c: &Connection,
+    pm: &str,
+) -> rusqlite::Result<Vec<(Week, String, Option<u8>)>> {
+    let mut s = c.prepare_cached(
+        "SELECT week, skill, score FROM answers
+         WHERE pm = ?1 AND superseded_at IS NULL ORDER BY week, skill",
+    )?;
+    let rows = s.query_map([pm], |r| Ok((week_at(r, 0)?, r.get(1)?, score_at(r, 2)?)))?;
+    rows.collect()
+}
+
+pub(crate) fn history_between(
+    c: &Connection,
+    pm: &str,
+    from: Week,
+    to: Week,
+) -> rusqlite::Result<Vec<(Week, String, Option<u8>)>> {
+    let mut s = c.prepare_cached(
+        "SELECT week, skill, score FROM answers
+         WHERE pm = ?1 AND week BETWEEN ?2 AND ?3 AND superseded_at IS NULL
+         ORDER BY week, skill",
+    )?;
+    let rows = s.query_map(params![pm, from.to_string(), to.to_string()], |r| {
+        Ok((week_at(r, 0)?, r.get(1)?, score_at(r, 2)?))
+    })?;
+    rows.collect()
+}
+
+fn answer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AnswerRow> {
+    Ok(AnswerRow {
+        week: week_at(r, 0)?,
+        skill: r.get(1)?,
+        score: score_at(r, 2)?,
+        received_at: time_at(r, 3)?,
+        superseded_at: opt_time_at(r, 4)?,
+        inbound_id: r.get(5)?,
+    })
+}
+
+/// Both halves (current and superseded) so each uses its partial index.
+const ANSWER_COLUMNS: &str = "week, skill, score, received_at, superseded_at, inbound_id, id";
+
+pub(crate) fn answer_history(
+    c: &Connection,
+    pm: &str,
+    week: Week,
+) -> rusqlite::Result<Vec<AnswerRow>> {
+    let sql = format!(
+        "SELECT {ANSWER_COLUMNS} FROM answers
+           WHERE pm = ?1 AND week = ?2 AND superseded_at IS NULL
+         UNION ALL
+         SELECT {ANSWER_COLUMNS} FROM answers
+           WHERE pm = ?1 AND week = ?2 AND superseded_at IS NOT NULL
+         ORDER BY received_at, id"
+    );
+    let mut s = c.prepare_cached(&sql)?;
+    let rows = s.query_map(params![pm, week.to_string()], answer_row)?;
+    rows.collect()
+}
+
+/// Every answer of `pm`, superseded included (export).
+pub(crate) fn all_answers(c: &Connection, pm: &str) -> rusqlite::Result<Vec<AnswerRow>> {
+    let sql = format!(
+        "SELECT {ANSWER_COLUMNS} FROM answers WHERE pm = ?1 AND superseded_at IS NULL
+         UNION ALL
+         SELECT {ANSWER_COLUMNS} FROM answers WHERE pm = ?1 AND superseded_at IS NOT NULL
+         ORDER BY week, received_at, id"
+    );
+    let mut s = c.prepare(&sql)?;
+    let rows = s.query_map([pm], answer_row)?;
+    rows.collect()
+}
+
+pub(crate) fn notes(c: &Connection, pm: &str, week: Week) -> rusqlite::Result<Vec<String>> {
+    let mut s = c.prepare_cached(
+        "SELECT text FROM notes WHERE pm = ?1 AND week = ?2 ORDER BY received_at, id",
+    )?;
+    let rows = s.query_map(params![pm, week.to_string()], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub(crate) fn form_for(c: &Connection, pm: &str, week: Week) -> rusqlite::Result<Option<FormRow>> {
+    c.prepare_cached(
+        "SELECT week, sent_at FROM forms WHERE pm = ?1 AND week = ?2
+         ORDER BY sent_at DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![pm, week.to_string()], |r| {
+        Ok(FormRow {
+            week: week_at(r, 0)?,
+            sent_at: time_at(r, 1)?,
+        })
+    })
+    .optional()
+}
+
+pub(crate) fn form_by_reply_key(c: &Connection, key: &str) -> rusqlite::Result<Option<FormRef>> {
+    c.prepare_cached("SELECT pm, week FROM forms WHERE reply_key = ?1")?
+        .query_row([key], |r| {
+            Ok(FormRef {
+                pm: r.get(0)?,
+                week: week_at(r, 1)?,
+            })
+        })
+        .optional()
+}
+
+pub(crate) fn form_by_message_id(
+    c: &Connection,
+    message_id: &str,
+) -> rusqlite::Result<Option<FormRef>> {
+    c.prepare_cached("SELECT pm, week FROM forms WHERE message_id = ?1")?
+        .query_row([message_id], |r| {
+            Ok(FormRef {
+                pm: r.get(0)?,
+                week: week_at(r, 1)?,
+            })
+        })
+        .optional()
+}
+
+pub(crate) fn latest_form_week(c: &Connection, pm: &str) -> rusqlite::Result<Option<Week>> {
+    c.prepare_cached("SELECT week FROM forms WHERE pm = ?1 ORDER BY week DESC LIMIT 1")?
+        .query_row([pm], |r| week_at(r, 0))
+        .optional()
+}

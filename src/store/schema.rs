@@ -1,0 +1,228 @@
+//! The database schema as an ordered, append-only list of migrations,
+//! tracked in `PRAGMA user_version`.
+//!
+//! Owns every `CREATE`. Never edit or reorder a shipped migration: append a
+//! new one. All pending migrations apply in one transaction; a database newer
+//! than this binary is refused, never touched.
+//!
+//! Conventions: times are INTEGER milliseconds since the Unix epoch (UTC),
+//! weeks are TEXT `2026-W48` (sorts correctly), people are their config keys.
+//! Big tables (answers, notes, inbound, outbox) carry no foreign keys, so a
+//! `forget` never scans them for a parent check; the roster tables do.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::StoreError;
+
+/// Each entry moves the schema from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the weekly loop, PM commands and privacy.
+    r#"
+CREATE TABLE coaches (
+    key      TEXT PRIMARY KEY,
+    since    INTEGER NOT NULL,
+    left_at  INTEGER
+) STRICT;
+
+CREATE TABLE pms (
+    key      TEXT PRIMARY KEY,
+    coach    TEXT NOT NULL REFERENCES coaches(key),
+    since    INTEGER NOT NULL,
+    left_at  INTEGER
+) STRICT;
+
+-- Who coached whom, when: one open row (until NULL) per active PM.
+CREATE TABLE pairings (
+    id     INTEGER PRIMARY KEY,
+    pm     TEXT NOT NULL REFERENCES pms(key),
+    coach  TEXT NOT NULL REFERENCES coaches(key),
+    since  INTEGER NOT NULL,
+    until  INTEGER
+) STRICT;
+CREATE INDEX pairings_by_pm ON pairings(pm, since);
+CREATE INDEX pairings_by_coach ON pairings(coach);
+
+CREATE TABLE forms (
+    id          INTEGER PRIMARY KEY,
+    pm          TEXT NOT NULL,
+    week        TEXT NOT NULL,
+    reply_key   TEXT NOT NULL UNIQUE,
+    message_id  TEXT NOT NULL UNIQUE,
+    sent_at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX forms_by_pm_week ON forms(pm, week);
+
+-- One row per inbound message, whatever became of it. No body, no address.
+CREATE TABLE inbound (
+    id           INTEGER PRIMARY KEY,
+    dedup_key    TEXT NOT NULL UNIQUE,
+    pm           TEXT,
+    kind         TEXT NOT NULL
+                 CHECK (kind IN ('assessment', 'command', 'ignored', 'rejected')),
+    reason       TEXT,
+    week         TEXT,
+    sender_hash  TEXT,
+    received_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX inbound_by_sender ON inbound(sender_hash, received_at);
+CREATE INDEX inbound_by_pm ON inbound(pm) WHERE pm IS NOT NULL;
+
+-- Raw messages, kept only for retention_days.
+CREATE TABLE raw_inbound (
+    inbound_id   INTEGER PRIMARY KEY REFERENCES inbound(id) ON DELETE CASCADE,
+    bytes        BLOB NOT NULL,
+    received_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX raw_by_received ON raw_inbound(received_at);
+
+-- A correction supersedes (superseded_at set), never deletes. score NULL =
+-- skipped on purpose. Two partial indexes split current from superseded
+-- rows, so the hot "current answers of a PM" reads stay small at 40M rows.
+CREATE TABLE answers (
+    id             INTEGER PRIMARY KEY,
+    pm             TEXT NOT NULL,
+    week           TEXT NOT NULL,
+    skill          TEXT NOT NULL,
+    score          INTEGER CHECK (score BETWEEN 1 AND 5),
+    received_at    INTEGER NOT NULL,
+    inbound_id     INTEGER,
+    superseded_at  INTEGER
+) STRICT;
+CREATE UNIQUE INDEX answers_current ON answers(pm, week, skill)
+    WHERE superseded_at IS NULL;
+CREATE INDEX answers_superseded ON answers(pm, week, skill)
+    WHERE superseded_at IS NOT NULL;
+
+CREATE TABLE notes (
+    id           INTEGER PRIMARY KEY,
+    pm           TEXT NOT NULL,
+    week         TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    inbound_id   INTEGER
+) STRICT;
+CREATE INDEX notes_by_pm_week ON notes(pm, week);
+
+-- Everything sent goes through here, in the transaction that caused it.
+-- message is cleared once sent: only the idempotency key must stay.
+CREATE TABLE outbox (
+    id                INTEGER PRIMARY KEY,
+    key               TEXT NOT NULL UNIQUE,
+    kind              TEXT NOT NULL,
+    pm                TEXT,
+    recipient         TEXT NOT NULL,
+    message           BLOB,
+    status            TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   INTEGER NOT NULL,
+    last_error_class  TEXT,
+    created_at        INTEGER NOT NULL,
+    sent_at           INTEGER,
+    dead_at           INTEGER
+) STRICT;
+CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX outbox_dead ON outbox(dead_at) WHERE status = 'dead';
+CREATE INDEX outbox_by_created ON outbox(created_at);
+CREATE INDEX outbox_by_pm ON outbox(pm) WHERE pm IS NOT NULL;
+
+-- What a PM asked for (pause, export, forget...): kind and dates, no content.
+CREATE TABLE events (
+    id     INTEGER PRIMARY KEY,
+    pm     TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    week   TEXT,
+    until  INTEGER,
+    at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX events_by_pm ON events(pm, at);
+
+CREATE TABLE pauses (
+    id          INTEGER PRIMARY KEY,
+    pm          TEXT NOT NULL,
+    starts_at   INTEGER NOT NULL,
+    until       INTEGER NOT NULL,
+    resumed_at  INTEGER
+) STRICT;
+CREATE INDEX pauses_by_pm ON pauses(pm, starts_at);
+
+CREATE TABLE skips (
+    pm    TEXT NOT NULL,
+    week  TEXT NOT NULL,
+    at    INTEGER NOT NULL,
+    PRIMARY KEY (pm, week)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE forget_tokens (
+    token       TEXT PRIMARY KEY,
+    pm          TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX forget_tokens_by_pm ON forget_tokens(pm);
+"#,
+];
+
+/// The schema version this binary writes.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database to [`latest_version`], or refuses one that is newer.
+/// Returns the versions applied (empty when already current).
+pub(crate) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+) -> Result<std::ops::Range<i64>, StoreError> {
+    let supported = latest_version();
+    let found = user_version(conn).map_err(|e| StoreError::sql(path, e))?;
+    check_not_newer(path, found, supported)?;
+    if found == supported {
+        return Ok(found..found);
+    }
+    // Immediate: take the write lock first, then re-read the version, so two
+    // processes opening a fresh file at once do not both migrate it.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| StoreError::sql(path, e))?;
+    let found = user_version(&tx).map_err(|e| StoreError::sql(path, e))?;
+    check_not_newer(path, found, supported)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let version = i as i64 + 1;
+        tx.execute_batch(sql)
+            .map_err(|source| migration_error(path, version, source))?;
+    }
+    tx.pragma_update(None, "user_version", supported)
+        .map_err(|source| migration_error(path, supported, source))?;
+    tx.commit()
+        .map_err(|source| migration_error(path, supported, source))?;
+    Ok(found..supported)
+}
+
+fn migration_error(path: &Path, version: i64, source: rusqlite::Error) -> StoreError {
+    match StoreError::sql(path, source) {
+        StoreError::Sql { source, .. } => StoreError::Migration {
+            path: path.to_path_buf(),
+            version,
+            source,
+        },
+        other => other,
+    }
+}
+
+fn check_not_newer(path: &Path, found: i64, supported: i64) -> Result<(), StoreError> {
+    if found > supported {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
