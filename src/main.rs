@@ -1,3 +1,3 @@
-fn main() {
-    std::process::exit(coachmail::cli::main());
+fn main() -> std::process::ExitCode {
+    coachmail::cli::main()
 }

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::store::{Store, StoreError};
+
 /// A boxed future, so transports can be used as trait objects.
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
 
@@ -173,6 +175,49 @@ pub fn after_failure(
         SendError::Temporary(_) if attempts + 1 >= MAX_ATTEMPTS => None,
         SendError::Temporary(_) => Some(now + backoff(attempts, jitter_for(id, attempts))),
     }
+}
+
+/// Delivers up to `limit` outbox rows that are due at `now`, one after
+/// the other, and records each outcome. A row is marked sent only after the
+/// transport accepted it; a crash in between sends it again on restart,
+/// which the file transport absorbs (same file) and SMTP tolerates (the
+/// same Message-ID, so clients show it once).
+pub async fn deliver_due(
+    store: &Store,
+    transport: &dyn Transport,
+    from: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Delivered, StoreError> {
+    let mut done = Delivered::default();
+    for row in store.next_due_outbound(now, limit)? {
+        let parcel = Parcel {
+            id: row.id,
+            key: row.key,
+            from: from.to_string(),
+            to: row.recipient,
+            bytes: row.bytes,
+        };
+        match transport.send(&parcel).await {
+            Ok(()) => {
+                store.mark_sent(parcel.id, now)?;
+                done.sent += 1;
+            }
+            Err(err) => match after_failure(&err, parcel.id, row.attempts, now) {
+                Some(next) => {
+                    tracing::warn!(id = parcel.id, class = err.class(), "delivery deferred");
+                    store.mark_retry(parcel.id, next, err.class())?;
+                    done.retrying += 1;
+                }
+                None => {
+                    tracing::error!(id = parcel.id, class = err.class(), "delivery failed for good; dead-lettered");
+                    store.mark_dead(parcel.id, err.class(), now)?;
+                    done.dead += 1;
+                }
+            },
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

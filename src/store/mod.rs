@@ -16,6 +16,7 @@
 //! Times are stored as UTC milliseconds, weeks as `2026-W48` text.
 
 mod error;
+mod facts;
 mod outbox;
 mod privacy;
 mod replies;
@@ -38,6 +39,7 @@ use crate::understand::{FormRef, Forms};
 use crate::week::Week;
 
 pub use error::StoreError;
+pub use facts::FACTS_WINDOW;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, FormRow, NoteRow, Pause};
 pub use replies::{AnswerRow, InboundRecord};

@@ -1,0 +1,138 @@
+//! What the schedule needs to know, read in bulk: a handful of queries for
+//! the whole roster, restricted to the recent weeks that can still matter.
+//!
+//! Owns turning rows into [`schedule::Facts`]. Never decides what is due.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
+
+use super::error::At;
+use super::{Store, StoreError, Tx, ms, opt_time_at, time_at, week_at};
+use crate::schedule::{Facts, Pause, PmFacts};
+use crate::week::Week;
+
+/// How far back facts reach: forms, answers and outbox keys older than
+/// this can no longer make anything due (the schedule looks at most at the
+/// newest occurrence of each event, and a digest at the week before it).
+pub const FACTS_WINDOW: Duration = Duration::weeks(3);
+
+impl Store {
+    /// The schedule's facts for every PM still on the roster, as of `now`.
+    pub fn schedule_facts(&self, now: DateTime<Utc>) -> Result<Facts, StoreError> {
+        let p = self.path();
+        let since = now - FACTS_WINDOW;
+        let oldest_week = Week::of(since.date_naive()).prev().to_string();
+        let mut facts = Facts::default();
+
+        let mut s = self
+            .conn
+            .prepare_cached("SELECT key, since FROM pms WHERE left_at IS NULL")
+            .at(p)?;
+        let rows = s
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, time_at(r, 1)?)))
+            .at(p)?;
+        for row in rows {
+            let (pm, since) = row.at(p)?;
+            facts.pms.insert(pm, PmFacts::new(since));
+        }
+
+        let mut weeks = |sql: &str, put: fn(&mut PmFacts, Week)| -> Result<(), StoreError> {
+            let mut s = self.conn.prepare_cached(sql).at(p)?;
+            let rows = s
+                .query_map(params![oldest_week], |r| {
+                    Ok((r.get::<_, String>(0)?, week_at(r, 1)?))
+                })
+                .at(p)?;
+            for row in rows {
+                let (pm, week) = row.at(p)?;
+                if let Some(f) = facts.pms.get_mut(&pm) {
+                    put(f, week);
+                }
+            }
+            Ok(())
+        };
+        weeks(
+            "SELECT DISTINCT pm, week FROM forms WHERE week >= ?1",
+            |f, w| {
+                f.forms_sent.insert(w);
+            },
+        )?;
+        weeks(
+            "SELECT DISTINCT pm, week FROM answers WHERE week >= ?1 AND superseded_at IS NULL",
+            |f, w| {
+                f.answered.insert(w);
+            },
+        )?;
+        weeks("SELECT pm, week FROM skips WHERE week >= ?1", |f, w| {
+            f.skipped.insert(w);
+        })?;
+
+        let mut s = self
+            .conn
+            .prepare_cached(
+                "SELECT pm, starts_at, until, resumed_at FROM pauses
+                 WHERE COALESCE(resumed_at, until) >= ?1",
+            )
+            .at(p)?;
+        let rows = s
+            .query_map(params![ms(since)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    time_at(r, 1)?,
+                    time_at(r, 2)?,
+                    opt_time_at(r, 3)?,
+                ))
+            })
+            .at(p)?;
+        for row in rows {
+            let (pm, from, until, resumed) = row.at(p)?;
+            if let Some(f) = facts.pms.get_mut(&pm) {
+                let until = resumed.map_or(until, |r| r.min(until));
+                f.paused.push(Pause {
+                    from,
+                    until: Some(until),
+                });
+            }
+        }
+
+        let mut s = self
+            .conn
+            .prepare_cached("SELECT key FROM outbox WHERE created_at >= ?1")
+            .at(p)?;
+        let keys: HashSet<String> = s
+            .query_map(params![ms(since)], |r| r.get(0))
+            .at(p)?
+            .collect::<Result<_, _>>()
+            .at(p)?;
+        facts.done = keys;
+        Ok(facts)
+    }
+}
+
+fn reply_key(conn: &rusqlite::Connection, pm: &str, week: Week) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT reply_key FROM forms WHERE pm = ?1 AND week = ?2 ORDER BY sent_at DESC LIMIT 1",
+        params![pm, week.to_string()],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+impl Store {
+    /// The secret reply key of the newest form sent to `pm` for `week`: a
+    /// reminder and a confirmation carry the same key, so a reply to them
+    /// lands on that week.
+    pub fn reply_key_for(&self, pm: &str, week: Week) -> Result<Option<String>, StoreError> {
+        reply_key(&self.conn, pm, week).at(self.path())
+    }
+}
+
+impl Tx<'_> {
+    /// [`Store::reply_key_for`], inside a transaction.
+    pub fn reply_key_for(&self, pm: &str, week: Week) -> Result<Option<String>, StoreError> {
+        reply_key(&self.tx, pm, week).at(self.path)
+    }
+}
