@@ -1024,10 +1024,8 @@ mod tests {
                                 proptest::prop_assert!(now < *one_on_one, "late digest {:?} at {}", d, now);
                             }
                         }
-                        if answers {
-                            if let Due::Form { pm, week, .. } = &d {
-                                sim.pm(pm).answered.insert(*week);
-                            }
+                        if let (true, Due::Form { pm, week, .. }) = (answers, &d) {
+                            sim.pm(pm).answered.insert(*week);
                         }
                     }
                     now += Duration::hours(1);
