@@ -959,4 +959,79 @@ mod tests {
         assert!(q.covers(utc(2026, 1, 7, 23, 59)));
         assert!(!q.covers(utc(2026, 1, 8, 0, 0)));
     }
+
+    #[test]
+    fn every_demo_pm_gets_one_form_one_reminder_and_one_digest_each_week_of_a_year() {
+        let c = demo();
+        let pms = c.pms.clone();
+        let start = utc(2026, 1, 1, 0, 0);
+        let mut sim = Sim::new(c, start);
+        let fired = sim.run(start, utc(2027, 1, 1, 0, 0), Duration::hours(1));
+        for p in &pms {
+            let count = |kind: &str| {
+                fired
+                    .iter()
+                    .filter(|(_, d)| d.pm() == p.key && d.idempotency_key().starts_with(kind))
+                    .count()
+            };
+            // 2026 has 53 ISO weeks; the first and last are partly outside the run.
+            let forms = count("form:");
+            assert!((52..=53).contains(&forms), "{}: {forms} forms", p.key);
+            assert!((51..=53).contains(&count("reminder:")), "{}", p.key);
+            assert!((51..=53).contains(&count("digest:")), "{}", p.key);
+            for (now, d) in fired.iter().filter(|(_, d)| d.pm() == p.key) {
+                // Hourly ticks: everything fires within the hour it falls due.
+                assert!(
+                    d.at() <= *now && *now - d.at() < Duration::hours(1),
+                    "{d:?} at {now}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Up for a while, down for a while, repeatedly, with PMs answering
+        /// some weeks: nothing is sent twice, and nothing stale is sent.
+        #[test]
+        fn random_downtime_never_sends_twice_or_stale(
+            spans in proptest::collection::vec((1u32..72, 0u32..400, proptest::bool::ANY), 1..30)
+        ) {
+            let c = demo();
+            let start = utc(2026, 9, 1, 0, 0);
+            let mut sim = Sim::new(c.clone(), start);
+            let mut seen = HashSet::new();
+            let mut now = start;
+            for (up, down, answers) in spans {
+                for _ in 0..up {
+                    for d in sim.tick(now) {
+                        proptest::prop_assert!(seen.insert(d.idempotency_key()), "twice: {:?}", d);
+                        proptest::prop_assert!(d.at() <= now);
+                        let p = c.pm(d.pm()).unwrap();
+                        let next_form = form_at(p, d.week().next());
+                        match &d {
+                            Due::Form { week, at, .. } => {
+                                proptest::prop_assert_eq!(*at, form_at(p, *week));
+                                proptest::prop_assert!(now < next_form, "stale form {:?} at {}", d, now);
+                            }
+                            Due::Reminder { at, .. } => {
+                                let (_, one_on_one) = next(p.timezone, p.one_on_one, *at);
+                                proptest::prop_assert!(now < next_form, "stale reminder {:?} at {}", d, now);
+                                proptest::prop_assert!(now < one_on_one, "reminder after 1:1 {:?} at {}", d, now);
+                            }
+                            Due::Digest { one_on_one, .. } => {
+                                proptest::prop_assert!(now < *one_on_one, "late digest {:?} at {}", d, now);
+                            }
+                        }
+                        if let (true, Due::Form { pm, week, .. }) = (answers, &d) {
+                            sim.pm(pm).answered.insert(*week);
+                        }
+                    }
+                    now += Duration::hours(1);
+                }
+                now += Duration::hours(i64::from(down));
+            }
+        }
+    }
 }
