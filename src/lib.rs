@@ -21,8 +21,10 @@
 pub mod analysis;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod engine;
 pub mod framework;
 pub mod inbound;

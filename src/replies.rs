@@ -49,6 +49,8 @@ pub struct FormHeaders {
     pub reply_to: String,
     pub subject: String,
     pub text: String,
+    /// The form's Date header.
+    pub date: Option<DateTime<Utc>>,
 }
 
 /// Reads the headers and text a client needs to reply to `form`.
@@ -63,6 +65,9 @@ pub fn read_form(form: &[u8]) -> Option<FormHeaders> {
             .to_string(),
         subject: msg.subject().unwrap_or_default().to_string(),
         text: msg.body_text(0)?.into_owned(),
+        date: msg
+            .date()
+            .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0)),
     })
 }
 
@@ -199,6 +204,7 @@ mod tests {
             reply_to: "reflect+abc@example.org".into(),
             subject: "PM Pulse — your week 2026-W48 reflection".into(),
             text: "Hi Alice,\n\nProduct strategy (strategy): \n   1 = a · 3 = b · 5 = c\nData & analytics (data): \n".into(),
+            date: None,
         }
     }
 

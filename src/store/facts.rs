@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use std::path::Path;
+
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 
@@ -134,5 +136,24 @@ impl Tx<'_> {
     /// [`Store::reply_key_for`], inside a transaction.
     pub fn reply_key_for(&self, pm: &str, week: Week) -> Result<Option<String>, StoreError> {
         reply_key(&self.tx, pm, week).at(self.path)
+    }
+}
+
+impl Store {
+    /// Opens an existing database read-only, for commands that must write
+    /// nothing (`coachmail parse`). Its schema must be this binary's.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 }

@@ -1,0 +1,313 @@
+//! `coachmail demo`: weeks of the real loop in seconds. A manual clock moves
+//! an hour at a time; simulated PMs answer their forms from different mail
+//! clients (with a correction, a missed week and a dip); everything goes
+//! through the real engine, store, templates, Maildir and file transport.
+//!
+//! Owns the simulated PMs and the summary. Works in its own folder (never
+//! the configured database), which it clears only if it made it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::cli::CliError;
+use crate::clock::{Clock, ManualClock};
+use crate::config::{Coach, Config, Inbound, Outbound, Pm, Slot};
+use crate::daemon::Service;
+use crate::engine::{Engine, EngineError};
+use crate::outbound::{FileTransport, Parcel, SendFuture, Transport};
+use crate::replies::{self, ClientShape, ReplyContent};
+use crate::store::Store;
+
+const MARKER: &str = ".coachmail-demo";
+
+/// What a demo run did.
+#[derive(Debug)]
+pub struct Summary {
+    pub dir: PathBuf,
+    pub pms: usize,
+    pub weeks: u32,
+    pub sent_by_kind: BTreeMap<String, usize>,
+    pub replies: usize,
+    pub elapsed: std::time::Duration,
+    /// One digest file, to show where to look.
+    pub sample_digest: Option<PathBuf>,
+}
+
+impl Summary {
+    pub fn emails(&self) -> usize {
+        self.sent_by_kind.values().sum()
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        writeln!(f, "Simulated {} weeks for {} PMs in {:.1}s.", self.weeks, self.pms, secs)?;
+        for (kind, n) in &self.sent_by_kind {
+            writeln!(f, "  {kind:<12} {n:>7} emails")?;
+        }
+        writeln!(f, "  replies      {:>7} simulated PM replies read from the Maildir", self.replies)?;
+        writeln!(
+            f,
+            "  {:.0} emails written per second",
+            self.emails() as f64 / secs.max(1e-9)
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Where to look:")?;
+        writeln!(f, "  {}/outbox/   every email sent, as .eml files", self.dir.display())?;
+        writeln!(f, "  {}/inbox/    the simulated replies (Maildir; handled ones in cur/)", self.dir.display())?;
+        writeln!(f, "  {}/coachmail.db   the database (sqlite3 it)", self.dir.display())?;
+        if let Some(d) = &self.sample_digest {
+            write!(f, "  a coach digest: {}", d.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// Delivers to files and remembers which forms went out, so the simulated
+/// PMs can answer them.
+struct DemoTransport {
+    file: FileTransport,
+    sent: Arc<Mutex<Vec<Parcel>>>,
+}
+
+impl Transport for DemoTransport {
+    fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.file.send(parcel).await?;
+            if let Ok(mut sent) = self.sent.lock() {
+                let keep = parcel.key.starts_with("form:") || parcel.key.starts_with("digest:");
+                sent.push(Parcel {
+                    bytes: if keep { parcel.bytes.clone() } else { Vec::new() },
+                    ..parcel.clone()
+                });
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A reply waiting to be "sent" by a simulated PM.
+struct Planned {
+    at: DateTime<Utc>,
+    bytes: Vec<u8>,
+}
+
+/// Runs the demo in `dir` for `weeks` weeks; `pms` replaces the roster with
+/// that many generated PMs (for load tests).
+pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<Summary, CliError> {
+    prepare_dir(dir)?;
+    let config = demo_config(config, pms, dir);
+    let engine = Engine::new(config)?;
+    // 2026-03-02 is a Monday: the run crosses Europe's and the US's DST
+    // start and Sydney's DST end.
+    let start = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).single().unwrap_or_else(Utc::now);
+    let clock = ManualClock::new(start);
+    let mut store = Store::open(&engine.config.service.database, None).map_err(EngineError::from)?;
+    store.sync_roster(&engine.config, start).map_err(EngineError::from)?;
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let transport = DemoTransport {
+        file: FileTransport::new(dir.join("outbox")),
+        sent: sent.clone(),
+    };
+    let mut service = Service::new(engine, store, Box::new(transport)).map_err(|e| CliError::Io(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Io(format!("cannot start the runtime: {e}")))?;
+
+    let began = Instant::now();
+    let end = start + Duration::weeks(i64::from(weeks));
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut sent_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    let mut replies = 0usize;
+    let mut sample_digest = None;
+    let file = FileTransport::new(dir.join("outbox"));
+    let mut unique = 0u64;
+    while clock.now() < end {
+        let now = clock.advance(Duration::hours(1));
+        // Simulated PMs send what they planned to send by now.
+        planned.sort_by_key(|p| p.at);
+        let ready = planned.iter().take_while(|p| p.at <= now).count();
+        for p in planned.drain(..ready) {
+            unique += 1;
+            let inbox = service.inbox.as_ref().ok_or_else(|| CliError::Io("the demo needs a Maildir inbox".into()))?;
+            inbox
+                .deliver(&format!("{}.{unique}.demo", p.at.timestamp()), &p.bytes)
+                .map_err(|e| CliError::Io(e.to_string()))?;
+            replies += 1;
+        }
+        runtime
+            .block_on(service.pass(now))
+            .map_err(|e| CliError::Io(e.to_string()))?;
+        let parcels: Vec<Parcel> = sent.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
+        for parcel in parcels {
+            let kind = parcel.key.split(':').next().unwrap_or("other").to_string();
+            *sent_by_kind.entry(kind.clone()).or_default() += 1;
+            if kind == "digest" {
+                sample_digest = Some(file.path_of(&parcel));
+            }
+            if kind == "form" {
+                planned.extend(plan_replies(&service.engine.config, &parcel, start));
+            }
+        }
+    }
+    Ok(Summary {
+        dir: dir.to_path_buf(),
+        pms: service.engine.config.pms.len(),
+        weeks,
+        sent_by_kind,
+        replies,
+        elapsed: began.elapsed(),
+        sample_digest,
+    })
+}
+
+/// Clears `dir` if an earlier demo made it; refuses any other non-empty folder.
+fn prepare_dir(dir: &Path) -> Result<(), CliError> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !empty && !dir.join(MARKER).exists() {
+            return Err(CliError::Io(format!(
+                "{} exists and was not made by `coachmail demo`; choose another folder with --dir",
+                dir.display()
+            )));
+        }
+        std::fs::remove_dir_all(dir).map_err(|e| CliError::Io(format!("cannot clear {}: {e}", dir.display())))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::write(dir.join(MARKER), "made by coachmail demo; cleared by the next demo run\n")
+        .map_err(|e| CliError::Io(format!("cannot write in {}: {e}", dir.display())))
+}
+
+/// The config pointed at the demo folder, with a generated roster if asked.
+fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
+    config.service.database = dir.join("coachmail.db");
+    config.outbound = Outbound::File { dir: dir.join("outbox") };
+    config.inbound = Inbound::Maildir { dir: dir.join("inbox") };
+    if let Some(n) = pms {
+        let zones = [
+            chrono_tz::Europe::Paris,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Sydney,
+            chrono_tz::Asia::Kolkata,
+            chrono_tz::America::Sao_Paulo,
+            chrono_tz::Europe::London,
+        ];
+        let coaches = n.div_ceil(10);
+        config.coaches = (0..coaches)
+            .map(|c| Coach {
+                key: format!("coach{c}"),
+                name: format!("Coach {c}"),
+                email: format!("coach{c}@example.org"),
+            })
+            .collect();
+        let days = [chrono::Weekday::Mon, chrono::Weekday::Tue, chrono::Weekday::Wed];
+        config.pms = (0..n)
+            .map(|i| Pm {
+                key: format!("pm{i}"),
+                name: format!("PM {i}"),
+                email: format!("pm{i}@example.org"),
+                coach: format!("coach{}", i / 10),
+                timezone: zones[i as usize % zones.len()],
+                one_on_one: Slot {
+                    day: days[i as usize % days.len()],
+                    time: chrono::NaiveTime::from_hms_opt(9 + i % 8, 0, 0).unwrap_or_default(),
+                },
+                form: Slot {
+                    day: config.schedule.form_day,
+                    time: config.schedule.form_time,
+                },
+            })
+            .collect();
+    }
+    config
+}
+
+/// A small deterministic hash, so every run tells the same story.
+fn roll(a: usize, b: i64, salt: u64) -> u64 {
+    let mut x = (a as u64) ^ ((b as u64).rotate_left(21)) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x
+}
+
+const NOTES: [&str; 6] = [
+    "Good week: the pricing interviews changed our plan.",
+    "Board prep ate most of my week.",
+    "Struggled to get the data team's time.",
+    "Shipped the onboarding beta on Thursday!",
+    "Hard conversation with sales about the roadmap.",
+    "",
+];
+
+/// What a simulated PM does with a form: usually one reply from their
+/// client, sometimes nothing (a missed week), sometimes a correction after.
+fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Planned> {
+    let Some(pm_index) = config.pms.iter().position(|p| p.email == form.to) else {
+        return Vec::new();
+    };
+    let pm = &config.pms[pm_index];
+    let Some(headers) = replies::read_form(&form.bytes) else {
+        return Vec::new();
+    };
+    let Some(sent_at) = form_week_start(&headers, start) else {
+        return Vec::new();
+    };
+    let week_no = (sent_at - start).num_weeks();
+    // The second PM misses the third week; everyone misses about one in twelve.
+    if (pm_index == 1 && week_no == 2) || roll(pm_index, week_no, 1) % 12 == 0 {
+        return Vec::new();
+    }
+    let shape = ClientShape::ALL[pm_index % ClientShape::ALL.len()];
+    let skills: Vec<_> = config.framework.active().collect();
+    let last_week = week_no >= 5 && roll(pm_index, week_no, 7) % 3 == 0;
+    let scores = skills
+        .iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let base = 2 + (roll(pm_index, si as i64, 3) % 3) as i64; // 2..=4
+            let wobble = (roll(pm_index, week_no * 31 + si as i64, 5) % 3) as i64 - 1;
+            let mut score = (base + wobble).clamp(1, 5);
+            // The first PM's stakeholder management dips from week 6 on.
+            if pm_index == 0 && s.key == "stakeholders" && week_no >= 6 {
+                score = 1;
+            }
+            if last_week && si == 0 {
+                score = (score - 2).max(1);
+            }
+            (s.name.clone(), s.key.clone(), score as u8)
+        })
+        .collect();
+    let note = NOTES[(roll(pm_index, week_no, 11) % NOTES.len() as u64) as usize].to_string();
+    let delay = Duration::hours(2 + (roll(pm_index, week_no, 13) % 40) as i64);
+    let at = sent_at + delay;
+    let from = (pm.name.as_str(), pm.email.as_str());
+    let unique = format!("demo.{}.{week_no}", pm.key);
+    let mut out = vec![Planned {
+        at,
+        bytes: replies::compose(shape, &headers, from, &ReplyContent { scores, note }, at, &unique),
+    }];
+    // The third PM corrects one skill a few hours later, every fourth week.
+    if pm_index == 2 && week_no % 4 == 1
+        && let Some(skill) = skills.get(2)
+    {
+        let later = at + Duration::hours(3);
+        out.push(Planned {
+            at: later,
+            bytes: replies::correction(&headers, from, &skill.name, 5, later, &format!("{unique}.fix")),
+        });
+    }
+    out
+}
+
+/// When the form was sent, from its Date header (falls back to the start).
+fn form_week_start(headers: &replies::FormHeaders, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(headers.date.unwrap_or(start))
+}
