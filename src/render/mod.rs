@@ -15,7 +15,8 @@
 //! followed by hint lines indented with four spaces (the description, then
 //! `1 = … · 3 = … · 5 = …`). Nothing else in the form ends with `): `, and
 //! no other line of the form starts at column 0 with a skill name.
-//! [`Renderer::load`] refuses a `form.txt.j2` that loses these lines.
+//! [`Renderer::load`] refuses a `form.txt.j2` that loses these lines;
+//! [`skill_line`] builds one. The reminder lists the same lines (no hints).
 //!
 //! # Message-IDs (all `<kind>.<token>@<domain of the service address>`)
 //!
@@ -418,6 +419,12 @@ pub fn reply_address(service_address: &str, key: &str) -> String {
     format!("reflect+{key}@{}", domain_of(service_address))
 }
 
+/// A skill's answer line on the form, exactly as the text part shows it:
+/// `{name} ({key}): ` (with the trailing space). The reply parser may rely on it.
+pub fn skill_line(name: &str, key: &str) -> String {
+    format!("{name} ({key}): ")
+}
+
 /// The Message-ID of a form (without angle brackets): `form.<key>@<domain>`.
 pub fn form_message_id(service_address: &str, key: &str) -> String {
     format!("form.{key}@{}", domain_of(service_address))
@@ -782,7 +789,7 @@ impl Renderer {
     /// The parser tells answers from the quoted form by these exact lines.
     fn check_form_lines(&self, v: &FormView, email: &Email) -> Result<(), RenderError> {
         for skill in &v.skills {
-            let line = format!("{} ({}): ", skill.name, skill.key);
+            let line = skill_line(&skill.name, &skill.key);
             if !email.text.lines().any(|l| l == line) {
                 return Err(self.broken(
                     "form.txt.j2",
@@ -810,7 +817,7 @@ fn template_error(dir: &Path, e: &minijinja::Error) -> RenderError {
             "correct the template syntax (minijinja/Jinja2: {{ value }}, {% if … %}…{% endif %}, {% for … %}…{% endfor %})"
         }
         ErrorKind::UndefinedError => {
-            "use only the variables this email provides (they are documented in src/render/mod.rs on its view and Ctx structs); check the spelling"
+            "use only the variables listed in the comment at the top of the shipped template of the same name; check the spelling"
         }
         ErrorKind::UnknownFilter
         | ErrorKind::UnknownTest
@@ -826,6 +833,16 @@ fn template_error(dir: &Path, e: &minijinja::Error) -> RenderError {
     let mut problem = e.kind().to_string();
     if let Some(detail) = e.detail() {
         problem = format!("{problem}: {detail}");
+    }
+    let snippet = e
+        .range()
+        .zip(e.template_source())
+        .and_then(|(range, source)| source.get(range))
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty() && s.len() <= 80 && !s.contains('\n'))
+        .filter(|_| !e.detail().is_some_and(|d| d.contains("end of input")));
+    if let Some(snippet) = snippet {
+        problem = format!("{problem} (at `{snippet}`)");
     }
     RenderError::Template {
         file: dir.join(e.name().unwrap_or("(template)")),

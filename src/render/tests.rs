@@ -210,7 +210,8 @@ fn form_text_lists_each_skill_alone_on_a_stable_line_with_hints_indented() {
     let email = renderer().form(&s.forms[0]).unwrap();
     let lines: Vec<&str> = email.text.lines().collect();
     for skill in &s.forms[0].skills {
-        let line = format!("{} ({}): ", skill.name, skill.key);
+        let line = skill_line(&skill.name, &skill.key);
+        assert_eq!(line, format!("{} ({}): ", skill.name, skill.key));
         let at = lines.iter().position(|l| *l == line).unwrap();
         assert_eq!(lines[at + 1], format!("    {}", skill.description));
         assert!(lines[at + 2].starts_with("    1 = "), "{}", lines[at + 2]);
@@ -703,4 +704,44 @@ fn folder_that_does_not_exist_says_which_setting_to_fix() {
         .to_string();
     assert!(msg.contains("/nonexistent/templates"), "{msg}");
     assert!(msg.contains("[service] templates"), "{msg}");
+}
+
+#[test]
+fn load_errors_say_file_line_and_fix() {
+    let cases = [
+        (
+            "confirm.txt.j2",
+            "Hi {{ pm.name }},\n\n{% if recorded %}\nRecorded\n".to_string(),
+        ),
+        (
+            "digest.txt.j2",
+            shipped("digest.txt.j2").replace("{{ streak }}", "{{ streek }}"),
+        ),
+        (
+            "form.html.j2",
+            shipped("form.html.j2").replace("|first_name", "|firstname"),
+        ),
+        (
+            "form.txt.j2",
+            shipped("form.txt.j2").replace(
+                "{{ skill.name }} ({{ skill.key }}):{{ \" \" }}",
+                "{{ skill.name }}:",
+            ),
+        ),
+        (
+            "reminder.html.j2",
+            shipped("reminder.html.j2").replace(
+                "{% block content %}",
+                "{% block content %}<img src=\"https://tracker.example.com/p.gif\">",
+            ),
+        ),
+    ];
+    let mut report = String::new();
+    for (name, source) in cases {
+        let dir = templates_with(name, &source);
+        let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+        report.push_str(&msg.replace(&dir.path().display().to_string(), "templates"));
+        report.push('\n');
+    }
+    insta::assert_snapshot!(report);
 }
