@@ -1,0 +1,1012 @@
+//! Render: plain view values in, complete [`Email`] values out, through the
+//! minijinja templates in `templates/`.
+//!
+//! Owns every email's wording (in the templates), subject, Message-ID scheme,
+//! threading headers and `Auto-Submitted` kind. Pure: no clock (the date is
+//! in the view), no I/O except reading the templates once in
+//! [`Renderer::load`], which also test-renders every template with sample data
+//! so a broken template stops `coachmail check` and start-up, never a send.
+//! Never picks an address: the caller passes them from the roster.
+//!
+//! # The form's stable lines (a contract with `understand`)
+//!
+//! The text part of the form lists each active skill on a line of its own,
+//! exactly `{name} ({key}): ` — starting at column 0, ending with `": "` —
+//! followed by hint lines indented with four spaces (the description, then
+//! `1 = … · 3 = … · 5 = …`). Nothing else in the form ends with `): `, and
+//! no other line of the form starts at column 0 with a skill name.
+//! [`Renderer::load`] refuses a `form.txt.j2` that loses these lines;
+//! [`skill_line`] builds one. The reminder lists the same lines (no hints).
+//!
+//! # Message-IDs (all `<kind>.<token>@<domain of the service address>`)
+//!
+//! * form: `form.<reply key>@…` (see [`form_message_id`]); reminder:
+//!   `reminder.<reply key>@…`, In-Reply-To the form.
+//! * digest: `digest.<pm key>.<week>@…`.
+//! * confirm / help: `confirm.<id>@…` / `help.<id>@…`, where `id` is unique
+//!   per inbound message (e.g. a prefix of its content hash), In-Reply-To the
+//!   PM's message.
+//!
+//! # Notes in confirmations
+//!
+//! The confirmation quotes the PM's note back (up to [`NOTE_QUOTE_CHARS`]
+//! characters). It goes only to the PM's registered address, the same mailbox
+//! that already holds the PM's own reply, so it discloses nothing new, and it
+//! lets the PM see exactly what was saved. The digest, which goes to the
+//! coach, shows the notes in full: that is its purpose.
+
+mod email;
+mod samples;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+use serde::Serialize;
+
+pub use email::{Attachment, AutoSubmitted, Email, InlinePart, Mailbox};
+
+use crate::framework::{Framework, Skill};
+use crate::understand::Understanding;
+use crate::week::Week;
+
+/// Every template an email needs. `layout.html.j2` is the HTML frame the
+/// `*.html.j2` templates extend. Other `*.j2` files in the folder are loaded
+/// too, so templates may `{% include %}` partials of their own.
+pub const TEMPLATES: [&str; 11] = [
+    "layout.html.j2",
+    "form.txt.j2",
+    "form.html.j2",
+    "confirm.txt.j2",
+    "confirm.html.j2",
+    "reminder.txt.j2",
+    "reminder.html.j2",
+    "digest.txt.j2",
+    "digest.html.j2",
+    "help.txt.j2",
+    "help.html.j2",
+];
+
+/// How much of a note a confirmation quotes back to the PM.
+pub const NOTE_QUOTE_CHARS: usize = 600;
+
+/// Why templates cannot be used or an email cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read templates from {}: {source}. Fix: point [service] templates in coachmail.toml at the folder holding form.txt.j2, confirm.txt.j2, …", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is missing. Fix: every email needs it; copy it from the shipped templates/ folder", path.display())]
+    Missing { path: PathBuf },
+    #[error("{}{}: {problem}. Fix: {fix}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Template {
+        file: PathBuf,
+        line: Option<usize>,
+        problem: String,
+        fix: String,
+    },
+    #[error(
+        "{header} would contain a line break (`{value}`), which could forge mail headers. Fix: write names and subjects on one line (check the roster in coachmail.toml)"
+    )]
+    HeaderInjection { header: &'static str, value: String },
+    #[error("{header}: `{value}` {problem}")]
+    BadHeader {
+        header: &'static str,
+        value: String,
+        problem: String,
+    },
+    #[error("cannot build the message: {0}")]
+    Message(String),
+}
+
+// ---------------------------------------------------------------------------
+// Views: what the caller knows, as plain values.
+// ---------------------------------------------------------------------------
+
+/// The sender: `[service]` name and address of coachmail.toml.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceView {
+    /// Product name, e.g. "PM Pulse".
+    pub name: String,
+    /// From of everything sent, e.g. `pulse@example.org`.
+    pub address: String,
+}
+
+impl ServiceView {
+    pub fn from_config(service: &crate::config::Service) -> ServiceView {
+        ServiceView {
+            name: service.name.clone(),
+            address: service.address.clone(),
+        }
+    }
+
+    fn mailbox(&self) -> Mailbox {
+        Mailbox::new(self.name.clone(), self.address.clone())
+    }
+
+    fn domain(&self) -> &str {
+        domain_of(&self.address)
+    }
+}
+
+/// One skill as the form shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkillView {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    /// What a score looks like, lowest first (usually 1, 3 and 5).
+    pub levels: Vec<LevelView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LevelView {
+    pub score: u8,
+    pub text: String,
+}
+
+impl SkillView {
+    pub fn of(skill: &Skill) -> SkillView {
+        SkillView {
+            key: skill.key.clone(),
+            name: skill.name.clone(),
+            description: skill.description.clone(),
+            levels: skill
+                .levels
+                .iter()
+                .map(|(&score, text)| LevelView {
+                    score,
+                    text: text.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The skills a form asks, in framework order.
+    pub fn active(framework: &Framework) -> Vec<SkillView> {
+        framework.active().map(SkillView::of).collect()
+    }
+}
+
+/// A skill named in a list (missing skills).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkillRef {
+    pub key: String,
+    pub name: String,
+}
+
+/// The weekly reflection form. Auto-generated; Message-ID
+/// `form.<reply_key>@domain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FormView {
+    pub service: ServiceView,
+    /// The PM's name and registered address (To).
+    pub pm: Mailbox,
+    pub week: Week,
+    /// The form's secret reply key.
+    pub reply_key: String,
+    /// Full reply address, e.g. `reflect+<reply_key>@example.org` (see [`reply_address`]).
+    pub reply_to: String,
+    /// Active skills, in framework order.
+    pub skills: Vec<SkillView>,
+    pub date: DateTime<Utc>,
+}
+
+/// The one nudge when a form has no reply. Auto-generated, threaded under
+/// the form, same Reply-To; Message-ID `reminder.<reply_key>@domain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReminderView {
+    pub service: ServiceView,
+    pub pm: Mailbox,
+    pub week: Week,
+    /// The reply key of the form this nudges about.
+    pub reply_key: String,
+    /// The same address as the form's Reply-To.
+    pub reply_to: String,
+    /// Active skills, listed as bare answer lines.
+    pub skills: Vec<SkillView>,
+    pub date: DateTime<Utc>,
+}
+
+/// One skill recorded from a reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordedView {
+    pub key: String,
+    pub name: String,
+    /// `None`: skipped on purpose (`n/a`).
+    pub score: Option<u8>,
+    /// This replaces an earlier answer for the same week.
+    pub updated: bool,
+}
+
+/// A line that was not stored, with how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvalidView {
+    /// The PM's line as written.
+    pub line: String,
+    pub reason: String,
+    /// A corrected line to copy, e.g. `Delivery: 4` (see [`InvalidView::new`]).
+    pub example: String,
+}
+
+impl InvalidView {
+    /// Builds the fix: the skill(s) the line seems to mean, with its score if
+    /// that was a usable 1–5, e.g. `D: 3` → `Delivery: 3` or `Data: 3`.
+    pub fn new(line: &str, reason: &str, framework: &Framework) -> InvalidView {
+        InvalidView {
+            line: line.to_string(),
+            reason: reason.to_string(),
+            example: corrected_example(line, framework),
+        }
+    }
+}
+
+/// The confirmation of a reply. Auto-replied; Message-ID `confirm.<id>@domain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfirmView {
+    pub service: ServiceView,
+    pub pm: Mailbox,
+    /// The week the answers were recorded for.
+    pub week: Week,
+    /// Unique per inbound message (e.g. 16 hex digits of its content hash).
+    pub id: String,
+    /// The PM's Message-ID (without angle brackets).
+    pub in_reply_to: Option<String>,
+    /// The thread, oldest first, ending with the PM's message.
+    pub references: Vec<String>,
+    /// The week's reply address, so a correction lands on the same week.
+    pub reply_to: Option<String>,
+    pub recorded: Vec<RecordedView>,
+    pub invalid: Vec<InvalidView>,
+    pub missing: Vec<SkillRef>,
+    /// The note as saved (quoted back up to [`NOTE_QUOTE_CHARS`]).
+    pub note: Option<String>,
+    pub date: DateTime<Utc>,
+}
+
+impl ConfirmView {
+    /// The confirmation of what `understanding` found, for `pm`'s `week`.
+    /// `reply_to` is the week's reply address (`reflect+<key>@…`), if any.
+    pub fn new(
+        service: ServiceView,
+        pm: Mailbox,
+        week: Week,
+        understanding: &Understanding,
+        framework: &Framework,
+        reply_to: Option<String>,
+        date: DateTime<Utc>,
+    ) -> ConfirmView {
+        let name_of = |key: &str| {
+            framework
+                .skill(key)
+                .map_or_else(|| key.to_string(), |s| s.name.clone())
+        };
+        let order = |key: &str| {
+            framework
+                .skills
+                .iter()
+                .position(|s| s.key == key)
+                .unwrap_or(usize::MAX)
+        };
+        let mut recorded: Vec<RecordedView> = understanding
+            .scores
+            .iter()
+            .map(|(key, &score)| RecordedView {
+                key: key.clone(),
+                name: name_of(key),
+                score: Some(score),
+                updated: false,
+            })
+            .chain(understanding.skipped.iter().map(|key| RecordedView {
+                key: key.clone(),
+                name: name_of(key),
+                score: None,
+                updated: false,
+            }))
+            .collect();
+        recorded.sort_by_key(|r| order(&r.key));
+        ConfirmView {
+            service,
+            pm,
+            week,
+            id: understanding.content_hash.chars().take(16).collect(),
+            in_reply_to: understanding.message_id.clone(),
+            references: understanding.message_id.iter().cloned().collect(),
+            reply_to,
+            recorded,
+            invalid: understanding
+                .invalid
+                .iter()
+                .map(|i| InvalidView::new(&i.line, &i.reason, framework))
+                .collect(),
+            missing: understanding
+                .missing
+                .iter()
+                .map(|key| SkillRef {
+                    key: key.clone(),
+                    name: name_of(key),
+                })
+                .collect(),
+            note: understanding.note.clone(),
+            date,
+        }
+    }
+}
+
+/// This week's answer for one skill, as the coach sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "score", rename_all = "lowercase")]
+pub enum Answer {
+    Score(u8),
+    /// Skipped on purpose (`n/a`).
+    Skipped,
+    /// No answer this week.
+    Missing,
+}
+
+/// One skill in the coach's digest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DigestSkill {
+    pub key: String,
+    pub name: String,
+    pub answer: Answer,
+    /// The PM's own baseline (median of previous answered weeks);
+    /// `None` while it is still being built.
+    pub baseline: Option<f64>,
+    /// Flagged by analysis: far enough below baseline to discuss.
+    pub dip: bool,
+}
+
+/// The confidential digest for the paired coach. Auto-generated;
+/// Message-ID `digest.<pm_key>.<week>@domain`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DigestView {
+    pub service: ServiceView,
+    /// The paired coach (To) — never anyone else.
+    pub coach: Mailbox,
+    pub pm_key: String,
+    pub pm_name: String,
+    pub week: Week,
+    /// Start of the 1:1, in the PM's time zone.
+    pub one_on_one: NaiveDateTime,
+    /// The PM's time zone name, e.g. `Europe/Paris`.
+    pub timezone: String,
+    /// Active skills in framework order (the digest puts dips first itself).
+    pub skills: Vec<DigestSkill>,
+    /// The PM's notes this week, oldest first.
+    pub notes: Vec<String>,
+    /// Recent weeks with no reply (not paused, not skipped), oldest first.
+    pub missed_weeks: Vec<Week>,
+    /// Weeks answered in a row, up to this one.
+    pub streak: u32,
+    /// The PM paused the forms: no answers are expected.
+    pub paused: bool,
+    pub paused_until: Option<NaiveDate>,
+    pub date: DateTime<Utc>,
+}
+
+/// Every command and how to answer a form. Auto-replied; Message-ID
+/// `help.<id>@domain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HelpView {
+    pub service: ServiceView,
+    pub pm: Mailbox,
+    /// Unique per inbound message (e.g. 16 hex digits of its content hash).
+    pub id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Active skills (keys for `trend <skill>`).
+    pub skills: Vec<SkillView>,
+    /// The word that looked like a command but is none, if that is why.
+    pub unknown: Option<String>,
+    pub date: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------------------
+// Addresses and ids.
+// ---------------------------------------------------------------------------
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(_, d)| d)
+}
+
+/// `reflect+<key>@<domain>` for a service address such as `pulse@example.org`.
+pub fn reply_address(service_address: &str, key: &str) -> String {
+    format!("reflect+{key}@{}", domain_of(service_address))
+}
+
+/// A skill's answer line on the form, exactly as the text part shows it:
+/// `{name} ({key}): ` (with the trailing space). The reply parser may rely on it.
+pub fn skill_line(name: &str, key: &str) -> String {
+    format!("{name} ({key}): ")
+}
+
+/// The Message-ID of a form (without angle brackets): `form.<key>@<domain>`.
+pub fn form_message_id(service_address: &str, key: &str) -> String {
+    format!("form.{key}@{}", domain_of(service_address))
+}
+
+// ---------------------------------------------------------------------------
+// The renderer.
+// ---------------------------------------------------------------------------
+
+/// The loaded, checked templates. Cheap to share (`Clone`, `Send`, `Sync`).
+#[derive(Clone, Debug)]
+pub struct Renderer {
+    env: Environment<'static>,
+    dir: PathBuf,
+}
+
+impl Renderer {
+    /// Loads every `*.j2` template in `dir`, requires each of [`TEMPLATES`],
+    /// and renders each email once with sample data. Any problem is an
+    /// error naming the file, the line and the fix.
+    pub fn load(dir: &Path) -> Result<Renderer, RenderError> {
+        let read_err = |source| RenderError::Read {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map_err(read_err)?
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".j2"))
+            .collect();
+        names.sort();
+        for required in TEMPLATES {
+            if !names.iter().any(|n| n == required) {
+                return Err(RenderError::Missing {
+                    path: dir.join(required),
+                });
+            }
+        }
+
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(true);
+        env.add_filter("first_name", first_name);
+        env.add_filter("score", fmt_score);
+        env.add_filter("levels", levels_line);
+        for name in names {
+            let path = dir.join(&name);
+            let source = std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            env.add_template_owned(name, source)
+                .map_err(|e| template_error(dir, &e))?;
+        }
+        let renderer = Renderer {
+            env,
+            dir: dir.to_path_buf(),
+        };
+        renderer.self_test()?;
+        Ok(renderer)
+    }
+
+    /// The folder the templates came from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The weekly form.
+    pub fn form(&self, v: &FormView) -> Result<Email, RenderError> {
+        #[derive(Serialize)]
+        struct Ctx<'a> {
+            #[serde(flatten)]
+            v: &'a FormView,
+            week_dates: String,
+            example: String,
+        }
+        let ctx = Ctx {
+            v,
+            week_dates: week_dates(v.week),
+            example: form_example(&v.skills),
+        };
+        let (text, html) = self.both("form", &ctx)?;
+        Ok(Email {
+            from: v.service.mailbox(),
+            to: v.pm.clone(),
+            reply_to: Some(v.reply_to.clone()),
+            subject: form_subject(&v.service, v.week),
+            message_id: form_message_id(&v.service.address, &v.reply_key),
+            in_reply_to: None,
+            references: Vec::new(),
+            auto_submitted: AutoSubmitted::Generated,
+            date: v.date,
+            text,
+            html,
+            inline: Vec::new(),
+            attachments: Vec::new(),
+        })
+    }
+
+    /// The nudge, threaded under the form.
+    pub fn reminder(&self, v: &ReminderView) -> Result<Email, RenderError> {
+        #[derive(Serialize)]
+        struct Ctx<'a> {
+            #[serde(flatten)]
+            v: &'a ReminderView,
+            week_dates: String,
+            example: String,
+        }
+        let ctx = Ctx {
+            v,
+            week_dates: week_dates(v.week),
+            example: form_example(&v.skills),
+        };
+        let (text, html) = self.both("reminder", &ctx)?;
+        let form_id = form_message_id(&v.service.address, &v.reply_key);
+        Ok(Email {
+            from: v.service.mailbox(),
+            to: v.pm.clone(),
+            reply_to: Some(v.reply_to.clone()),
+            subject: form_subject(&v.service, v.week),
+            message_id: format!("reminder.{}@{}", v.reply_key, v.service.domain()),
+            in_reply_to: Some(form_id.clone()),
+            references: vec![form_id],
+            auto_submitted: AutoSubmitted::Generated,
+            date: v.date,
+            text,
+            html,
+            inline: Vec::new(),
+            attachments: Vec::new(),
+        })
+    }
+
+    /// The confirmation of a reply.
+    pub fn confirm(&self, v: &ConfirmView) -> Result<Email, RenderError> {
+        #[derive(Serialize)]
+        struct Ctx<'a> {
+            #[serde(flatten)]
+            v: &'a ConfirmView,
+            note_quote: Option<String>,
+            note_cut: usize,
+        }
+        let (note_quote, note_cut) = match &v.note {
+            Some(note) => {
+                let total = note.chars().count();
+                let quote: String = note.chars().take(NOTE_QUOTE_CHARS).collect();
+                (Some(quote), total.saturating_sub(NOTE_QUOTE_CHARS))
+            }
+            None => (None, 0),
+        };
+        let ctx = Ctx {
+            v,
+            note_quote,
+            note_cut,
+        };
+        let (text, html) = self.both("confirm", &ctx)?;
+        Ok(Email {
+            from: v.service.mailbox(),
+            to: v.pm.clone(),
+            reply_to: v.reply_to.clone(),
+            subject: format!("Re: {}", form_subject(&v.service, v.week)),
+            message_id: format!("confirm.{}@{}", v.id, v.service.domain()),
+            in_reply_to: v.in_reply_to.clone(),
+            references: v.references.clone(),
+            auto_submitted: AutoSubmitted::Replied,
+            date: v.date,
+            text,
+            html,
+            inline: Vec::new(),
+            attachments: Vec::new(),
+        })
+    }
+
+    /// The coach's confidential digest.
+    pub fn digest(&self, v: &DigestView) -> Result<Email, RenderError> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            key: &'a str,
+            name: &'a str,
+            /// `scored`, `skipped`, `missing` or `paused`.
+            state: &'static str,
+            score: Option<u8>,
+            /// e.g. `3.5`, or `None` while building the baseline.
+            baseline: Option<String>,
+            /// e.g. `↓1.5`, `↑1`, `=`; `None` without a score or baseline.
+            delta: Option<String>,
+            dip: bool,
+        }
+        #[derive(Serialize)]
+        struct Ctx<'a> {
+            #[serde(flatten)]
+            v: &'a DigestView,
+            /// All skills, dips first, then framework order.
+            rows: Vec<Row<'a>>,
+            dips: Vec<Row<'a>>,
+            answered: bool,
+            meeting: String,
+        }
+        fn row(s: &DigestSkill, paused: bool) -> Row<'_> {
+            let (state, score) = match (s.answer, paused) {
+                (Answer::Score(n), _) => ("scored", Some(n)),
+                (Answer::Skipped, _) => ("skipped", None),
+                (Answer::Missing, true) => ("paused", None),
+                (Answer::Missing, false) => ("missing", None),
+            };
+            Row {
+                key: &s.key,
+                name: &s.name,
+                state,
+                score,
+                baseline: s.baseline.map(fmt_number),
+                delta: match (score, s.baseline) {
+                    (Some(n), Some(b)) => Some(fmt_delta(f64::from(n) - b)),
+                    _ => None,
+                },
+                dip: s.dip,
+            }
+        }
+        let mut rows: Vec<Row<'_>> = v.skills.iter().map(|s| row(s, v.paused)).collect();
+        rows.sort_by_key(|r| !r.dip);
+        let dips = v
+            .skills
+            .iter()
+            .filter(|s| s.dip)
+            .map(|s| row(s, v.paused))
+            .collect();
+        let ctx = Ctx {
+            v,
+            rows,
+            dips,
+            answered: v
+                .skills
+                .iter()
+                .any(|s| matches!(s.answer, Answer::Score(_) | Answer::Skipped)),
+            meeting: format!(
+                "{} ({})",
+                v.one_on_one.format("%a %-d %b %Y, %H:%M"),
+                v.timezone
+            ),
+        };
+        let (text, html) = self.both("digest", &ctx)?;
+        Ok(Email {
+            from: v.service.mailbox(),
+            to: v.coach.clone(),
+            reply_to: None,
+            subject: format!(
+                "Confidential: {} — digest for your 1:1 on {}",
+                v.pm_name,
+                v.one_on_one.format("%a %-d %b")
+            ),
+            message_id: format!("digest.{}.{}@{}", v.pm_key, v.week, v.service.domain()),
+            in_reply_to: None,
+            references: Vec::new(),
+            auto_submitted: AutoSubmitted::Generated,
+            date: v.date,
+            text,
+            html,
+            inline: Vec::new(),
+            attachments: Vec::new(),
+        })
+    }
+
+    /// Every command, and how to answer a form.
+    pub fn help(&self, v: &HelpView) -> Result<Email, RenderError> {
+        #[derive(Serialize)]
+        struct Ctx<'a> {
+            #[serde(flatten)]
+            v: &'a HelpView,
+            example: String,
+        }
+        let ctx = Ctx {
+            v,
+            example: form_example(&v.skills),
+        };
+        let (text, html) = self.both("help", &ctx)?;
+        Ok(Email {
+            from: v.service.mailbox(),
+            to: v.pm.clone(),
+            reply_to: None,
+            subject: format!("{} — commands and how to answer", v.service.name),
+            message_id: format!("help.{}@{}", v.id, v.service.domain()),
+            in_reply_to: v.in_reply_to.clone(),
+            references: v.references.clone(),
+            auto_submitted: AutoSubmitted::Replied,
+            date: v.date,
+            text,
+            html,
+            inline: Vec::new(),
+            attachments: Vec::new(),
+        })
+    }
+
+    /// Renders `<kind>.txt.j2` and `<kind>.html.j2` with one context.
+    fn both<S: Serialize>(&self, kind: &str, ctx: &S) -> Result<(String, String), RenderError> {
+        let text = self.render(&format!("{kind}.txt.j2"), ctx)?;
+        let html = self.render(&format!("{kind}.html.j2"), ctx)?;
+        Ok((text, html))
+    }
+
+    fn render<S: Serialize>(&self, name: &str, ctx: &S) -> Result<String, RenderError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(&self.dir, &e))?;
+        template
+            .render(ctx)
+            .map_err(|e| template_error(&self.dir, &e))
+    }
+
+    /// Renders every email with the sample views and checks what the rest
+    /// of coachmail relies on.
+    fn self_test(&self) -> Result<(), RenderError> {
+        let s = samples::Samples::new();
+        let mut emails = Vec::new();
+        for v in &s.forms {
+            let email = self.form(v)?;
+            self.check_form_lines(v, &email)?;
+            emails.push(("form", email));
+        }
+        for v in &s.reminders {
+            emails.push(("reminder", self.reminder(v)?));
+        }
+        for v in &s.confirms {
+            emails.push(("confirm", self.confirm(v)?));
+        }
+        for v in &s.digests {
+            let email = self.digest(v)?;
+            if v.skills.iter().any(|s| s.dip) && !email.text.contains("DIP") {
+                return Err(self.broken(
+                    "digest.txt.j2",
+                    "a dip is not flagged with the word DIP",
+                    "keep `DIP` next to each skill in `dips` / rows where `dip` is true",
+                ));
+            }
+            emails.push(("digest", email));
+        }
+        for v in &s.helps {
+            emails.push(("help", self.help(v)?));
+        }
+        for (kind, email) in &emails {
+            if email.text.trim().is_empty() {
+                return Err(self.broken(
+                    &format!("{kind}.txt.j2"),
+                    "renders an empty text part",
+                    "every email needs a readable text part",
+                ));
+            }
+            if let Some(problem) = external_resource(&email.html) {
+                return Err(self.broken(
+                    &format!("{kind}.html.j2"),
+                    &problem,
+                    "use inline CSS (style=\"…\") only; images must be inline cid: parts, never remote",
+                ));
+            }
+            email.to_bytes()?;
+        }
+        Ok(())
+    }
+
+    /// The parser tells answers from the quoted form by these exact lines.
+    fn check_form_lines(&self, v: &FormView, email: &Email) -> Result<(), RenderError> {
+        for skill in &v.skills {
+            let line = skill_line(&skill.name, &skill.key);
+            if !email.text.lines().any(|l| l == line) {
+                return Err(self.broken(
+                    "form.txt.j2",
+                    &format!("the form's text has no line exactly `{line}`"),
+                    "keep `{{ skill.name }} ({{ skill.key }}): ` alone on its own line, at the start of the line, for each skill — replies are read by it",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn broken(&self, file: &str, problem: &str, fix: &str) -> RenderError {
+        RenderError::Template {
+            file: self.dir.join(file),
+            line: None,
+            problem: format!("with sample data, {problem}"),
+            fix: fix.to_string(),
+        }
+    }
+}
+
+fn template_error(dir: &Path, e: &minijinja::Error) -> RenderError {
+    let fix = match e.kind() {
+        ErrorKind::SyntaxError => {
+            "correct the template syntax (minijinja/Jinja2: {{ value }}, {% if … %}…{% endif %}, {% for … %}…{% endfor %})"
+        }
+        ErrorKind::UndefinedError => {
+            "use only the variables listed in the comment at the top of the shipped template of the same name; check the spelling"
+        }
+        ErrorKind::UnknownFilter
+        | ErrorKind::UnknownTest
+        | ErrorKind::UnknownFunction
+        | ErrorKind::UnknownMethod => {
+            "use a built-in minijinja filter/test/function, or `first_name` / `score` / `levels`"
+        }
+        ErrorKind::TemplateNotFound => {
+            "an {% extends %} or {% include %} names a template that is not in the folder"
+        }
+        _ => "compare with the shipped template of the same name",
+    };
+    let mut problem = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        problem = format!("{problem}: {detail}");
+    }
+    let snippet = e
+        .range()
+        .zip(e.template_source())
+        .and_then(|(range, source)| source.get(range))
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty() && s.len() <= 80 && !s.contains('\n'))
+        .filter(|_| !e.detail().is_some_and(|d| d.contains("end of input")));
+    if let Some(snippet) = snippet {
+        problem = format!("{problem} (at `{snippet}`)");
+    }
+    RenderError::Template {
+        file: dir.join(e.name().unwrap_or("(template)")),
+        line: e.line(),
+        problem,
+        fix: fix.to_string(),
+    }
+}
+
+/// A remote image, stylesheet or font in the HTML, if any.
+fn external_resource(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    for bad in [
+        "src=\"http",
+        "src='http",
+        "src=\"//",
+        "url(http",
+        "url(\"http",
+        "url('http",
+        "url(//",
+        "@import",
+        "<link",
+        "<script",
+    ] {
+        if compact.contains(&bad.replace(' ', "")) {
+            return Some(format!(
+                "the HTML loads an external resource or script (`{bad}…`)"
+            ));
+        }
+    }
+    None
+}
+
+fn form_subject(service: &ServiceView, week: Week) -> String {
+    format!("{} — your week {week} reflection", service.name)
+}
+
+/// e.g. `23–29 Nov 2026`, or `28 Dec 2026 – 3 Jan 2027` across months/years.
+fn week_dates(week: Week) -> String {
+    let monday = week.monday();
+    let sunday = monday + chrono::Duration::days(6);
+    if monday.format("%b %Y").to_string() == sunday.format("%b %Y").to_string() {
+        format!("{}–{}", monday.format("%-d"), sunday.format("%-d %b %Y"))
+    } else if monday.format("%Y").to_string() == sunday.format("%Y").to_string() {
+        format!(
+            "{} – {}",
+            monday.format("%-d %b"),
+            sunday.format("%-d %b %Y")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            monday.format("%-d %b %Y"),
+            sunday.format("%-d %b %Y")
+        )
+    }
+}
+
+/// One answer line a PM could copy: `Delivery: 4 shipped the beta`.
+fn form_example(skills: &[SkillView]) -> String {
+    let skill = skills
+        .iter()
+        .find(|s| s.key == "delivery")
+        .or_else(|| skills.first());
+    match skill {
+        Some(s) if s.key == "delivery" => "Delivery: 4 shipped the beta".to_string(),
+        Some(s) => format!("{}: 4 a good week", capitalized(&s.key)),
+        None => "Delivery: 4 shipped the beta".to_string(),
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A corrected line for a line that was not understood.
+fn corrected_example(line: &str, framework: &Framework) -> String {
+    let line = line.trim();
+    let split = line
+        .find([':', '=', '–', '-'])
+        .map(|i| (&line[..i], &line[i..]))
+        .or_else(|| line.split_once(char::is_whitespace))
+        .unwrap_or((line, ""));
+    let (word, rest) = split;
+    let word = word.trim().to_lowercase();
+    let score = rest
+        .trim_start_matches([':', '=', '–', '-'])
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.trim_end_matches("/5").parse::<u8>().ok())
+        .filter(|n| (1..=5).contains(n))
+        .unwrap_or(4);
+    let matches: Vec<&Skill> = if word.is_empty() {
+        Vec::new()
+    } else {
+        framework
+            .active()
+            .filter(|s| {
+                std::iter::once(&s.key)
+                    .chain(std::iter::once(&s.name))
+                    .chain(s.aliases.iter())
+                    .any(|w| w.to_lowercase().starts_with(&word))
+            })
+            .collect()
+    };
+    let picked: Vec<&Skill> = if (1..=3).contains(&matches.len()) {
+        matches
+    } else {
+        framework.active().take(1).collect()
+    };
+    if picked.is_empty() {
+        return format!("Delivery: {score}");
+    }
+    picked
+        .iter()
+        .map(|s| format!("{}: {score}", s.name))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn fmt_number(x: f64) -> String {
+    let rounded = (x * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
+}
+
+fn fmt_delta(d: f64) -> String {
+    let rounded = (d * 10.0).round() / 10.0;
+    if rounded > 0.0 {
+        format!("↑{}", fmt_number(rounded))
+    } else if rounded < 0.0 {
+        format!("↓{}", fmt_number(-rounded))
+    } else {
+        "=".to_string()
+    }
+}
+
+/// Template filter: the first word of a name (`Alice Martin` → `Alice`).
+fn first_name(name: String) -> String {
+    name.split_whitespace().next().unwrap_or("").to_string()
+}
+
+/// Template filter: `4` → `4/5`, none → `skipped`.
+fn fmt_score(score: Option<u8>) -> String {
+    score.map_or_else(|| "skipped".to_string(), |n| format!("{n}/5"))
+}
+
+/// Template filter: a skill's levels as `1 = … · 3 = … · 5 = …`.
+fn levels_line(levels: Vec<minijinja::Value>) -> Result<String, minijinja::Error> {
+    let mut parts = Vec::with_capacity(levels.len());
+    for level in levels {
+        parts.push(format!(
+            "{} = {}",
+            level.get_attr("score")?,
+            level.get_attr("text")?
+        ));
+    }
+    Ok(parts.join(" · "))
+}

@@ -1,0 +1,327 @@
+//! Fixed sample views: what [`Renderer::load`](super::Renderer::load)
+//! renders every template with, and what the snapshot tests show.
+//!
+//! They exercise every branch the shipped templates have (dips, skipped and
+//! missing skills, lines to fix, notes, paused, no baseline yet) so that a
+//! template mistake in any branch shows up at load. Names carry `&`, `<`
+//! and accents so escaping is exercised too.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use super::{
+    Answer, ConfirmView, DigestSkill, DigestView, FormView, HelpView, InvalidView, Mailbox,
+    RecordedView, ReminderView, ServiceView, SkillRef, SkillView,
+};
+use crate::framework::{Framework, Skill};
+use crate::week::Week;
+
+pub(crate) struct Samples {
+    pub forms: Vec<FormView>,
+    pub reminders: Vec<ReminderView>,
+    pub confirms: Vec<ConfirmView>,
+    pub digests: Vec<DigestView>,
+    pub helps: Vec<HelpView>,
+}
+
+pub(crate) fn framework() -> Framework {
+    let skill =
+        |key: &str, name: &str, description: &str, aliases: &[&str], levels: [&str; 3]| Skill {
+            key: key.into(),
+            name: name.into(),
+            description: description.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            levels: BTreeMap::from([
+                (1, levels[0].to_string()),
+                (3, levels[1].to_string()),
+                (5, levels[2].to_string()),
+            ]),
+            retired: false,
+        };
+    Framework {
+        skills: vec![
+            skill(
+                "strategy",
+                "Product strategy",
+                "Sets a clear direction that ties the roadmap to business outcomes.",
+                &["vision", "roadmap"],
+                [
+                    "Works ticket by ticket; the why is unclear.",
+                    "Roadmap follows a stated strategy and goals.",
+                    "Shapes company strategy; others reuse the narrative.",
+                ],
+            ),
+            skill(
+                "delivery",
+                "Execution & delivery",
+                "Ships what matters, predictably, with the team.",
+                &["execution", "shipping"],
+                [
+                    "Slipping; blockers unresolved.",
+                    "Ships on cadence; risks raised early.",
+                    "Team ships predictably with little help.",
+                ],
+            ),
+            skill(
+                "stakeholders",
+                "Stakeholder management",
+                "Keeps leaders, sales and partner teams aligned and informed.",
+                &["alignment"],
+                [
+                    "Surprised by stakeholders, or surprised them.",
+                    "Stakeholders informed; few escalations.",
+                    "Stakeholders seek out the PM's view.",
+                ],
+            ),
+            skill(
+                "data",
+                "Data & analytics",
+                "Uses data to decide, and says what would change the decision.",
+                &["analytics", "metrics"],
+                [
+                    "Decides on gut feel only.",
+                    "Key metrics tracked and used in decisions.",
+                    "Sets the metrics others use; experiments routinely.",
+                ],
+            ),
+        ],
+    }
+}
+
+pub(crate) fn service() -> ServiceView {
+    ServiceView {
+        name: "PM Pulse".into(),
+        address: "pulse@example.org".into(),
+    }
+}
+
+pub(crate) fn pm() -> Mailbox {
+    Mailbox::new("Amélie Durand", "amelie@example.org")
+}
+
+pub(crate) fn coach() -> Mailbox {
+    Mailbox::new("Maya Chen", "maya@example.org")
+}
+
+pub(crate) fn week() -> Week {
+    // ok: a fixed, valid ISO week.
+    Week::of(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default())
+}
+
+pub(crate) fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub(crate) const REPLY_KEY: &str = "k7q2mx9t4hwz";
+
+impl Samples {
+    pub(crate) fn new() -> Samples {
+        let framework = framework();
+        let skills = SkillView::active(&framework);
+        let reply_to = super::reply_address(&service().address, REPLY_KEY);
+        let form = FormView {
+            service: service(),
+            pm: pm(),
+            week: week(),
+            reply_key: REPLY_KEY.into(),
+            reply_to: reply_to.clone(),
+            skills: skills.clone(),
+            date: at(27, 15, 0),
+        };
+        let reminder = ReminderView {
+            service: service(),
+            pm: pm(),
+            week: week(),
+            reply_key: REPLY_KEY.into(),
+            reply_to: reply_to.clone(),
+            skills: skills.clone(),
+            date: at(29, 15, 0),
+        };
+        let pm_message = "CAF=x1y2z3@mail.gmail.com".to_string();
+        let confirm_full = ConfirmView {
+            service: service(),
+            pm: pm(),
+            week: week(),
+            id: "3f9a0c1d2e4b5a6c".into(),
+            in_reply_to: Some(pm_message.clone()),
+            references: vec![
+                super::form_message_id(&service().address, REPLY_KEY),
+                pm_message.clone(),
+            ],
+            reply_to: Some(reply_to.clone()),
+            recorded: vec![
+                RecordedView {
+                    key: "strategy".into(),
+                    name: "Product strategy".into(),
+                    score: Some(3),
+                    updated: true,
+                },
+                RecordedView {
+                    key: "stakeholders".into(),
+                    name: "Stakeholder management".into(),
+                    score: None,
+                    updated: false,
+                },
+            ],
+            invalid: vec![
+                InvalidView::new("Delivery: 7", "7 is not a score from 1 to 5", &framework),
+                InvalidView::new(
+                    "D: 3",
+                    "\"D\" could be Execution & delivery or Data & analytics",
+                    &framework,
+                ),
+            ],
+            missing: vec![SkillRef {
+                key: "data".into(),
+                name: "Data & analytics".into(),
+            }],
+            note: Some(
+                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
+                    .into(),
+            ),
+            date: at(27, 18, 2),
+        };
+        let confirm_clean = ConfirmView {
+            recorded: skills
+                .iter()
+                .enumerate()
+                .map(|(i, s)| RecordedView {
+                    key: s.key.clone(),
+                    name: s.name.clone(),
+                    score: u8::try_from(i % 5 + 1).ok(),
+                    updated: false,
+                })
+                .collect(),
+            invalid: Vec::new(),
+            missing: Vec::new(),
+            note: None,
+            reply_to: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            id: "0a1b2c3d4e5f6a7b".into(),
+            ..confirm_full.clone()
+        };
+        let digest = DigestView {
+            service: service(),
+            coach: coach(),
+            pm_key: "amelie".into(),
+            pm_name: "Amélie Durand".into(),
+            week: week(),
+            one_on_one: NaiveDate::from_ymd_opt(2026, 11, 30)
+                .and_then(|d| d.and_hms_opt(10, 0, 0))
+                .unwrap_or_default(),
+            timezone: "Europe/Paris".into(),
+            skills: vec![
+                DigestSkill {
+                    key: "strategy".into(),
+                    name: "Product strategy".into(),
+                    answer: Answer::Score(4),
+                    baseline: Some(3.0),
+                    dip: false,
+                },
+                DigestSkill {
+                    key: "delivery".into(),
+                    name: "Execution & delivery".into(),
+                    answer: Answer::Score(2),
+                    baseline: Some(3.5),
+                    dip: true,
+                },
+                DigestSkill {
+                    key: "stakeholders".into(),
+                    name: "Stakeholder management".into(),
+                    answer: Answer::Skipped,
+                    baseline: Some(3.0),
+                    dip: false,
+                },
+                DigestSkill {
+                    key: "data".into(),
+                    name: "Data & analytics".into(),
+                    answer: Answer::Missing,
+                    baseline: None,
+                    dip: false,
+                },
+            ],
+            notes: vec![
+                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
+                    .into(),
+            ],
+            missed_weeks: vec![week().plus(-3)],
+            streak: 2,
+            paused: false,
+            paused_until: None,
+            date: at(30, 7, 0),
+        };
+        let digest_paused = DigestView {
+            skills: digest
+                .skills
+                .iter()
+                .map(|s| DigestSkill {
+                    answer: Answer::Missing,
+                    dip: false,
+                    ..s.clone()
+                })
+                .collect(),
+            notes: Vec::new(),
+            missed_weeks: Vec::new(),
+            streak: 0,
+            paused: true,
+            paused_until: NaiveDate::from_ymd_opt(2026, 12, 14),
+            ..digest.clone()
+        };
+        let digest_new = DigestView {
+            skills: digest
+                .skills
+                .iter()
+                .map(|s| DigestSkill {
+                    answer: Answer::Score(3),
+                    baseline: None,
+                    dip: false,
+                    ..s.clone()
+                })
+                .collect(),
+            notes: Vec::new(),
+            missed_weeks: Vec::new(),
+            streak: 1,
+            ..digest.clone()
+        };
+        let digest_silent = DigestView {
+            skills: digest
+                .skills
+                .iter()
+                .map(|s| DigestSkill {
+                    answer: Answer::Missing,
+                    dip: false,
+                    ..s.clone()
+                })
+                .collect(),
+            notes: Vec::new(),
+            missed_weeks: vec![week().plus(-3), week()],
+            streak: 0,
+            ..digest.clone()
+        };
+        let help = HelpView {
+            service: service(),
+            pm: pm(),
+            id: "5e6f7a8b9c0d1e2f".into(),
+            in_reply_to: Some("CAF=cmd42@mail.gmail.com".into()),
+            references: vec!["CAF=cmd42@mail.gmail.com".into()],
+            skills: skills.clone(),
+            unknown: None,
+            date: at(28, 9, 30),
+        };
+        let help_unknown = HelpView {
+            unknown: Some("trnd".into()),
+            ..help.clone()
+        };
+        Samples {
+            forms: vec![form],
+            reminders: vec![reminder],
+            confirms: vec![confirm_full, confirm_clean],
+            digests: vec![digest, digest_paused, digest_new, digest_silent],
+            helps: vec![help, help_unknown],
+        }
+    }
+}

@@ -1,0 +1,747 @@
+use std::path::{Path, PathBuf};
+
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
+
+use super::samples::{self, Samples};
+use super::*;
+
+fn shipped_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
+}
+
+fn renderer() -> Renderer {
+    Renderer::load(&shipped_dir()).unwrap()
+}
+
+/// A copy of the shipped templates in a temp dir, with `name` replaced.
+fn templates_with(name: &str, source: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(shipped_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(dir.path().join(name), source).unwrap();
+    dir
+}
+
+fn shipped(name: &str) -> String {
+    std::fs::read_to_string(shipped_dir().join(name)).unwrap()
+}
+
+fn all_emails() -> Vec<(String, Email)> {
+    let r = renderer();
+    let s = Samples::new();
+    let mut out = Vec::new();
+    out.push(("form".to_string(), r.form(&s.forms[0]).unwrap()));
+    out.push(("reminder".to_string(), r.reminder(&s.reminders[0]).unwrap()));
+    for (name, v) in ["confirm_with_problems", "confirm_clean"]
+        .iter()
+        .zip(&s.confirms)
+    {
+        out.push((name.to_string(), r.confirm(v).unwrap()));
+    }
+    for (name, v) in [
+        "digest",
+        "digest_paused",
+        "digest_building_baseline",
+        "digest_no_reply",
+    ]
+    .iter()
+    .zip(&s.digests)
+    {
+        out.push((name.to_string(), r.digest(v).unwrap()));
+    }
+    for (name, v) in ["help", "help_unknown_command"].iter().zip(&s.helps) {
+        out.push((name.to_string(), r.help(v).unwrap()));
+    }
+    out
+}
+
+fn parse(bytes: &[u8]) -> mail_parser::Message<'_> {
+    MessageParser::default().parse(bytes).unwrap()
+}
+
+fn first_address(a: Option<&Address<'_>>) -> (String, String) {
+    let a = a.unwrap().first().unwrap();
+    (
+        a.name().unwrap_or_default().to_string(),
+        a.address().unwrap_or_default().to_string(),
+    )
+}
+
+fn header_text(m: &mail_parser::Message<'_>, name: &str) -> Option<String> {
+    match m.header(name)? {
+        HeaderValue::Text(t) => Some(t.to_string()),
+        HeaderValue::TextList(l) => Some(l.join(" ")),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+// --- snapshots -------------------------------------------------------------
+
+#[test]
+fn every_email_text_and_html_matches_its_snapshot() {
+    for (name, email) in all_emails() {
+        insta::assert_snapshot!(format!("{name}_subject"), email.subject);
+        insta::assert_snapshot!(format!("{name}_text"), email.text);
+        insta::assert_snapshot!(format!("{name}_html"), email.html);
+    }
+}
+
+#[test]
+fn form_message_bytes_match_snapshot() {
+    let email = renderer().form(&Samples::new().forms[0]).unwrap();
+    let bytes = email.to_bytes().unwrap();
+    insta::assert_snapshot!(String::from_utf8(bytes).unwrap());
+}
+
+// --- messages parse back ---------------------------------------------------
+
+#[test]
+fn every_email_parses_back_with_its_headers_and_two_parts() {
+    for (name, email) in all_emails() {
+        let bytes = email.to_bytes().unwrap();
+        let m = parse(&bytes);
+        assert_eq!(m.message_id(), Some(email.message_id.as_str()), "{name}");
+        assert_eq!(m.subject(), Some(email.subject.as_str()), "{name}");
+        assert_eq!(
+            first_address(m.from()),
+            (email.from.name.clone(), email.from.address.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            first_address(m.to()),
+            (email.to.name.clone(), email.to.address.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            m.reply_to()
+                .map(|a| a.first().unwrap().address().unwrap().to_string()),
+            email.reply_to,
+            "{name}"
+        );
+        assert_eq!(
+            m.date().unwrap().to_timestamp(),
+            email.date.timestamp(),
+            "{name}"
+        );
+        assert_eq!(
+            ids(m.in_reply_to()).first().cloned(),
+            email.in_reply_to,
+            "{name}"
+        );
+        assert_eq!(ids(m.references()), email.references, "{name}");
+        assert_eq!(
+            header_text(&m, "Auto-Submitted").as_deref(),
+            Some(email.auto_submitted.header_value()),
+            "{name}"
+        );
+        assert_eq!(
+            header_text(&m, "X-Auto-Response-Suppress").as_deref(),
+            Some("All"),
+            "{name}"
+        );
+        assert!(m.header("Precedence").is_none(), "{name}");
+        assert_eq!(
+            m.content_type().map(|c| c.subtype().unwrap_or_default()),
+            Some("alternative"),
+            "{name}"
+        );
+        let text = m.body_text(0).unwrap().replace("\r\n", "\n");
+        let html = m.body_html(0).unwrap().replace("\r\n", "\n");
+        assert_eq!(text, email.text, "{name}");
+        assert_eq!(html, email.html, "{name}");
+        assert_eq!(m.attachment_count(), 0, "{name}");
+    }
+}
+
+#[test]
+fn scheduled_emails_are_auto_generated_and_answers_auto_replied() {
+    let kinds: Vec<(String, AutoSubmitted)> = all_emails()
+        .into_iter()
+        .map(|(name, e)| (name, e.auto_submitted))
+        .collect();
+    for (name, kind) in kinds {
+        let expected = if name.starts_with("confirm") || name.starts_with("help") {
+            AutoSubmitted::Replied
+        } else {
+            AutoSubmitted::Generated
+        };
+        assert_eq!(kind, expected, "{name}");
+    }
+}
+
+#[test]
+fn form_carries_reply_key_in_reply_to_and_message_id() {
+    let s = Samples::new();
+    let email = renderer().form(&s.forms[0]).unwrap();
+    assert_eq!(
+        email.reply_to.as_deref(),
+        Some("reflect+k7q2mx9t4hwz@example.org")
+    );
+    assert_eq!(email.message_id, "form.k7q2mx9t4hwz@example.org");
+    assert_eq!(email.to, samples::pm());
+    assert_eq!(email.subject, "PM Pulse — your week 2026-W48 reflection");
+}
+
+#[test]
+fn reminder_threads_under_its_form_with_the_same_reply_key() {
+    let s = Samples::new();
+    let r = renderer();
+    let form = r.form(&s.forms[0]).unwrap();
+    let reminder = r.reminder(&s.reminders[0]).unwrap();
+    assert_eq!(reminder.reply_to, form.reply_to);
+    assert_eq!(reminder.in_reply_to.as_ref(), Some(&form.message_id));
+    assert_eq!(reminder.references, vec![form.message_id.clone()]);
+    assert_ne!(reminder.message_id, form.message_id);
+}
+
+#[test]
+fn form_text_lists_each_skill_alone_on_a_stable_line_with_hints_indented() {
+    let s = Samples::new();
+    let email = renderer().form(&s.forms[0]).unwrap();
+    let lines: Vec<&str> = email.text.lines().collect();
+    for skill in &s.forms[0].skills {
+        let line = skill_line(&skill.name, &skill.key);
+        assert_eq!(line, format!("{} ({}): ", skill.name, skill.key));
+        let at = lines.iter().position(|l| *l == line).unwrap();
+        assert_eq!(lines[at + 1], format!("    {}", skill.description));
+        assert!(lines[at + 2].starts_with("    1 = "), "{}", lines[at + 2]);
+        assert!(lines[at + 2].contains(" · 3 = "), "{}", lines[at + 2]);
+    }
+    assert!(email.text.contains("Example: Delivery: 4 shipped the beta"));
+    assert!(
+        email
+            .text
+            .contains("Email \"trend\" at any time to get your history.")
+    );
+    assert!(email.text.contains("n/a"));
+}
+
+#[test]
+fn form_html_escapes_names_and_loads_nothing_remote() {
+    let email = renderer().form(&Samples::new().forms[0]).unwrap();
+    assert!(email.html.contains("Execution &amp; delivery (delivery): "));
+    assert!(!email.html.contains("Execution & delivery"));
+    assert_eq!(external_resource(&email.html), None);
+    assert!(email.html.contains("max-width:600px"));
+    assert!(!email.html.contains("<style"));
+}
+
+#[test]
+fn html_parts_escape_the_pms_note() {
+    for (name, email) in all_emails() {
+        assert!(!email.html.contains("<beta>"), "{name}");
+    }
+    let s = Samples::new();
+    let confirm = renderer().confirm(&s.confirms[0]).unwrap();
+    assert!(
+        confirm
+            .html
+            .contains("the &lt;beta&gt; slipped &amp; the VP")
+    );
+}
+
+// --- confirmation ----------------------------------------------------------
+
+#[test]
+fn confirmation_lists_recorded_skipped_fixes_missing_and_the_note() {
+    let s = Samples::new();
+    let email = renderer().confirm(&s.confirms[0]).unwrap();
+    let t = &email.text;
+    assert!(t.contains("• Product strategy: 3/5 (updated)"), "{t}");
+    assert!(t.contains("• Stakeholder management: skipped"), "{t}");
+    assert!(
+        t.contains("• \"Delivery: 7\" — 7 is not a score from 1 to 5."),
+        "{t}"
+    );
+    assert!(
+        t.contains("Reply with a corrected line, e.g. Execution & delivery: 4"),
+        "{t}"
+    );
+    assert!(
+        t.contains("e.g. Execution & delivery: 3 or Data & analytics: 3"),
+        "{t}"
+    );
+    assert!(t.contains("Not answered: Data & analytics."), "{t}");
+    assert!(
+        t.contains("    Tough week: the <beta> slipped & the VP asked why.\n    Planning"),
+        "{t}"
+    );
+    assert!(
+        t.contains("A later reply for the same week corrects it"),
+        "{t}"
+    );
+    assert_eq!(
+        email.in_reply_to.as_deref(),
+        Some("CAF=x1y2z3@mail.gmail.com")
+    );
+    assert_eq!(email.auto_submitted, AutoSubmitted::Replied);
+}
+
+#[test]
+fn confirmation_lines_never_read_as_answer_lines() {
+    let s = Samples::new();
+    let email = renderer().confirm(&s.confirms[1]).unwrap();
+    for skill in &s.forms[0].skills {
+        assert!(
+            !email
+                .text
+                .lines()
+                .any(|l| l.trim_start().starts_with(&skill.name)),
+            "{}",
+            email.text
+        );
+    }
+}
+
+#[test]
+fn long_note_is_quoted_back_cut_with_the_rest_counted() {
+    let s = Samples::new();
+    let v = ConfirmView {
+        note: Some("x".repeat(NOTE_QUOTE_CHARS + 25)),
+        ..s.confirms[0].clone()
+    };
+    let email = renderer().confirm(&v).unwrap();
+    assert!(email.text.contains("(… and 25 more characters, all saved)"));
+    assert!(!email.text.contains(&"x".repeat(NOTE_QUOTE_CHARS + 1)));
+}
+
+#[test]
+fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
+    use crate::understand::{Invalid, Kind, Understanding};
+    let framework = samples::framework();
+    let u = Understanding {
+        kind: Kind::Assessment,
+        pm: Some("amelie".into()),
+        week: Some(samples::week()),
+        scores: [("stakeholders".to_string(), 2), ("strategy".to_string(), 4)].into(),
+        skipped: vec!["data".into()],
+        invalid: vec![Invalid {
+            line: "shipping = 9".into(),
+            reason: "9 is not a score from 1 to 5".into(),
+        }],
+        missing: vec!["delivery".into()],
+        note: Some("ok".into()),
+        reply_text: String::new(),
+        command: None,
+        reason: None,
+        message_id: Some("abc@mail.example.org".into()),
+        content_hash: "0123456789abcdef0123".into(),
+    };
+    let v = ConfirmView::new(
+        samples::service(),
+        samples::pm(),
+        samples::week(),
+        &u,
+        &framework,
+        None,
+        samples::at(27, 18, 0),
+    );
+    let keys: Vec<&str> = v.recorded.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["strategy", "stakeholders", "data"]);
+    assert_eq!(v.recorded[2].score, None);
+    assert_eq!(v.invalid[0].example, "Execution & delivery: 4");
+    assert_eq!(v.missing[0].name, "Execution & delivery");
+    assert_eq!(v.id, "0123456789abcdef");
+    let email = renderer().confirm(&v).unwrap();
+    assert_eq!(email.message_id, "confirm.0123456789abcdef@example.org");
+    assert_eq!(email.references, vec!["abc@mail.example.org".to_string()]);
+}
+
+#[test]
+fn unknown_line_suggests_the_first_skill() {
+    let framework = samples::framework();
+    let v = InvalidView::new("zzz: 2", "no skill is called \"zzz\"", &framework);
+    assert_eq!(v.example, "Product strategy: 2");
+}
+
+// --- digest ----------------------------------------------------------------
+
+#[test]
+fn digest_goes_to_the_coach_with_dips_first_and_flagged_in_words() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[0]).unwrap();
+    assert_eq!(email.to, samples::coach());
+    assert_eq!(
+        email.subject,
+        "Confidential: Amélie Durand — digest for your 1:1 on Mon 30 Nov"
+    );
+    let t = &email.text;
+    let dip = t
+        .find("• DIP Execution & delivery: 2 — baseline 3.5, ↓1.5")
+        .unwrap();
+    let strategy = t.find("• Product strategy: 4 — baseline 3, ↑1").unwrap();
+    assert!(dip < strategy, "{t}");
+    assert!(
+        t.contains("• Stakeholder management: skipped — baseline 3"),
+        "{t}"
+    );
+    assert!(
+        t.contains("• Data & analytics: missing — building baseline"),
+        "{t}"
+    );
+    assert!(t.contains("Missed weeks: 2026-W45."), "{t}");
+    assert!(t.contains("Streak: 2 weeks in a row."), "{t}");
+    assert!(t.starts_with("CONFIDENTIAL"), "{t}");
+    assert!(t.contains("Planning a reset on Monday."), "{t}");
+    // HTML: colour and the word, not colour alone.
+    assert!(email.html.contains(
+        "#b42318;color:#ffffff;font-weight:bold;font-size:13px;border-radius:3px;\">DIP</span>"
+    ));
+}
+
+#[test]
+fn paused_digest_says_paused_not_missing() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[1]).unwrap();
+    assert!(email.text.contains("PAUSED"), "{}", email.text);
+    assert!(email.text.contains("until 2026-12-14"), "{}", email.text);
+    assert!(!email.text.contains("missing"), "{}", email.text);
+    assert!(!email.text.contains("No reply this week"), "{}", email.text);
+    assert!(!email.text.contains("DIP"), "{}", email.text);
+}
+
+#[test]
+fn digest_without_any_answer_says_no_reply() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[3]).unwrap();
+    assert!(email.text.contains("No reply this week."), "{}", email.text);
+    assert!(email.text.contains("Missed weeks: 2026-W45, 2026-W48."));
+}
+
+#[test]
+fn delta_and_baseline_are_rounded_for_reading() {
+    assert_eq!(fmt_delta(-1.5), "↓1.5");
+    assert_eq!(fmt_delta(1.0), "↑1");
+    assert_eq!(fmt_delta(0.04), "=");
+    assert_eq!(fmt_number(3.333), "3.3");
+    assert_eq!(fmt_number(3.0), "3");
+}
+
+// --- help ------------------------------------------------------------------
+
+#[test]
+fn help_lists_every_command_and_how_to_answer() {
+    let s = Samples::new();
+    let email = renderer().help(&s.helps[0]).unwrap();
+    for command in [
+        "trend ",
+        "trend <skill> [weeks]",
+        "help ",
+        "pause 2 weeks",
+        "pause until 2026-12-24",
+        "resume",
+        "skip",
+        "export",
+        "forget",
+        "n/a",
+        "Delivery: 4 shipped the beta",
+    ] {
+        assert!(email.text.contains(command), "{command}");
+    }
+    assert!(email.html.contains("&lt;skill&gt;"));
+    let unknown = renderer().help(&s.helps[1]).unwrap();
+    assert!(unknown.text.contains("\"trnd\" is not a command I know"));
+}
+
+// --- MIME structure for later emails (charts, exports) ---------------------
+
+fn with_chart_and_csv() -> Email {
+    let mut email = renderer().help(&Samples::new().helps[0]).unwrap();
+    email.html = email.html.replace(
+        "</h2>",
+        "</h2><img src=\"cid:chart.delivery@example.org\" alt=\"chart\">",
+    );
+    email.inline.push(InlinePart {
+        cid: "chart.delivery@example.org".into(),
+        content_type: "image/png".into(),
+        bytes: vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255],
+    });
+    email.attachments.push(Attachment {
+        filename: "pm-pulse-export.csv".into(),
+        content_type: "text/csv; charset=utf-8".into(),
+        bytes: b"week,skill,score\r\n2026-W48,delivery,4\r\n".to_vec(),
+    });
+    email
+}
+
+#[test]
+fn inline_images_go_in_multipart_related_and_files_in_multipart_mixed() {
+    let email = with_chart_and_csv();
+    let bytes = email.to_bytes().unwrap();
+    let m = parse(&bytes);
+    assert_eq!(m.content_type().unwrap().subtype(), Some("mixed"));
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(raw.contains("multipart/related"));
+    assert!(raw.contains("multipart/alternative"));
+    assert!(raw.contains("Content-ID: <chart.delivery@example.org>"));
+    let parts: Vec<_> = m.attachments().collect();
+    assert_eq!(parts.len(), 2);
+    let png = parts
+        .iter()
+        .find(|p| p.content_id() == Some("chart.delivery@example.org"))
+        .unwrap();
+    assert_eq!(png.contents(), &[0x89, b'P', b'N', b'G', 0, 1, 2, 255]);
+    assert_eq!(png.content_type().unwrap().subtype(), Some("png"));
+    let csv = parts
+        .iter()
+        .find(|p| p.attachment_name() == Some("pm-pulse-export.csv"))
+        .unwrap();
+    assert_eq!(
+        csv.contents(),
+        b"week,skill,score\r\n2026-W48,delivery,4\r\n"
+    );
+    assert!(m.body_text(0).unwrap().contains("COMMANDS"));
+    assert!(
+        m.body_html(0)
+            .unwrap()
+            .contains("cid:chart.delivery@example.org")
+    );
+}
+
+#[test]
+fn inline_images_alone_make_related_without_mixed() {
+    let mut email = with_chart_and_csv();
+    email.attachments.clear();
+    let bytes = email.to_bytes().unwrap();
+    let m = parse(&bytes);
+    assert_eq!(m.content_type().unwrap().subtype(), Some("related"));
+    assert!(!String::from_utf8_lossy(&bytes).contains("multipart/mixed"));
+}
+
+#[test]
+fn same_email_gives_the_same_bytes() {
+    let email = with_chart_and_csv();
+    assert_eq!(email.to_bytes().unwrap(), email.to_bytes().unwrap());
+}
+
+// --- header safety -----------------------------------------------------------
+
+#[test]
+fn line_break_in_a_name_is_refused() {
+    let mut v = Samples::new().forms[0].clone();
+    v.pm.name = "Alice\r\nBcc: everyone@example.org".into();
+    let email = renderer().form(&v).unwrap();
+    let err = email.to_bytes().unwrap_err();
+    assert!(
+        matches!(err, RenderError::HeaderInjection { header: "To", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("line break"), "{err}");
+}
+
+#[test]
+fn line_break_in_service_name_subject_or_ids_is_refused() {
+    let base = renderer().form(&Samples::new().forms[0]).unwrap();
+    let cases: Vec<(&str, Email)> = vec![
+        (
+            "From",
+            Email {
+                from: Mailbox::new("PM\nPulse", "pulse@example.org"),
+                ..base.clone()
+            },
+        ),
+        (
+            "Subject",
+            Email {
+                subject: "week\r\nBcc: x@example.org".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "Message-ID",
+            Email {
+                message_id: "a\n@example.org".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "In-Reply-To",
+            Email {
+                in_reply_to: Some("a@b\r\nX: y".into()),
+                ..base.clone()
+            },
+        ),
+        (
+            "References",
+            Email {
+                references: vec!["a@b\nX: y".into()],
+                ..base.clone()
+            },
+        ),
+        (
+            "Reply-To",
+            Email {
+                reply_to: Some("reflect+k@example.org\nBcc: x@example.org".into()),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (header, email) in cases {
+        match email.to_bytes() {
+            Err(RenderError::HeaderInjection { header: h, .. }) => assert_eq!(h, header),
+            other => panic!("{header}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn address_that_is_not_an_address_is_refused() {
+    let mut email = renderer().form(&Samples::new().forms[0]).unwrap();
+    email.to = Mailbox::new("Alice", "alice at example.org");
+    let err = email.to_bytes().unwrap_err();
+    assert!(err.to_string().contains("is not an email address"), "{err}");
+}
+
+#[test]
+fn message_id_with_angle_brackets_is_refused() {
+    let mut email = renderer().form(&Samples::new().forms[0]).unwrap();
+    email.in_reply_to = Some("<abc@example.org>".into());
+    let err = email.to_bytes().unwrap_err();
+    assert!(err.to_string().contains("without angle brackets"), "{err}");
+}
+
+// --- load ------------------------------------------------------------------
+
+#[test]
+fn shipped_templates_load_and_are_all_required() {
+    let r = renderer();
+    assert_eq!(r.dir(), shipped_dir());
+    for name in TEMPLATES {
+        assert!(shipped_dir().join(name).is_file(), "{name}");
+    }
+}
+
+#[test]
+fn syntax_error_is_reported_at_load_with_file_and_line() {
+    let dir = templates_with(
+        "confirm.txt.j2",
+        "Hi {{ pm.name }},\n\n{% if recorded %}\nRecorded\n",
+    );
+    let err = Renderer::load(dir.path()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("confirm.txt.j2:"), "{msg}");
+    assert!(msg.contains("syntax error"), "{msg}");
+    assert!(msg.contains("Fix:"), "{msg}");
+    assert!(
+        matches!(err, RenderError::Template { line: Some(_), .. }),
+        "{msg}"
+    );
+}
+
+#[test]
+fn misspelt_variable_is_reported_at_load_not_at_send() {
+    let source = shipped("digest.txt.j2").replace("{{ streak }}", "{{ streek }}");
+    let dir = templates_with("digest.txt.j2", &source);
+    let err = Renderer::load(dir.path()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("digest.txt.j2:"), "{msg}");
+    assert!(msg.contains("undefined"), "{msg}");
+}
+
+#[test]
+fn error_in_a_branch_only_some_samples_reach_is_still_caught() {
+    let source =
+        shipped("digest.txt.j2").replace("until {{ paused_until }}", "until {{ paused_untill }}");
+    let dir = templates_with("digest.txt.j2", &source);
+    let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("digest.txt.j2:"), "{msg}");
+}
+
+#[test]
+fn error_in_the_layout_names_the_layout() {
+    let source = shipped("layout.html.j2").replace("<body ", "<body data-x=\"{{ nope.nope }}\" ");
+    let dir = templates_with("layout.html.j2", &source);
+    let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("layout.html.j2"), "{msg}");
+}
+
+#[test]
+fn missing_template_is_reported_with_its_path() {
+    let dir = templates_with("form.txt.j2", "");
+    std::fs::remove_file(dir.path().join("help.html.j2")).unwrap();
+    let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("help.html.j2 is missing"), "{msg}");
+}
+
+#[test]
+fn form_that_loses_the_skill_lines_is_refused_at_load() {
+    let source = shipped("form.txt.j2").replace(
+        "{{ skill.name }} ({{ skill.key }}):{{ \" \" }}",
+        "{{ skill.name }}:",
+    );
+    let dir = templates_with("form.txt.j2", &source);
+    let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("form.txt.j2"), "{msg}");
+    assert!(msg.contains("Product strategy (strategy): "), "{msg}");
+}
+
+#[test]
+fn remote_image_in_html_is_refused_at_load() {
+    let source = shipped("help.html.j2").replace(
+        "{% block content %}",
+        "{% block content %}<img src=\"https://tracker.example.com/p.gif\">",
+    );
+    let dir = templates_with("help.html.j2", &source);
+    let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("help.html.j2"), "{msg}");
+    assert!(msg.contains("external resource"), "{msg}");
+}
+
+#[test]
+fn folder_that_does_not_exist_says_which_setting_to_fix() {
+    let msg = Renderer::load(Path::new("/nonexistent/templates"))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("/nonexistent/templates"), "{msg}");
+    assert!(msg.contains("[service] templates"), "{msg}");
+}
+
+#[test]
+fn load_errors_say_file_line_and_fix() {
+    let cases = [
+        (
+            "confirm.txt.j2",
+            "Hi {{ pm.name }},\n\n{% if recorded %}\nRecorded\n".to_string(),
+        ),
+        (
+            "digest.txt.j2",
+            shipped("digest.txt.j2").replace("{{ streak }}", "{{ streek }}"),
+        ),
+        (
+            "form.html.j2",
+            shipped("form.html.j2").replace("|first_name", "|firstname"),
+        ),
+        (
+            "form.txt.j2",
+            shipped("form.txt.j2").replace(
+                "{{ skill.name }} ({{ skill.key }}):{{ \" \" }}",
+                "{{ skill.name }}:",
+            ),
+        ),
+        (
+            "reminder.html.j2",
+            shipped("reminder.html.j2").replace(
+                "{% block content %}",
+                "{% block content %}<img src=\"https://tracker.example.com/p.gif\">",
+            ),
+        ),
+    ];
+    let mut report = String::new();
+    for (name, source) in cases {
+        let dir = templates_with(name, &source);
+        let msg = Renderer::load(dir.path()).unwrap_err().to_string();
+        report.push_str(&msg.replace(&dir.path().display().to_string(), "templates"));
+        report.push('\n');
+    }
+    insta::assert_snapshot!(report);
+}
