@@ -65,9 +65,7 @@ pub enum Command {
     Check,
     /// Show what each message would do, as one JSON line each, without
     /// writing anything. Reads standard input when no FILE is given.
-    Parse {
-        files: Vec<PathBuf>,
-    },
+    Parse { files: Vec<PathBuf> },
     /// Show the outbox: queue depth, oldest pending, dead letters.
     Status,
     /// Copy the database to PATH with SQLite's online backup.
@@ -104,7 +102,9 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::OK,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
                 _ => exit::USAGE,
             };
             let _ = e.print();

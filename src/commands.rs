@@ -58,11 +58,12 @@ pub fn parse(config: Config, files: &[PathBuf]) -> Result<u8, CliError> {
         now: Utc::now(),
     };
     let limit = config.auth.max_message_bytes;
-    let mut out = std::io::stdout().lock();
-    let mut emit = |raw: &[u8]| -> Result<(), CliError> {
+    let emit = |raw: &[u8]| -> Result<(), CliError> {
         let u = understand::understand(raw, &ctx);
         let line = serde_json::to_string(&u).map_err(|e| CliError::Io(e.to_string()))?;
-        writeln!(out, "{line}").map_err(|e| CliError::Io(format!("cannot write to standard output: {e}")))
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .map_err(|e| CliError::Io(format!("cannot write to standard output: {e}")))
     };
     if files.is_empty() {
         let raw = crate::inbound::read_stdin(limit).map_err(|e| CliError::Io(e.to_string()))?;
@@ -72,12 +73,15 @@ pub fn parse(config: Config, files: &[PathBuf]) -> Result<u8, CliError> {
         match std::fs::File::open(file).and_then(|f| crate::inbound::read_bounded(f, limit)) {
             Ok(raw) => emit(&raw)?,
             Err(e) => {
+                // Still one JSON line, so a batch run keeps its shape.
                 let line = serde_json::json!({
                     "kind": "rejected",
                     "file": file.display().to_string(),
                     "reason": format!("cannot read the file: {e}"),
                 });
-                writeln!(out, "{line}").map_err(|e| CliError::Io(e.to_string()))?;
+                let raw = line.to_string();
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{raw}").map_err(|e| CliError::Io(e.to_string()))?;
             }
         }
     }
@@ -98,7 +102,10 @@ pub fn check(config: Config) -> Result<u8, CliError> {
     );
     println!("templates ok: {}", config.service.templates.display());
     println!();
-    println!("{:<12} {:<22} {:<28} {:<28}", "PM", "time zone", "next form (local)", "next digest (local)");
+    println!(
+        "{:<12} {:<22} {:<28} {:<28}",
+        "PM", "time zone", "next form (local)", "next digest (local)"
+    );
     for pm in &config.pms {
         let next = crate::schedule::next_times(now, config, pm);
         println!(
@@ -122,7 +129,10 @@ pub fn ingest(config: Config) -> Result<u8, CliError> {
     // A message that could not even be read as mail is recorded (above)
     // and reported as malformed so the MTA does not retry it.
     if receipt.kind == Kind::Rejected && raw.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(CliError::Malformed("the message on standard input is empty; it was recorded and will not be retried".into()));
+        return Err(CliError::Malformed(
+            "the message on standard input is empty; it was recorded and will not be retried"
+                .into(),
+        ));
     }
     Ok(exit::OK)
 }
@@ -131,9 +141,12 @@ pub fn ingest(config: Config) -> Result<u8, CliError> {
 pub fn run_service(config: Config) -> Result<u8, CliError> {
     let engine = Engine::new(config)?;
     let mut store = open_store(&engine.config)?;
-    store.sync_roster(&engine.config, Utc::now()).map_err(EngineError::from)?;
+    store
+        .sync_roster(&engine.config, Utc::now())
+        .map_err(EngineError::from)?;
     let transport = transport(&engine.config)?;
-    let mut service = Service::new(engine, store, transport).map_err(|e| CliError::Io(e.to_string()))?;
+    let mut service =
+        Service::new(engine, store, transport).map_err(|e| CliError::Io(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -61,7 +61,11 @@ pub struct Service {
 impl Service {
     /// Wires a service for `engine`'s config: opens the inbox it names.
     /// (IMAP is read by its own task; `none` means only `ingest`.)
-    pub fn new(engine: Engine, store: Store, transport: Box<dyn Transport>) -> Result<Service, ServiceError> {
+    pub fn new(
+        engine: Engine,
+        store: Store,
+        transport: Box<dyn Transport>,
+    ) -> Result<Service, ServiceError> {
         let inbox = match &engine.config.inbound {
             Inbound::Maildir { dir } => Some(Maildir::open(dir)?),
             Inbound::Imap(_) | Inbound::None => None,

@@ -47,11 +47,19 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.elapsed.as_secs_f64();
-        writeln!(f, "Simulated {} weeks for {} PMs in {:.1}s.", self.weeks, self.pms, secs)?;
+        writeln!(
+            f,
+            "Simulated {} weeks for {} PMs in {:.1}s.",
+            self.weeks, self.pms, secs
+        )?;
         for (kind, n) in &self.sent_by_kind {
             writeln!(f, "  {kind:<12} {n:>7} emails")?;
         }
-        writeln!(f, "  replies      {:>7} simulated PM replies read from the Maildir", self.replies)?;
+        writeln!(
+            f,
+            "  replies      {:>7} simulated PM replies read from the Maildir",
+            self.replies
+        )?;
         writeln!(
             f,
             "  {:.0} emails written per second",
@@ -59,9 +67,21 @@ impl fmt::Display for Summary {
         )?;
         writeln!(f)?;
         writeln!(f, "Where to look:")?;
-        writeln!(f, "  {}/outbox/   every email sent, as .eml files", self.dir.display())?;
-        writeln!(f, "  {}/inbox/    the simulated replies (Maildir; handled ones in cur/)", self.dir.display())?;
-        writeln!(f, "  {}/coachmail.db   the database (sqlite3 it)", self.dir.display())?;
+        writeln!(
+            f,
+            "  {}/outbox/   every email sent, as .eml files",
+            self.dir.display()
+        )?;
+        writeln!(
+            f,
+            "  {}/inbox/    the simulated replies (Maildir; handled ones in cur/)",
+            self.dir.display()
+        )?;
+        writeln!(
+            f,
+            "  {}/coachmail.db   the database (sqlite3 it)",
+            self.dir.display()
+        )?;
         if let Some(d) = &self.sample_digest {
             write!(f, "  a coach digest: {}", d.display())?;
         }
@@ -83,7 +103,11 @@ impl Transport for DemoTransport {
             if let Ok(mut sent) = self.sent.lock() {
                 let keep = parcel.key.starts_with("form:") || parcel.key.starts_with("digest:");
                 sent.push(Parcel {
-                    bytes: if keep { parcel.bytes.clone() } else { Vec::new() },
+                    bytes: if keep {
+                        parcel.bytes.clone()
+                    } else {
+                        Vec::new()
+                    },
                     ..parcel.clone()
                 });
             }
@@ -106,16 +130,23 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
     let engine = Engine::new(config)?;
     // 2026-03-02 is a Monday: the run crosses Europe's and the US's DST
     // start and Sydney's DST end.
-    let start = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).single().unwrap_or_else(Utc::now);
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
     let clock = ManualClock::new(start);
-    let mut store = Store::open(&engine.config.service.database, None).map_err(EngineError::from)?;
-    store.sync_roster(&engine.config, start).map_err(EngineError::from)?;
+    let mut store =
+        Store::open(&engine.config.service.database, None).map_err(EngineError::from)?;
+    store
+        .sync_roster(&engine.config, start)
+        .map_err(EngineError::from)?;
     let sent = Arc::new(Mutex::new(Vec::new()));
     let transport = DemoTransport {
         file: FileTransport::new(dir.join("outbox")),
         sent: sent.clone(),
     };
-    let mut service = Service::new(engine, store, Box::new(transport)).map_err(|e| CliError::Io(e.to_string()))?;
+    let mut service = Service::new(engine, store, Box::new(transport))
+        .map_err(|e| CliError::Io(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -136,7 +167,10 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
         let ready = planned.iter().take_while(|p| p.at <= now).count();
         for p in planned.drain(..ready) {
             unique += 1;
-            let inbox = service.inbox.as_ref().ok_or_else(|| CliError::Io("the demo needs a Maildir inbox".into()))?;
+            let inbox = service
+                .inbox
+                .as_ref()
+                .ok_or_else(|| CliError::Io("the demo needs a Maildir inbox".into()))?;
             inbox
                 .deliver(&format!("{}.{unique}.demo", p.at.timestamp()), &p.bytes)
                 .map_err(|e| CliError::Io(e.to_string()))?;
@@ -145,7 +179,10 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
         runtime
             .block_on(service.pass(now))
             .map_err(|e| CliError::Io(e.to_string()))?;
-        let parcels: Vec<Parcel> = sent.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
+        let parcels: Vec<Parcel> = sent
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
         for parcel in parcels {
             let kind = parcel.key.split(':').next().unwrap_or("other").to_string();
             *sent_by_kind.entry(kind.clone()).or_default() += 1;
@@ -171,25 +208,36 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
 /// Clears `dir` if an earlier demo made it; refuses any other non-empty folder.
 fn prepare_dir(dir: &Path) -> Result<(), CliError> {
     if dir.exists() {
-        let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        let empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
         if !empty && !dir.join(MARKER).exists() {
             return Err(CliError::Io(format!(
                 "{} exists and was not made by `coachmail demo`; choose another folder with --dir",
                 dir.display()
             )));
         }
-        std::fs::remove_dir_all(dir).map_err(|e| CliError::Io(format!("cannot clear {}: {e}", dir.display())))?;
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| CliError::Io(format!("cannot clear {}: {e}", dir.display())))?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
-    std::fs::write(dir.join(MARKER), "made by coachmail demo; cleared by the next demo run\n")
-        .map_err(|e| CliError::Io(format!("cannot write in {}: {e}", dir.display())))
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by coachmail demo; cleared by the next demo run\n",
+    )
+    .map_err(|e| CliError::Io(format!("cannot write in {}: {e}", dir.display())))
 }
 
 /// The config pointed at the demo folder, with a generated roster if asked.
 fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
     config.service.database = dir.join("coachmail.db");
-    config.outbound = Outbound::File { dir: dir.join("outbox") };
-    config.inbound = Inbound::Maildir { dir: dir.join("inbox") };
+    config.outbound = Outbound::File {
+        dir: dir.join("outbox"),
+    };
+    config.inbound = Inbound::Maildir {
+        dir: dir.join("inbox"),
+    };
     if let Some(n) = pms {
         let zones = [
             chrono_tz::Europe::Paris,
@@ -207,7 +255,11 @@ fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
                 email: format!("coach{c}@example.org"),
             })
             .collect();
-        let days = [chrono::Weekday::Mon, chrono::Weekday::Tue, chrono::Weekday::Wed];
+        let days = [
+            chrono::Weekday::Mon,
+            chrono::Weekday::Tue,
+            chrono::Weekday::Wed,
+        ];
         config.pms = (0..n)
             .map(|i| Pm {
                 key: format!("pm{i}"),
@@ -231,7 +283,8 @@ fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
 
 /// A small deterministic hash, so every run tells the same story.
 fn roll(a: usize, b: i64, salt: u64) -> u64 {
-    let mut x = (a as u64) ^ ((b as u64).rotate_left(21)) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut x =
+        (a as u64) ^ ((b as u64).rotate_left(21)) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
@@ -292,16 +345,31 @@ fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Pla
     let unique = format!("demo.{}.{week_no}", pm.key);
     let mut out = vec![Planned {
         at,
-        bytes: replies::compose(shape, &headers, from, &ReplyContent { scores, note }, at, &unique),
+        bytes: replies::compose(
+            shape,
+            &headers,
+            from,
+            &ReplyContent { scores, note },
+            at,
+            &unique,
+        ),
     }];
     // The third PM corrects one skill a few hours later, every fourth week.
-    if pm_index == 2 && week_no % 4 == 1
+    if pm_index == 2
+        && week_no % 4 == 1
         && let Some(skill) = skills.get(2)
     {
         let later = at + Duration::hours(3);
         out.push(Planned {
             at: later,
-            bytes: replies::correction(&headers, from, &skill.name, 5, later, &format!("{unique}.fix")),
+            bytes: replies::correction(
+                &headers,
+                from,
+                &skill.name,
+                5,
+                later,
+                &format!("{unique}.fix"),
+            ),
         });
     }
     out

@@ -12,8 +12,8 @@ use tracing::{debug, info};
 use crate::analysis::{self, History};
 use crate::config::{Config, Pm};
 use crate::render::{
-    Answer, ConfirmView, DigestSkill, DigestView, Email, FormView, HelpView, Mailbox,
-    ReminderView, RenderError, Renderer, ServiceView, SkillView,
+    Answer, ConfirmView, DigestSkill, DigestView, Email, FormView, HelpView, Mailbox, ReminderView,
+    RenderError, Renderer, ServiceView, SkillView,
 };
 use crate::schedule::{self, Due};
 use crate::store::{InboundRecord, NewOutbound, Store, StoreError, Tx};
@@ -27,7 +27,9 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Render(#[from] RenderError),
-    #[error("cannot make a secret reply key: the system's random source failed ({0}); check /dev/urandom")]
+    #[error(
+        "cannot make a secret reply key: the system's random source failed ({0}); check /dev/urandom"
+    )]
     Random(String),
 }
 
@@ -159,7 +161,12 @@ impl Engine {
     }
 
     /// A PM's history as analysis wants it, with forms, skips and pauses.
-    pub fn history(&self, store: &Store, pm: &Pm, facts: Option<&schedule::PmFacts>) -> Result<History, EngineError> {
+    pub fn history(
+        &self,
+        store: &Store,
+        pm: &Pm,
+        facts: Option<&schedule::PmFacts>,
+    ) -> Result<History, EngineError> {
         let mut history = History::from_rows(&store.history(&pm.key)?);
         history.forms_sent = store.forms_sent(&pm.key)?;
         history.skipped = store.skipped_weeks(&pm.key)?;
@@ -235,7 +242,12 @@ impl Engine {
 
     /// Reads one inbound message and applies it: effects and the answer it
     /// causes commit together, once per message however often it arrives.
-    pub fn receive(&self, store: &mut Store, raw: &[u8], now: DateTime<Utc>) -> Result<Receipt, EngineError> {
+    pub fn receive(
+        &self,
+        store: &mut Store,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, EngineError> {
         let u = understand::understand(
             raw,
             &Context {
@@ -296,7 +308,8 @@ impl Engine {
                             tx.record_note(&pm.key, week, note, inbound_id, now)?;
                         }
                         if !receipt.rate_limited {
-                            receipt.answered = self.queue_confirmation(&tx, pm, week, &u, &dedup_key, now)?;
+                            receipt.answered =
+                                self.queue_confirmation(&tx, pm, week, &u, &dedup_key, now)?;
                         }
                     }
                 }
@@ -326,7 +339,8 @@ impl Engine {
         dedup_key: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
-        let reply_to = tx.reply_key_for(&pm.key, week)?
+        let reply_to = tx
+            .reply_key_for(&pm.key, week)?
             .map(|k| crate::render::reply_address(&self.config.service.address, &k));
         let view = ConfirmView::new(
             self.service(),
@@ -449,7 +463,10 @@ mod tests {
         let a = new_reply_key().unwrap();
         let b = new_reply_key().unwrap();
         assert_eq!(a.len(), 26);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+        );
         assert_ne!(a, b);
     }
 

@@ -210,7 +210,11 @@ pub async fn deliver_due(
                     done.retrying += 1;
                 }
                 None => {
-                    tracing::error!(id = parcel.id, class = err.class(), "delivery failed for good; dead-lettered");
+                    tracing::error!(
+                        id = parcel.id,
+                        class = err.class(),
+                        "delivery failed for good; dead-lettered"
+                    );
                     store.mark_dead(parcel.id, err.class(), now)?;
                     done.dead += 1;
                 }

@@ -113,7 +113,11 @@ impl Store {
     }
 }
 
-fn reply_key(conn: &rusqlite::Connection, pm: &str, week: Week) -> rusqlite::Result<Option<String>> {
+fn reply_key(
+    conn: &rusqlite::Connection,
+    pm: &str,
+    week: Week,
+) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
     conn.query_row(
         "SELECT reply_key FROM forms WHERE pm = ?1 AND week = ?2 ORDER BY sent_at DESC LIMIT 1",
