@@ -1,0 +1,170 @@
+//! A running coachmail in a temp folder: the shipped demo config, a real
+//! SQLite file, the real templates, a Maildir inbox and the file transport,
+//! driven by a manual clock.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use coachmail::clock::{Clock, ManualClock};
+use coachmail::config::Config;
+use coachmail::daemon::Service;
+use coachmail::engine::Engine;
+use coachmail::outbound::FileTransport;
+use coachmail::store::Store;
+use mail_parser::MessageParser;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped config, with `edit` applied, living in `dir/config/`.
+pub fn config_in(dir: &Path, edit: impl Fn(String) -> String) -> Config {
+    let shipped = std::fs::read_to_string(repo().join("config/coachmail.toml")).unwrap();
+    let text = shipped
+        .replace(
+            "framework = \"framework.toml\"",
+            &format!("framework = {:?}", repo().join("config/framework.toml")),
+        )
+        .replace(
+            "templates = \"templates\"",
+            &format!("templates = {:?}", repo().join("templates")),
+        );
+    let text = edit(text);
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    let path = dir.join("config/coachmail.toml");
+    std::fs::write(&path, &text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+/// One sent email, read back from its .eml file.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub path: PathBuf,
+    pub key: String,
+    pub bytes: Vec<u8>,
+    pub to: String,
+    pub subject: String,
+    pub date: DateTime<Utc>,
+    pub text: String,
+    pub html: String,
+}
+
+impl Sent {
+    pub fn kind(&self) -> &str {
+        self.key.split('-').next().unwrap_or("")
+    }
+    pub fn headers(&self) -> coachmail::replies::FormHeaders {
+        coachmail::replies::read_form(&self.bytes).unwrap()
+    }
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub clock: ManualClock,
+    pub service: Service,
+}
+
+impl Harness {
+    pub fn start(at: DateTime<Utc>) -> Harness {
+        Harness::start_with(at, |t| t)
+    }
+
+    pub fn start_with(at: DateTime<Utc>, edit: impl Fn(String) -> String) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(at);
+        let service = Harness::service(dir.path(), at, &edit);
+        Harness { dir, clock, service }
+    }
+
+    fn service(dir: &Path, at: DateTime<Utc>, edit: &dyn Fn(String) -> String) -> Service {
+        let config = config_in(dir, edit);
+        let engine = Engine::new(config).unwrap();
+        let mut store = Store::open(&engine.config.service.database, None).unwrap();
+        store.sync_roster(&engine.config, at).unwrap();
+        let transport = FileTransport::new(dir.join("var/outbox"));
+        Service::new(engine, store, Box::new(transport)).unwrap()
+    }
+
+    /// Stops the service (drops every handle) and starts a new one on the
+    /// same files, as a restart of the process would.
+    pub fn restart(&mut self) {
+        let now = self.clock.now();
+        let fresh = Harness::service(self.dir.path(), now, &|t| t);
+        self.service = fresh;
+    }
+
+    pub fn pass(&mut self) -> coachmail::daemon::Pass {
+        let now = self.clock.now();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(self.service.pass(now))
+            .unwrap()
+    }
+
+    /// Moves the clock to `until` in `step`s, one pass per step.
+    pub fn run_until(&mut self, until: DateTime<Utc>, step: Duration) {
+        while self.clock.now() < until {
+            let next = (self.clock.now() + step).min(until);
+            self.clock.set(next);
+            self.pass();
+        }
+    }
+
+    /// Moves the clock without running (the service is down).
+    pub fn down_until(&mut self, until: DateTime<Utc>) {
+        self.clock.set(until);
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.dir.path().join("var/outbox")
+    }
+
+    /// Every email sent so far, in sending order.
+    pub fn sent(&self) -> Vec<Sent> {
+        let Ok(entries) = std::fs::read_dir(self.outbox_dir()) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|path| {
+                let bytes = std::fs::read(&path).unwrap();
+                let msg = MessageParser::default().parse(&bytes[..]).unwrap();
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                let key = name.split_once('-').unwrap().1.to_string();
+                Sent {
+                    key,
+                    to: msg.to().unwrap().first().unwrap().address().unwrap().to_string(),
+                    subject: msg.subject().unwrap_or_default().to_string(),
+                    date: DateTime::from_timestamp(msg.date().unwrap().to_timestamp(), 0).unwrap(),
+                    text: msg.body_text(0).unwrap_or_default().into_owned(),
+                    html: msg.body_html(0).unwrap_or_default().into_owned(),
+                    path,
+                    bytes,
+                }
+            })
+            .collect()
+    }
+
+    pub fn sent_of(&self, kind: &str) -> Vec<Sent> {
+        self.sent().into_iter().filter(|s| s.kind() == kind).collect()
+    }
+
+    /// Drops a message into the service's Maildir, as a mail server would.
+    pub fn deliver(&self, name: &str, bytes: &[u8]) {
+        self.service.inbox.as_ref().unwrap().deliver(name, bytes).unwrap();
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.service.store
+    }
+}
