@@ -745,3 +745,18 @@ fn load_errors_say_file_line_and_fix() {
     }
     insta::assert_snapshot!(report);
 }
+
+#[test]
+fn form_html_converted_to_text_keeps_each_skill_line() {
+    // HTML-only replies are read through html2text: the skill lines must survive it.
+    let s = Samples::new();
+    let email = renderer().form(&s.forms[0]).unwrap();
+    let text = html2text::from_read(email.html.as_bytes(), 100).unwrap();
+    for skill in &s.forms[0].skills {
+        let line = skill_line(&skill.name, &skill.key);
+        assert!(
+            text.lines().any(|l| l.trim_end() == line.trim_end()),
+            "{line:?} not in:\n{text}"
+        );
+    }
+}
