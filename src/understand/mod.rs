@@ -3,6 +3,17 @@
 //! Pure: no clock (the caller passes `now`), no database (known forms come
 //! in through the [`Forms`] lookup), no network, no logging of content. Junk
 //! in gives a `rejected` or `ignored` value with a reason, never a panic.
+//!
+//! The steps, one module each:
+//!
+//! * [`mime`] — limits, then mail-parser → the reply's text (HTML → text
+//!   keeping quotes as `> ` lines).
+//! * [`classify`] — machines' mail (auto-replies, bounces, lists) and
+//!   command words.
+//! * [`authorize`] — sender, reply key, thread, DMARC policy → PM and week.
+//! * [`quotes`] — quotes, attributions, signatures, footers → the PM's own
+//!   lines (inline answers in the quoted form kept).
+//! * [`grammar`] — own lines → scores, skips, comments, problems, note.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +22,12 @@ use serde::Serialize;
 
 use crate::config::{Auth, Config};
 use crate::week::Week;
+
+pub mod authorize;
+pub mod classify;
+pub mod grammar;
+pub mod mime;
+pub mod quotes;
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -73,6 +90,10 @@ pub struct Understanding {
     pub week: Option<Week>,
     /// Valid scores by skill key.
     pub scores: BTreeMap<String, u8>,
+    /// The comment written after a valid score or skip (`Delivery: 4 shipped
+    /// the beta`), by skill key. Not part of the note.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub comments: BTreeMap<String, String>,
     /// Skills skipped on purpose (`n/a`, `-`, `skip`).
     pub skipped: Vec<String>,
     pub invalid: Vec<Invalid>,
@@ -142,21 +163,98 @@ impl Context<'_> {
 
 /// Reads one raw message.
 pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
-    let _ = ctx;
-    Understanding {
-        kind: Kind::Rejected,
-        pm: None,
-        week: None,
-        scores: BTreeMap::new(),
-        skipped: Vec::new(),
-        invalid: Vec::new(),
-        missing: Vec::new(),
-        note: None,
-        reply_text: String::new(),
-        command: None,
-        reason: Some("not implemented yet".into()),
-        message_id: None,
-        content_hash: content_hash(raw),
+    let mut u = Understanding::empty(raw);
+    if let Err(e) = mime::precheck(raw, ctx.policy().max_message_bytes) {
+        return u.rejected(None, e.reason());
+    }
+    let msg = match mime::parse(raw) {
+        Ok(m) => m,
+        Err(e) => return u.rejected(None, e.reason()),
+    };
+    u.message_id = msg
+        .message_id()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty() && id.len() <= 998);
+    if let Some(reason) = classify::machine(&msg) {
+        u.kind = Kind::Ignored;
+        u.pm = authorize::sender(&msg, ctx.config)
+            .ok()
+            .map(|p| p.key.clone());
+        u.reason = Some(reason);
+        return u;
+    }
+    let auth = match authorize::authorize(&msg, ctx) {
+        Ok(a) => a,
+        Err(r) => return u.rejected(r.pm, r.reason),
+    };
+    u.pm = Some(auth.pm.key.clone());
+    u.week = Some(auth.week);
+
+    let text = mime::body_text(&msg);
+    let lex = grammar::Lexicon::new(&ctx.config.framework);
+    let mut names = vec![auth.pm.name.clone()];
+    if let Some(first) = auth.pm.name.split_whitespace().next()
+        && first != auth.pm.name
+    {
+        names.push(first.to_string());
+    }
+    let own = quotes::strip(&text, &names, &|l| lex.is_answer(l));
+    let own_text: Vec<String> = own.iter().map(quotes::OwnLine::display).collect();
+    let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
+    u.reply_text = grammar::collapse(&own_refs);
+
+    let subject = msg.subject();
+    let forget_thread = subject.is_some_and(|s| grammar::fold(s).contains("forget"));
+    if own.iter().all(|l| !l.from_quote && l.prompt.is_none())
+        && let Some(cmd) = classify::command(&u.reply_text, subject, &lex, forget_thread)
+    {
+        u.kind = Kind::Command;
+        u.command = Some(cmd);
+        return u;
+    }
+
+    let answers = grammar::read(&own, &lex);
+    u.kind = Kind::Assessment;
+    u.missing = lex
+        .keys()
+        .iter()
+        .filter(|k| !answers.scores.contains_key(*k) && !answers.skipped.contains(k))
+        .cloned()
+        .collect();
+    u.scores = answers.scores;
+    u.skipped = answers.skipped;
+    u.comments = answers.comments;
+    u.invalid = answers.invalid;
+    u.note = (!answers.note.is_empty()).then_some(answers.note);
+    u
+}
+
+impl Understanding {
+    /// Nothing understood yet: only the content hash.
+    fn empty(raw: &[u8]) -> Understanding {
+        Understanding {
+            kind: Kind::Rejected,
+            pm: None,
+            week: None,
+            scores: BTreeMap::new(),
+            comments: BTreeMap::new(),
+            skipped: Vec::new(),
+            invalid: Vec::new(),
+            missing: Vec::new(),
+            note: None,
+            reply_text: String::new(),
+            command: None,
+            reason: None,
+            message_id: None,
+            content_hash: content_hash(raw),
+        }
+    }
+
+    fn rejected(mut self, pm: Option<String>, reason: String) -> Understanding {
+        self.kind = Kind::Rejected;
+        self.pm = pm;
+        self.reason = Some(reason);
+        self
     }
 }
 

@@ -1,0 +1,425 @@
+//! Authorization: who sent this, and may it count for them?
+//!
+//! A message counts when its From is a registered PM and either its reply
+//! key (a `<local>+<KEY>@<service domain>` recipient, or an In-Reply-To /
+//! References to one of that PM's forms) matches that PM, or — for a fresh
+//! message without a key — the policy allows it: `require_reply_key = false`,
+//! or `dmarc=pass` for the From domain in an Authentication-Results header
+//! added by a trusted server. A key of another PM's form, a trusted
+//! `dmarc=fail`, or an unknown sender is refused.
+//!
+//! Owns these rules and the Authentication-Results reader. Never trusts an
+//! Authentication-Results header whose authserv-id is not configured, and
+//! only the topmost trusted one (the one our own border MTA added; RFC 8601
+//! §5 requires it to remove forged copies, but a forged one *below* it must
+//! not win either).
+//!
+//! Why the Authentication-Results parser is written here: the only maintained
+//! Rust parser we found is inside `mail-auth`, which also pulls in a DNS
+//! resolver and crypto for DKIM/ARC signing and verification — a large
+//! dependency and attack surface for the one thing we need, reading
+//! `authserv-id` and `dmarc=<result>` with its `header.from`. The grammar
+//! (RFC 8601 §2.2) is small: comments in parentheses, `;`-separated
+//! `method=result` statements with `ptype.property=value` pairs.
+
+use chrono::{DateTime, Utc};
+
+use super::{Context, FormRef};
+use crate::config::{Config, Pm};
+use crate::week::Week;
+
+/// Reply keys are 26 characters of lowercase base32.
+pub const KEY_LEN: usize = 26;
+
+/// How an accepted message was tied to its PM and week.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// The form's reply key, as a plus-address recipient.
+    ReplyKey,
+    /// In-Reply-To or References naming one of the PM's forms.
+    Thread,
+    /// A fresh message allowed by a trusted `dmarc=pass`.
+    Dmarc,
+    /// A fresh message allowed because `require_reply_key = false`.
+    Policy,
+}
+
+/// An accepted sender and the week the message belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authorized<'c> {
+    pub pm: &'c Pm,
+    pub week: Week,
+    pub via: Via,
+}
+
+/// A refusal: the reason, and the PM when the From was a registered one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub pm: Option<String>,
+    pub reason: String,
+}
+
+/// DMARC as seen by a trusted server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dmarc {
+    Pass,
+    Fail,
+    /// No trusted verdict (no header, untrusted server, other result).
+    Unknown,
+}
+
+/// The registered PM this From address belongs to, if exactly one address.
+pub fn sender<'c>(msg: &mail_parser::Message<'_>, config: &'c Config) -> Result<&'c Pm, Refused> {
+    let refuse = |reason: &str| Refused {
+        pm: None,
+        reason: reason.to_string(),
+    };
+    let from = msg.from().ok_or_else(|| refuse("no From address"))?;
+    let mut addresses = from.iter().filter_map(|a| a.address());
+    let first = addresses.next().ok_or_else(|| refuse("no From address"))?;
+    if addresses.next().is_some() {
+        return Err(refuse("more than one From address"));
+    }
+    if first.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(refuse("malformed From address"));
+    }
+    config
+        .pm_by_email(first)
+        .ok_or_else(|| refuse("sender is not a registered PM"))
+}
+
+/// Decides whether the message counts, for whom, and for which week.
+pub fn authorize<'c>(
+    msg: &mail_parser::Message<'_>,
+    ctx: &Context<'c>,
+) -> Result<Authorized<'c>, Refused> {
+    let config: &'c Config = ctx.config;
+    let pm = sender(msg, config)?;
+    let refuse = |reason: String| Refused {
+        pm: Some(pm.key.clone()),
+        reason,
+    };
+    let from_domain = pm.email.rsplit('@').next().unwrap_or("");
+    let dmarc = dmarc(msg, &config.auth.trusted_authserv_ids, from_domain);
+    if dmarc == Dmarc::Fail {
+        return Err(refuse(
+            "From failed DMARC at a trusted server (spoofed sender)".into(),
+        ));
+    }
+    let domain = config
+        .service
+        .address
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut unknown_key = false;
+    // 1. The plus-addressed reply key among the recipients.
+    for (name, value) in msg.headers_raw() {
+        if ![
+            "to",
+            "cc",
+            "delivered-to",
+            "x-original-to",
+            "envelope-to",
+            "x-delivered-to",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+        {
+            continue;
+        }
+        for key in plus_keys(value, &domain) {
+            match ctx.forms.by_reply_key(&key) {
+                Some(form) => return matched(pm, form, Via::ReplyKey).map_err(refuse),
+                None => unknown_key = true,
+            }
+        }
+    }
+    // 2. The thread: In-Reply-To first, then References, newest first.
+    let mut ids: Vec<String> = Vec::new();
+    for (name, value) in msg.headers_raw() {
+        if name.eq_ignore_ascii_case("in-reply-to") {
+            ids.extend(message_ids(value));
+        }
+    }
+    for (name, value) in msg.headers_raw() {
+        if name.eq_ignore_ascii_case("references") {
+            let mut refs = message_ids(value);
+            refs.reverse();
+            ids.extend(refs);
+        }
+    }
+    for id in ids.iter().take(100) {
+        let form = ctx
+            .forms
+            .by_message_id(id)
+            .or_else(|| form_key_of(id, &domain).and_then(|k| ctx.forms.by_reply_key(&k)));
+        if let Some(form) = form {
+            return matched(pm, form, Via::Thread).map_err(refuse);
+        }
+        if form_key_of(id, &domain).is_some() {
+            unknown_key = true;
+        }
+    }
+    // 3. A fresh message: only where the policy allows.
+    let via = if !config.auth.require_reply_key {
+        Via::Policy
+    } else if dmarc == Dmarc::Pass {
+        Via::Dmarc
+    } else if unknown_key {
+        return Err(refuse(
+            "the reply key is not one of ours (an old or mistyped form address) and the sender is not verified by DMARC".into(),
+        ));
+    } else {
+        return Err(refuse(
+            "no reply key and no trusted DMARC pass: reply to a form (or see auth.require_reply_key and auth.trusted_authserv_ids)".into(),
+        ));
+    };
+    let week = ctx
+        .forms
+        .latest_week(&pm.key)
+        .unwrap_or_else(|| local_week(pm, ctx.now));
+    Ok(Authorized { pm, week, via })
+}
+
+/// The PM's current ISO week in their own time zone.
+pub fn local_week(pm: &Pm, now: DateTime<Utc>) -> Week {
+    Week::of(now.with_timezone(&pm.timezone).date_naive())
+}
+
+fn matched(pm: &Pm, form: FormRef, via: Via) -> Result<Authorized<'_>, String> {
+    if form.pm == pm.key {
+        Ok(Authorized {
+            pm,
+            week: form.week,
+            via,
+        })
+    } else {
+        Err("the reply key belongs to another PM's form".into())
+    }
+}
+
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)
+}
+
+/// Reply keys in `<anything>+<KEY>@<domain>` addresses found in a header value.
+pub fn plus_keys(value: &str, domain: &str) -> Vec<String> {
+    let lower = value.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut keys = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find('@').map(|p| p + from) {
+        from = at + 1;
+        let after = &lower[at + 1..];
+        let domain_ok = after.starts_with(domain)
+            && after[domain.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+        if !domain_ok || at < KEY_LEN + 1 {
+            continue;
+        }
+        let start = at - KEY_LEN;
+        if bytes[start - 1] == b'+' && bytes[start..at].iter().all(|&b| is_key_char(b)) {
+            keys.push(lower[start..at].to_string());
+        }
+    }
+    keys
+}
+
+/// The key in a form's Message-ID, `form.<KEY>@<domain>`.
+pub fn form_key_of(id: &str, domain: &str) -> Option<String> {
+    let id = id.to_ascii_lowercase();
+    let (local, dom) = id.rsplit_once('@')?;
+    let key = local.strip_prefix("form.")?;
+    (dom == domain && key.len() == KEY_LEN && key.bytes().all(is_key_char)).then(|| key.to_string())
+}
+
+/// Message-IDs (without angle brackets) in an In-Reply-To or References value.
+pub fn message_ids(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let id = rest[open + 1..open + close].trim();
+        if !id.is_empty() && id.len() <= 998 {
+            out.push(id.to_string());
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out
+}
+
+/// The trusted DMARC verdict for `from_domain`.
+pub fn dmarc(msg: &mail_parser::Message<'_>, trusted: &[String], from_domain: &str) -> Dmarc {
+    if trusted.is_empty() {
+        return Dmarc::Unknown;
+    }
+    for (name, value) in msg.headers_raw() {
+        if !name.eq_ignore_ascii_case("authentication-results") {
+            continue;
+        }
+        let Some(ar) = AuthResults::parse(value) else {
+            continue;
+        };
+        if !trusted
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&ar.authserv_id))
+        {
+            continue;
+        }
+        // The topmost trusted header decides.
+        for r in &ar.results {
+            if r.method != "dmarc" {
+                continue;
+            }
+            let domain_ok = r
+                .props
+                .iter()
+                .find(|(k, _)| k == "header.from")
+                .is_none_or(|(_, v)| v.eq_ignore_ascii_case(from_domain));
+            return match r.result.as_str() {
+                "pass" if domain_ok => Dmarc::Pass,
+                "fail" if domain_ok => Dmarc::Fail,
+                _ => Dmarc::Unknown,
+            };
+        }
+        return Dmarc::Unknown;
+    }
+    Dmarc::Unknown
+}
+
+/// One parsed Authentication-Results header (RFC 8601).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthResults {
+    pub authserv_id: String,
+    pub results: Vec<MethodResult>,
+}
+
+/// `method=result ptype.property=value …`, lowercased (values as written).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodResult {
+    pub method: String,
+    pub result: String,
+    pub props: Vec<(String, String)>,
+}
+
+impl AuthResults {
+    /// Parses a header value; `None` when there is no authserv-id.
+    pub fn parse(value: &str) -> Option<AuthResults> {
+        // Drop comments, keep quoted strings, split statements on `;`.
+        let mut statements: Vec<String> = vec![String::new()];
+        let mut depth = 0usize;
+        let mut quoted = false;
+        let mut escaped = false;
+        for c in value.chars().take(8 * 1024) {
+            if escaped {
+                escaped = false;
+                if depth == 0 {
+                    statements.last_mut()?.push(c);
+                }
+                continue;
+            }
+            match c {
+                '\\' if quoted || depth > 0 => escaped = true,
+                '"' if depth == 0 => quoted = !quoted,
+                '(' if !quoted => depth += 1,
+                ')' if !quoted && depth > 0 => depth -= 1,
+                ';' if !quoted && depth == 0 => statements.push(String::new()),
+                c if depth == 0 => {
+                    let s = statements.last_mut()?;
+                    s.push(if c.is_whitespace() { ' ' } else { c });
+                }
+                _ => {}
+            }
+        }
+        let mut parts = statements.into_iter();
+        let head = parts.next()?;
+        let authserv_id = head.split_whitespace().next()?.to_ascii_lowercase();
+        let mut results = Vec::new();
+        for st in parts {
+            let mut tokens = st.split_whitespace();
+            let Some(first) = tokens.next() else {
+                continue;
+            };
+            let Some((method, result)) = first.split_once('=') else {
+                continue;
+            };
+            let method = method.split('/').next().unwrap_or("").to_ascii_lowercase();
+            let props = tokens
+                .filter_map(|t| t.split_once('='))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_string()))
+                .collect();
+            results.push(MethodResult {
+                method,
+                result: result.to_ascii_lowercase(),
+                props,
+            });
+        }
+        Some(AuthResults {
+            authserv_id,
+            results,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authentication_results_with_comments_parse() {
+        let ar = AuthResults::parse(
+            " mx.example.org (Postfix; version=1);\r\n dkim=pass (2048-bit key) header.d=example.org;\r\n spf=pass smtp.mailfrom=alice@example.org;\r\n dmarc=pass (p=reject dis=none) header.from=example.org",
+        )
+        .unwrap();
+        assert_eq!(ar.authserv_id, "mx.example.org");
+        assert_eq!(ar.results.len(), 3);
+        assert_eq!(ar.results[2].method, "dmarc");
+        assert_eq!(ar.results[2].result, "pass");
+        assert_eq!(
+            ar.results[2].props,
+            [("header.from".into(), "example.org".into())]
+        );
+    }
+
+    #[test]
+    fn plus_key_found_only_on_the_service_domain() {
+        let k = "k7q2mxa3bc4de5fg6hijklmnop";
+        assert_eq!(k.len(), KEY_LEN);
+        assert_eq!(
+            plus_keys(
+                &format!("PM Pulse <reflect+{k}@example.org>"),
+                "example.org"
+            ),
+            [k]
+        );
+        assert_eq!(
+            plus_keys(
+                &format!("pulse+{}@Example.org", k.to_uppercase()),
+                "example.org"
+            ),
+            [k]
+        );
+        assert!(plus_keys(&format!("x+{k}@example.org.evil.com"), "example.org").is_empty());
+        assert!(plus_keys(&format!("x+{k}@evil.com"), "example.org").is_empty());
+        assert!(plus_keys("a@example.org", "example.org").is_empty());
+    }
+
+    #[test]
+    fn form_message_id_carries_the_key() {
+        let k = "k7q2mxa3bc4de5fg6hijklmnop";
+        assert_eq!(
+            form_key_of(&format!("form.{k}@example.org"), "example.org"),
+            Some(k.into())
+        );
+        assert_eq!(
+            form_key_of(&format!("form.{k}@evil.org"), "example.org"),
+            None
+        );
+    }
+}

@@ -1,0 +1,354 @@
+//! MIME → text: decodes a raw message with mail-parser and returns the text
+//! a PM wrote, whatever the client, charset or transfer encoding.
+//!
+//! Owns the limits on what we are willing to read (header lines, nesting,
+//! text size) and the HTML → text step, which keeps quote containers
+//! recognisable (as `> ` lines) so `quotes` can remove them. Never decides
+//! what the text means, and never logs it.
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+
+/// More header lines than this is not a reply from a person.
+pub const MAX_HEADER_LINES: usize = 1_000;
+/// Deeper MIME nesting than this is refused.
+pub const MAX_DEPTH: usize = 12;
+/// Only this much decoded text is read: a reply's own words are at the top.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// Only this much HTML is converted to text.
+pub const MAX_HTML_BYTES: usize = 512 * 1024;
+/// Width given to the HTML renderer: wide enough never to wrap an answer line.
+const HTML_WIDTH: usize = 2_000;
+
+/// Why a message cannot be read at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    Empty,
+    TooLarge { bytes: usize, limit: usize },
+    TooManyHeaderLines,
+    NoHeaders,
+    TooDeep,
+}
+
+impl Unreadable {
+    /// The reason, as `coachmail parse` and the inbound log show it.
+    pub fn reason(&self) -> String {
+        match self {
+            Unreadable::Empty => "empty message".into(),
+            Unreadable::TooLarge { bytes, limit } => format!(
+                "message is {bytes} bytes, over the {limit}-byte limit (auth.max_message_bytes)"
+            ),
+            Unreadable::TooManyHeaderLines => {
+                format!("malformed: more than {MAX_HEADER_LINES} header lines")
+            }
+            Unreadable::NoHeaders => "malformed: not an email (no header fields)".into(),
+            Unreadable::TooDeep => format!("malformed: MIME nested deeper than {MAX_DEPTH} levels"),
+        }
+    }
+}
+
+/// Cheap checks on the raw bytes before parsing anything.
+pub fn precheck(raw: &[u8], limit: usize) -> Result<(), Unreadable> {
+    if raw.len() > limit {
+        return Err(Unreadable::TooLarge {
+            bytes: raw.len(),
+            limit,
+        });
+    }
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Unreadable::Empty);
+    }
+    // Count lines up to the first empty line (the end of the header section).
+    let mut lines = 0usize;
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if at_line_start && (b == b'\n' || (b == b'\r' && raw.get(i + 1) == Some(&b'\n'))) {
+            break;
+        }
+        if b == b'\n' {
+            lines += 1;
+            if lines > MAX_HEADER_LINES {
+                return Err(Unreadable::TooManyHeaderLines);
+            }
+            at_line_start = true;
+        } else {
+            at_line_start = false;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Parses the message; refuses what has no headers or nests too deep.
+pub fn parse(raw: &[u8]) -> Result<Message<'_>, Unreadable> {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(Unreadable::NoHeaders)?;
+    if msg.parts.first().is_none_or(|p| p.headers.is_empty()) {
+        return Err(Unreadable::NoHeaders);
+    }
+    if depth(&msg) > MAX_DEPTH {
+        return Err(Unreadable::TooDeep);
+    }
+    Ok(msg)
+}
+
+/// How deep the MIME tree goes (a single-part message is 1), counting
+/// attached messages. Iterative, so a hostile tree cannot exhaust the stack.
+pub fn depth(msg: &Message<'_>) -> usize {
+    let mut max = 0;
+    let mut stack: Vec<(&Message<'_>, usize, usize)> = vec![(msg, 0, 1)];
+    let mut visited = 0usize;
+    while let Some((m, part, d)) = stack.pop() {
+        visited += 1;
+        if visited > 100_000 {
+            return usize::MAX;
+        }
+        max = max.max(d);
+        if d > MAX_DEPTH {
+            return d;
+        }
+        match m.parts.get(part).map(|p| &p.body) {
+            Some(PartType::Multipart(children)) => {
+                for c in children {
+                    stack.push((m, *c as usize, d + 1));
+                }
+            }
+            Some(PartType::Message(inner)) => stack.push((inner, 0, d + 1)),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// The message's readable text: text/plain bodies, or HTML converted to
+/// text when there is no plain alternative. Line endings become `\n`.
+pub fn body_text(msg: &Message<'_>) -> String {
+    let mut out = String::new();
+    for id in &msg.text_body {
+        let Some(part) = msg.parts.get(*id as usize) else {
+            continue;
+        };
+        let text = match &part.body {
+            PartType::Text(t) => {
+                let flowed = part
+                    .content_type()
+                    .and_then(|ct| ct.attribute("format"))
+                    .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
+                let delsp = part
+                    .content_type()
+                    .and_then(|ct| ct.attribute("delsp"))
+                    .is_some_and(|f| f.eq_ignore_ascii_case("yes"));
+                let t = normalize_newlines(t);
+                if flowed { unflow(&t, delsp) } else { t }
+            }
+            PartType::Html(h) => html_to_text(h),
+            _ => continue,
+        };
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&text);
+        if out.len() >= MAX_TEXT_BYTES {
+            break;
+        }
+    }
+    truncate(&mut out, MAX_TEXT_BYTES);
+    out
+}
+
+/// `\r\n` and lone `\r` → `\n`; other control characters (except tab) dropped.
+fn normalize_newlines(t: &str) -> String {
+    let mut out = String::with_capacity(t.len().min(MAX_TEXT_BYTES + 4));
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            '\u{feff}' | '\u{200b}' => {}
+            '\u{a0}' => out.push(' '),
+            c => out.push(c),
+        }
+        if out.len() > MAX_TEXT_BYTES {
+            break;
+        }
+    }
+    out
+}
+
+/// Joins format=flowed soft line breaks (RFC 3676): a line ending in a space
+/// continues on the next line of the same quote depth.
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending: Option<(usize, String)> = None;
+    for line in text.split('\n') {
+        let depth = line.bytes().take_while(|&b| b == b'>').count();
+        let mut content = &line[depth..];
+        // Space-stuffing: one leading space is not content.
+        if let Some(rest) = content.strip_prefix(' ') {
+            content = rest;
+        }
+        let soft = content.ends_with(' ') && content != "-- ";
+        let piece = if soft && delsp {
+            &content[..content.len() - 1]
+        } else {
+            content
+        };
+        match pending.take() {
+            Some((d, mut acc)) if d == depth => {
+                acc.push_str(piece);
+                if soft {
+                    pending = Some((d, acc));
+                } else {
+                    push_flowed(&mut out, d, &acc);
+                }
+            }
+            Some((d, acc)) => {
+                push_flowed(&mut out, d, &acc);
+                if soft {
+                    pending = Some((depth, piece.to_string()));
+                } else {
+                    push_flowed(&mut out, depth, piece);
+                }
+            }
+            None => {
+                if soft {
+                    pending = Some((depth, piece.to_string()));
+                } else {
+                    push_flowed(&mut out, depth, piece);
+                }
+            }
+        }
+    }
+    if let Some((d, acc)) = pending {
+        push_flowed(&mut out, d, &acc);
+    }
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+fn push_flowed(out: &mut String, depth: usize, content: &str) {
+    for _ in 0..depth {
+        out.push('>');
+    }
+    if depth > 0 {
+        out.push(' ');
+    }
+    out.push_str(content);
+    out.push('\n');
+}
+
+/// Containers that mark where a client put the quoted message, and that do
+/// not already use `<blockquote>`: everything from the first of them on is
+/// wrapped in a blockquote so it renders as `> ` lines.
+const QUOTE_CONTAINERS: &[&str] = &[
+    "id=\"divrplyfwdmsg\"",
+    "id=\"appendonsend\"",
+    "id=\"stopspelling\"",
+    "class=\"outlookmessageheader\"",
+    "class=\"yahoo_quoted\"",
+    "id=\"mail-editor-reference-message-container\"",
+];
+
+/// HTML → text that keeps quotes visible as `> ` lines.
+pub fn html_to_text(html: &str) -> String {
+    let mut html = html.to_string();
+    truncate(&mut html, MAX_HTML_BYTES);
+    let lower = html.to_ascii_lowercase();
+    let first = QUOTE_CONTAINERS
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .and_then(|at| lower[..at].rfind('<'));
+    if let Some(start) = first {
+        html.insert_str(start, "<blockquote>");
+    }
+    let text = html2text::config::plain_no_decorate()
+        .link_footnotes(false)
+        .no_link_wrapping()
+        .allow_width_overflow()
+        .string_from_read(html.as_bytes(), HTML_WIDTH)
+        .unwrap_or_default();
+    let text = normalize_newlines(&text);
+    // html2text pads lines; trailing spaces carry no meaning here.
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Cuts `s` to at most `max` bytes, on a character boundary.
+pub fn truncate(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_blockquote_becomes_quoted_lines() {
+        let t = html_to_text(
+            "<div>Delivery: 4</div><div class=\"gmail_quote\"><div>On Fri wrote:</div><blockquote class=\"gmail_quote\"><div>Product strategy (strategy):</div></blockquote></div>",
+        );
+        assert!(t.contains("Delivery: 4"), "{t}");
+        assert!(t.contains("> Product strategy (strategy):"), "{t}");
+    }
+
+    #[test]
+    fn outlook_reply_container_is_quoted() {
+        let t = html_to_text(
+            "<p>Data: 3</p><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> PM Pulse</div><div>Product strategy (strategy):</div>",
+        );
+        assert!(t.contains("Data: 3"), "{t}");
+        assert!(t.contains("> Product strategy (strategy):"), "{t}");
+        assert!(!t.lines().any(|l| l.starts_with("Product")), "{t}");
+    }
+
+    #[test]
+    fn flowed_soft_breaks_are_joined() {
+        assert_eq!(
+            unflow(
+                "Delivery: 4 shipped \nthe beta\n> quoted \n> more\n-- \nAlice",
+                false
+            ),
+            "Delivery: 4 shipped the beta\n> quoted more\n-- \nAlice"
+        );
+    }
+
+    #[test]
+    fn header_flood_is_refused_before_parsing() {
+        let mut raw = String::new();
+        for i in 0..10_000 {
+            raw.push_str(&format!("X-Junk-{i}: x\r\n"));
+        }
+        raw.push_str("\r\nbody");
+        assert_eq!(
+            precheck(raw.as_bytes(), usize::MAX),
+            Err(Unreadable::TooManyHeaderLines)
+        );
+    }
+
+    #[test]
+    fn whitespace_only_is_empty() {
+        assert_eq!(precheck(b" \r\n\r\n", 100), Err(Unreadable::Empty));
+    }
+}
