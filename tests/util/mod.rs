@@ -78,7 +78,11 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(at);
         let service = Harness::service(dir.path(), at, &edit);
-        Harness { dir, clock, service }
+        Harness {
+            dir,
+            clock,
+            service,
+        }
     }
 
     fn service(dir: &Path, at: DateTime<Utc>, edit: &dyn Fn(String) -> String) -> Service {
@@ -143,7 +147,14 @@ impl Harness {
                 let key = name.split_once('-').unwrap().1.to_string();
                 Sent {
                     key,
-                    to: msg.to().unwrap().first().unwrap().address().unwrap().to_string(),
+                    to: msg
+                        .to()
+                        .unwrap()
+                        .first()
+                        .unwrap()
+                        .address()
+                        .unwrap()
+                        .to_string(),
                     subject: msg.subject().unwrap_or_default().to_string(),
                     date: DateTime::from_timestamp(msg.date().unwrap().to_timestamp(), 0).unwrap(),
                     text: msg.body_text(0).unwrap_or_default().into_owned(),
@@ -156,12 +167,20 @@ impl Harness {
     }
 
     pub fn sent_of(&self, kind: &str) -> Vec<Sent> {
-        self.sent().into_iter().filter(|s| s.kind() == kind).collect()
+        self.sent()
+            .into_iter()
+            .filter(|s| s.kind() == kind)
+            .collect()
     }
 
     /// Drops a message into the service's Maildir, as a mail server would.
     pub fn deliver(&self, name: &str, bytes: &[u8]) {
-        self.service.inbox.as_ref().unwrap().deliver(name, bytes).unwrap();
+        self.service
+            .inbox
+            .as_ref()
+            .unwrap()
+            .deliver(name, bytes)
+            .unwrap();
     }
 
     pub fn store(&self) -> &Store {
