@@ -315,12 +315,12 @@ fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Pla
     };
     let week_no = (sent_at - start).num_weeks();
     // The second PM misses the third week; everyone misses about one in twelve.
-    if (pm_index == 1 && week_no == 2) || roll(pm_index, week_no, 1) % 12 == 0 {
+    if (pm_index == 1 && week_no == 2) || roll(pm_index, week_no, 1).is_multiple_of(12) {
         return Vec::new();
     }
     let shape = ClientShape::ALL[pm_index % ClientShape::ALL.len()];
     let skills: Vec<_> = config.framework.active().collect();
-    let last_week = week_no >= 5 && roll(pm_index, week_no, 7) % 3 == 0;
+    let last_week = week_no >= 5 && roll(pm_index, week_no, 7).is_multiple_of(3);
     let scores = skills
         .iter()
         .enumerate()

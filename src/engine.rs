@@ -304,8 +304,8 @@ impl Engine {
                 Kind::Assessment => {
                     if let Some(week) = u.week {
                         tx.record_answers(&pm.key, week, &u.scores, &u.skipped, inbound_id, now)?;
-                        if let Some(note) = u.note.as_deref().filter(|n| !n.trim().is_empty()) {
-                            tx.record_note(&pm.key, week, note, inbound_id, now)?;
+                        if let Some(note) = self.note_with_comments(&u) {
+                            tx.record_note(&pm.key, week, &note, inbound_id, now)?;
                         }
                         if !receipt.rate_limited {
                             receipt.answered =
@@ -328,6 +328,27 @@ impl Engine {
             "inbound applied"
         );
         Ok(receipt)
+    }
+
+    /// The note as stored: the PM's free text, then the comments written
+    /// after scores (`Delivery: 4 shipped the beta`), one line per skill,
+    /// so the coach sees them next to the rest.
+    fn note_with_comments(&self, u: &Understanding) -> Option<String> {
+        let mut parts: Vec<String> = u
+            .note
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        for (key, comment) in &u.comments {
+            let name = self
+                .config
+                .framework
+                .skill(key)
+                .map_or(key.as_str(), |s| s.name.as_str());
+            parts.push(format!("{name}: {}", comment.trim()));
+        }
+        (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
     fn queue_confirmation(

@@ -331,6 +331,7 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
         }],
         missing: vec!["delivery".into()],
         note: Some("ok".into()),
+        comments: Default::default(),
         reply_text: String::new(),
         command: None,
         reason: None,

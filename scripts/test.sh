@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a used one.
+#
+#   scripts/test.sh            everything: unit, corpus, loop, CLI, and the
+#                              real-mail tests against Postfix and Dovecot
+#
+# What the tests need beyond cargo (Postfix, Dovecot) is installed from
+# Debian's packages and started on loopback by scripts/mail-servers.sh, in a
+# throwaway folder that is removed afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -x scripts/mail-servers.sh ]; then
+  scripts/mail-servers.sh install
+  MAIL_DIR=$(mktemp -d)
+  trap 'scripts/mail-servers.sh stop "$MAIL_DIR" >/dev/null 2>&1 || true; rm -rf "$MAIL_DIR"' EXIT
+  scripts/mail-servers.sh start "$MAIL_DIR"
+  export COACHMAIL_TEST_MAIL_ENV="$MAIL_DIR/env"
+fi
+
+cargo test --all-targets --locked
