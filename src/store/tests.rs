@@ -878,3 +878,92 @@ fn timestamps_round_trip_to_the_millisecond() {
     s.write(|tx| tx.enqueue(&msg("k", "alice"), at)).unwrap();
     assert_eq!(s.outbox_status(at).unwrap().oldest_pending_at, Some(at));
 }
+
+// --- scale ------------------------------------------------------------------
+
+/// Big tables at 10k PMs x 10 years: a full scan of any of them is a bug.
+const BIG: &[&str] = &[
+    "answers",
+    "notes",
+    "inbound",
+    "raw_inbound",
+    "outbox",
+    "forms",
+];
+
+fn plan(s: &Store, sql: &str) -> Vec<String> {
+    let mut stmt = s
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    // Parameters stay unbound (NULL): the plan does not depend on them.
+    let mut rows = stmt.raw_query();
+    let mut lines = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        lines.push(row.get::<_, String>(3).unwrap());
+    }
+    lines
+}
+
+#[test]
+fn hot_statements_use_indexes_not_full_scans_of_big_tables() {
+    let s = store();
+    let mut hot = vec![
+        replies::SUPERSEDE,
+        replies::INBOUND_SEEN,
+        replies::COUNT_INBOUND_FROM,
+        replies::ANSWERED_WEEKS,
+        replies::FORMS_SENT,
+        replies::HISTORY,
+        replies::HISTORY_BETWEEN,
+        replies::ANSWER_HISTORY,
+        replies::ALL_ANSWERS,
+        replies::NOTES,
+        replies::FORM_BY_REPLY_KEY,
+        replies::FORM_BY_MESSAGE_ID,
+        replies::LATEST_FORM_WEEK,
+        replies::ANSWERED_PMS,
+        replies::FORMED_PMS,
+        outbox::NEXT_DUE,
+        outbox::KEYS_SINCE,
+        outbox::HAS_KEY,
+    ];
+    hot.extend(privacy::FORGET);
+    for sql in hot {
+        let lines = plan(&s, sql);
+        for line in &lines {
+            for table in BIG {
+                let scan = format!("SCAN {table}");
+                assert!(
+                    !(line == &scan || line.starts_with(&format!("{scan} "))),
+                    "full scan of {table}: {lines:?}\n{sql}"
+                );
+            }
+        }
+    }
+    // The digest's read comes out of its index already sorted.
+    let history = plan(&s, replies::HISTORY);
+    assert!(
+        history.iter().all(|l| !l.contains("TEMP B-TREE")),
+        "{history:?}"
+    );
+}
+
+#[test]
+fn bulk_reads_name_the_pms_who_answered_or_got_a_form_for_a_week() {
+    let mut s = store();
+    reply(&mut s, "m1", "alice", "2026-W48", &[("data", 3)], t(27, 9));
+    reply(&mut s, "m2", "bob", "2026-W47", &[("data", 3)], t(20, 9));
+    s.write(|tx| tx.record_form("bob", w("2026-W48"), "k", "m", t(27, 8)))
+        .unwrap();
+    let answered = s.answered_pms(w("2026-W48")).unwrap();
+    assert_eq!(answered, ["alice".to_string()].into_iter().collect());
+    let formed = s.formed_pms(w("2026-W48")).unwrap();
+    assert_eq!(formed, ["bob".to_string()].into_iter().collect());
+}
+
+#[test]
+fn the_store_can_move_to_a_worker_thread() {
+    fn send<T: Send>(_: &T) {}
+    send(&store());
+}
