@@ -65,7 +65,7 @@ pub enum StoreError {
     NotADatabase { path: PathBuf },
 
     #[error(
-        "the database key does not open {}. Check the environment variable named by service.database_key_env",
+        "the database key does not open {}. Check the environment variable named by service.database_key_env; a database created without a key must be opened without one",
         path.display()
     )]
     WrongKey { path: PathBuf },

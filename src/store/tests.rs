@@ -967,3 +967,44 @@ fn the_store_can_move_to_a_worker_thread() {
     fn send<T: Send>(_: &T) {}
     send(&store());
 }
+
+// --- encryption (only in a `--features sqlcipher` build) -------------------
+
+#[cfg(feature = "sqlcipher")]
+mod encrypted {
+    use super::*;
+
+    #[test]
+    fn an_encrypted_database_cannot_be_read_without_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coachmail.db");
+        {
+            let mut s = Store::open(&path, Some("right key")).unwrap();
+            s.sync_people(&[coach("maya")], &[pm("alice", "maya")], t(1, 9))
+                .unwrap();
+            reply(&mut s, "m1", "alice", "2026-W48", &[("data", 4)], t(27, 9));
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.starts_with(b"SQLite format 3"));
+        let err = Store::open(&path, None).err().unwrap();
+        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+        let err = Store::open(&path, Some("wrong key")).err().unwrap();
+        assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
+        assert!(err.to_string().contains("database_key_env"));
+        let s = Store::open(&path, Some("right key")).unwrap();
+        assert_eq!(s.history("alice").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_backup_of_an_encrypted_database_is_encrypted_with_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("coachmail.db"), Some("k")).unwrap();
+        s.sync_people(&[coach("maya")], &[pm("alice", "maya")], t(1, 9))
+            .unwrap();
+        let to = dir.path().join("backup.db");
+        s.backup(&to).unwrap();
+        assert!(Store::open(&to, None).is_err());
+        let copy = Store::open(&to, Some("k")).unwrap();
+        assert_eq!(copy.pm_since("alice").unwrap(), Some(t(1, 9)));
+    }
+}
