@@ -49,7 +49,7 @@ pub enum StoreError {
     },
 
     #[error(
-        "cannot upgrade the database {} to schema version {version}: {source}. Nothing was changed; if the file was edited by hand, restore it from a `coachmail backup`",
+        "cannot upgrade the database {} to schema version {version}: {source}. Nothing was changed: fix the cause (disk space, permissions) and start again; if the file was edited by hand, restore it from a `coachmail backup`",
         path.display()
     )]
     Migration {

@@ -1008,3 +1008,60 @@ mod encrypted {
         assert_eq!(copy.pm_since("alice").unwrap(), Some(t(1, 9)));
     }
 }
+
+// --- what the operator reads ------------------------------------------------
+
+#[test]
+fn every_store_error_says_what_to_do_next() {
+    use std::io::{Error as IoError, ErrorKind};
+    use std::path::PathBuf;
+    let db = || PathBuf::from("/srv/coachmail/coachmail.db");
+    let full = || {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None)
+    };
+    let errors = [
+        StoreError::CreateDir {
+            path: PathBuf::from("/srv/coachmail"),
+            source: IoError::from(ErrorKind::PermissionDenied),
+        },
+        StoreError::CreateFile {
+            path: db(),
+            source: IoError::from(ErrorKind::PermissionDenied),
+        },
+        StoreError::Open {
+            path: db(),
+            source: full(),
+        },
+        StoreError::Busy { path: db() },
+        StoreError::TooNew {
+            path: db(),
+            found: 7,
+            supported: 1,
+        },
+        StoreError::Migration {
+            path: db(),
+            version: 2,
+            source: full(),
+        },
+        StoreError::NotADatabase { path: db() },
+        StoreError::WrongKey { path: db() },
+        StoreError::EncryptionUnavailable,
+        StoreError::BackupExists {
+            path: PathBuf::from("/backups/coachmail.db"),
+        },
+        StoreError::BackupFile {
+            path: PathBuf::from("/backups/coachmail.db"),
+            source: IoError::from(ErrorKind::NotFound),
+        },
+        StoreError::Backup {
+            path: PathBuf::from("/backups/coachmail.db"),
+            source: full(),
+        },
+        StoreError::Sql {
+            path: db(),
+            source: full(),
+        },
+    ];
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    insta::assert_snapshot!(text.join("\n\n"));
+}
