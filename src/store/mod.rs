@@ -7,7 +7,8 @@
 //! Never logs a score, note, body, subject or address: only keys and ids.
 //!
 //! Module map:
-//! * [`schema`](self) — migrations in `PRAGMA user_version`.
+//! * `error` — [`StoreError`]: what failed and what to do next; `is_busy()`.
+//! * `schema` — migrations in `PRAGMA user_version`.
 //! * `roster` — coaches, PMs and pairings synced from config, history kept.
 //! * `replies` — forms sent, inbound log, raw messages, answers, notes.
 //! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
