@@ -49,7 +49,7 @@ pub enum StoreError {
     },
 
     #[error(
-        "cannot upgrade the database {} to schema version {version}: {source}. Nothing was changed; if the file was edited by hand, restore it from a `coachmail backup`",
+        "cannot upgrade the database {} to schema version {version}: {source}. Nothing was changed: fix the cause (disk space, permissions) and start again; if the file was edited by hand, restore it from a `coachmail backup`",
         path.display()
     )]
     Migration {
@@ -65,7 +65,7 @@ pub enum StoreError {
     NotADatabase { path: PathBuf },
 
     #[error(
-        "the database key does not open {}. Check the environment variable named by service.database_key_env",
+        "the database key does not open {}. Check the environment variable named by service.database_key_env; a database created without a key must be opened without one",
         path.display()
     )]
     WrongKey { path: PathBuf },

@@ -7,7 +7,8 @@
 //! Never logs a score, note, body, subject or address: only keys and ids.
 //!
 //! Module map:
-//! * [`schema`](self) — migrations in `PRAGMA user_version`.
+//! * `error` — [`StoreError`]: what failed and what to do next; `is_busy()`.
+//! * `schema` — migrations in `PRAGMA user_version`.
 //! * `roster` — coaches, PMs and pairings synced from config, history kept.
 //! * `replies` — forms sent, inbound log, raw messages, answers, notes.
 //! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
@@ -56,6 +57,8 @@ pub struct Store {
     conn: Connection,
     /// The file, or `:memory:`; named in every error.
     path: PathBuf,
+    /// The SQLCipher key, for backups (always `None` without `sqlcipher`).
+    key: Option<String>,
 }
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls every
@@ -115,9 +118,14 @@ impl Store {
     }
 
     fn setup(conn: Connection, path: PathBuf, key: Option<&str>) -> Result<Store, StoreError> {
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            key: None,
+        };
         if let Some(key) = key {
             store.apply_key(key)?;
+            store.key = Some(key.to_string());
         }
         let p = store.path.as_path();
         store.conn.busy_timeout(BUSY_TIMEOUT).at(p)?;
@@ -203,7 +211,8 @@ impl Store {
     }
 
     /// Copies the whole database to a new file `to` (mode 0600) with
-    /// SQLite's online backup, while others keep using it.
+    /// SQLite's online backup, while others keep using it. The copy is one
+    /// consistent snapshot, encrypted with the same key when there is one.
     pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true).mode(0o600);
@@ -219,7 +228,7 @@ impl Store {
                 }
             });
         }
-        if let Err(source) = self.conn.backup(rusqlite::MAIN_DB, to, None) {
+        if let Err(source) = self.copy_to(to) {
             let _ = std::fs::remove_file(to);
             return Err(match StoreError::sql(&self.path, source) {
                 StoreError::Sql { source, .. } => StoreError::Backup {
@@ -231,6 +240,28 @@ impl Store {
         }
         tracing::info!("database backup written");
         Ok(())
+    }
+
+    fn copy_to(&self, to: &Path) -> rusqlite::Result<()> {
+        let mut dst = Connection::open(to)?;
+        if let Some(key) = &self.key {
+            dst.pragma_update(None, "key", key)?;
+        }
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut dst)?;
+        // All pages in one step: one read snapshot of the source, which in
+        // WAL mode never blocks writers and is never restarted by them.
+        let wait = Duration::from_millis(50);
+        for _ in 0..(BUSY_TIMEOUT.as_millis() / wait.as_millis()) {
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => return Ok(()),
+                rusqlite::backup::StepResult::More => {}
+                _ => std::thread::sleep(wait),
+            }
+        }
+        Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        ))
     }
 }
 
@@ -367,6 +398,11 @@ reads! {
     fn history(&self, pm: &str) -> Vec<(Week, String, Option<u8>)> = replies::history;
     /// Current answers for weeks `from..=to`, oldest first.
     fn history_between(&self, pm: &str, from: Week, to: Week) -> Vec<(Week, String, Option<u8>)> = replies::history_between;
+    /// PMs (in the roster, or who left) with a current answer for `week`:
+    /// one index lookup per PM, for the schedule's reminders at scale.
+    fn answered_pms(&self, week: Week) -> std::collections::HashSet<String> = replies::answered_pms;
+    /// PMs whose form for `week` was recorded.
+    fn formed_pms(&self, week: Week) -> std::collections::HashSet<String> = replies::formed_pms;
     /// Every answer given for one week, superseded ones included, oldest first.
     fn answer_history(&self, pm: &str, week: Week) -> Vec<AnswerRow> = replies::answer_history;
     /// The notes of one week, oldest first.

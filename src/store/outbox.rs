@@ -55,6 +55,13 @@ pub struct OutboxStatus {
     pub dead: Vec<(String, String, DateTime<Utc>)>,
 }
 
+pub(crate) const NEXT_DUE: &str =
+    "SELECT id, key, kind, pm, recipient, message, attempts FROM outbox
+     WHERE status = 'pending' AND next_attempt_at <= ?1
+     ORDER BY next_attempt_at, id LIMIT ?2";
+pub(crate) const KEYS_SINCE: &str = "SELECT key FROM outbox WHERE created_at >= ?1";
+pub(crate) const HAS_KEY: &str = "SELECT EXISTS (SELECT 1 FROM outbox WHERE key = ?1)";
+
 /// How many dead letters [`Store::outbox_status`] lists.
 pub const DEAD_SHOWN: usize = 100;
 
@@ -91,14 +98,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Outbound>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut s = self
-            .conn
-            .prepare_cached(
-                "SELECT id, key, kind, pm, recipient, message, attempts FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= ?1
-                 ORDER BY next_attempt_at, id LIMIT ?2",
-            )
-            .at(&self.path)?;
+        let mut s = self.conn.prepare_cached(NEXT_DUE).at(&self.path)?;
         let rows = s
             .query_map(params![ms(now), limit], |r| {
                 Ok(Outbound {
@@ -217,15 +217,14 @@ fn count(n: i64) -> u64 {
 }
 
 pub(crate) fn has_key(c: &Connection, key: &str) -> rusqlite::Result<bool> {
-    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE key = ?1)")?
-        .query_row([key], |r| r.get(0))
+    c.prepare_cached(HAS_KEY)?.query_row([key], |r| r.get(0))
 }
 
 pub(crate) fn keys_since(
     c: &Connection,
     since: DateTime<Utc>,
 ) -> rusqlite::Result<HashSet<String>> {
-    let mut s = c.prepare_cached("SELECT key FROM outbox WHERE created_at >= ?1")?;
+    let mut s = c.prepare_cached(KEYS_SINCE)?;
     let rows = s.query_map([ms(since)], |r| r.get(0))?;
     rows.collect()
 }

@@ -122,6 +122,23 @@ pub struct Export {
     pub events: Vec<EventRow>,
 }
 
+/// Every row about a PM, table by table (the roster row is handled apart).
+pub(crate) const FORGET: &[&str] = &[
+    // Each half of answers through its own partial index.
+    "DELETE FROM answers WHERE pm = ?1 AND superseded_at IS NULL",
+    "DELETE FROM answers WHERE pm = ?1 AND superseded_at IS NOT NULL",
+    "DELETE FROM notes WHERE pm = ?1",
+    "DELETE FROM raw_inbound WHERE inbound_id IN (SELECT id FROM inbound WHERE pm = ?1)",
+    "DELETE FROM inbound WHERE pm = ?1",
+    "DELETE FROM outbox WHERE pm = ?1",
+    "DELETE FROM forms WHERE pm = ?1",
+    "DELETE FROM events WHERE pm = ?1",
+    "DELETE FROM pauses WHERE pm = ?1",
+    "DELETE FROM skips WHERE pm = ?1",
+    "DELETE FROM forget_tokens WHERE pm = ?1",
+    "DELETE FROM pairings WHERE pm = ?1",
+];
+
 impl Tx<'_> {
     /// Records what a PM did (kind and dates, no content).
     pub fn record_event(&self, event: &Event<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -237,21 +254,7 @@ impl Tx<'_> {
     pub fn forget_pm(&self, pm: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let c: &Connection = &self.tx;
         let p = self.path;
-        for sql in [
-            // Each half of answers through its own partial index.
-            "DELETE FROM answers WHERE pm = ?1 AND superseded_at IS NULL",
-            "DELETE FROM answers WHERE pm = ?1 AND superseded_at IS NOT NULL",
-            "DELETE FROM notes WHERE pm = ?1",
-            "DELETE FROM raw_inbound WHERE inbound_id IN (SELECT id FROM inbound WHERE pm = ?1)",
-            "DELETE FROM inbound WHERE pm = ?1",
-            "DELETE FROM outbox WHERE pm = ?1",
-            "DELETE FROM forms WHERE pm = ?1",
-            "DELETE FROM events WHERE pm = ?1",
-            "DELETE FROM pauses WHERE pm = ?1",
-            "DELETE FROM skips WHERE pm = ?1",
-            "DELETE FROM forget_tokens WHERE pm = ?1",
-            "DELETE FROM pairings WHERE pm = ?1",
-        ] {
+        for sql in FORGET {
             c.execute(sql, [pm]).at(p)?;
         }
         let roster: Option<(String, Option<i64>)> = c

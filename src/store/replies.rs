@@ -4,7 +4,7 @@
 //! answer ever given stays, and exactly one per PM, week and skill is
 //! current. Never stores a message body outside `raw_inbound`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -153,13 +153,7 @@ impl Tx<'_> {
                     .map(|s| (s.as_str(), None)),
             )
             .collect::<BTreeMap<&str, Option<u8>>>();
-        let mut supersede = self
-            .tx
-            .prepare_cached(
-                "UPDATE answers SET superseded_at = ?4
-                 WHERE pm = ?1 AND week = ?2 AND skill = ?3 AND superseded_at IS NULL",
-            )
-            .at(self.path)?;
+        let mut supersede = self.tx.prepare_cached(SUPERSEDE).at(self.path)?;
         let mut insert = self
             .tx
             .prepare_cached(
@@ -200,9 +194,63 @@ impl Tx<'_> {
 }
 
 // --- reads ------------------------------------------------------------------
+//
+// The hot statements are constants so a test can check their query plans.
+
+pub(crate) const SUPERSEDE: &str = "UPDATE answers SET superseded_at = ?4
+     WHERE pm = ?1 AND week = ?2 AND skill = ?3 AND superseded_at IS NULL";
+pub(crate) const INBOUND_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM inbound WHERE dedup_key = ?1)";
+pub(crate) const COUNT_INBOUND_FROM: &str =
+    "SELECT count(*) FROM inbound WHERE sender_hash = ?1 AND received_at >= ?2";
+pub(crate) const ANSWERED_WEEKS: &str =
+    "SELECT DISTINCT week FROM answers WHERE pm = ?1 AND superseded_at IS NULL";
+pub(crate) const FORMS_SENT: &str = "SELECT DISTINCT week FROM forms WHERE pm = ?1";
+pub(crate) const HISTORY: &str = "SELECT week, skill, score FROM answers
+     WHERE pm = ?1 AND superseded_at IS NULL ORDER BY week, skill";
+pub(crate) const HISTORY_BETWEEN: &str = "SELECT week, skill, score FROM answers
+     WHERE pm = ?1 AND week BETWEEN ?2 AND ?3 AND superseded_at IS NULL
+     ORDER BY week, skill";
+/// Current and superseded halves apart, so each uses its partial index.
+pub(crate) const ANSWER_HISTORY: &str =
+    "SELECT week, skill, score, received_at, superseded_at, inbound_id, id FROM answers
+       WHERE pm = ?1 AND week = ?2 AND superseded_at IS NULL
+     UNION ALL
+     SELECT week, skill, score, received_at, superseded_at, inbound_id, id FROM answers
+       WHERE pm = ?1 AND week = ?2 AND superseded_at IS NOT NULL
+     ORDER BY received_at, id";
+pub(crate) const ALL_ANSWERS: &str =
+    "SELECT week, skill, score, received_at, superseded_at, inbound_id, id FROM answers
+       WHERE pm = ?1 AND superseded_at IS NULL
+     UNION ALL
+     SELECT week, skill, score, received_at, superseded_at, inbound_id, id FROM answers
+       WHERE pm = ?1 AND superseded_at IS NOT NULL
+     ORDER BY week, received_at, id";
+pub(crate) const NOTES: &str =
+    "SELECT text FROM notes WHERE pm = ?1 AND week = ?2 ORDER BY received_at, id";
+pub(crate) const FORM_BY_REPLY_KEY: &str = "SELECT pm, week FROM forms WHERE reply_key = ?1";
+pub(crate) const FORM_BY_MESSAGE_ID: &str = "SELECT pm, week FROM forms WHERE message_id = ?1";
+pub(crate) const LATEST_FORM_WEEK: &str =
+    "SELECT week FROM forms WHERE pm = ?1 ORDER BY week DESC LIMIT 1";
+/// Per PM in the roster, one index lookup each: no index on week needed.
+pub(crate) const ANSWERED_PMS: &str = "SELECT key FROM pms WHERE EXISTS
+     (SELECT 1 FROM answers WHERE pm = pms.key AND week = ?1 AND superseded_at IS NULL)";
+pub(crate) const FORMED_PMS: &str =
+    "SELECT key FROM pms WHERE EXISTS (SELECT 1 FROM forms WHERE pm = pms.key AND week = ?1)";
+
+pub(crate) fn answered_pms(c: &Connection, week: Week) -> rusqlite::Result<HashSet<String>> {
+    let mut s = c.prepare_cached(ANSWERED_PMS)?;
+    let rows = s.query_map([week.to_string()], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub(crate) fn formed_pms(c: &Connection, week: Week) -> rusqlite::Result<HashSet<String>> {
+    let mut s = c.prepare_cached(FORMED_PMS)?;
+    let rows = s.query_map([week.to_string()], |r| r.get(0))?;
+    rows.collect()
+}
 
 pub(crate) fn inbound_seen(c: &Connection, dedup_key: &str) -> rusqlite::Result<bool> {
-    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM inbound WHERE dedup_key = ?1)")?
+    c.prepare_cached(INBOUND_SEEN)?
         .query_row([dedup_key], |r| r.get(0))
 }
 
@@ -211,20 +259,18 @@ pub(crate) fn count_inbound_from(
     sender_hash: &str,
     since: DateTime<Utc>,
 ) -> rusqlite::Result<u32> {
-    c.prepare_cached("SELECT count(*) FROM inbound WHERE sender_hash = ?1 AND received_at >= ?2")?
+    c.prepare_cached(COUNT_INBOUND_FROM)?
         .query_row(params![sender_hash, ms(since)], |r| r.get(0))
 }
 
 pub(crate) fn answered_weeks(c: &Connection, pm: &str) -> rusqlite::Result<BTreeSet<Week>> {
-    let mut s = c.prepare_cached(
-        "SELECT DISTINCT week FROM answers WHERE pm = ?1 AND superseded_at IS NULL",
-    )?;
+    let mut s = c.prepare_cached(ANSWERED_WEEKS)?;
     let rows = s.query_map([pm], |r| week_at(r, 0))?;
     rows.collect()
 }
 
 pub(crate) fn forms_sent(c: &Connection, pm: &str) -> rusqlite::Result<BTreeSet<Week>> {
-    let mut s = c.prepare_cached("SELECT DISTINCT week FROM forms WHERE pm = ?1")?;
+    let mut s = c.prepare_cached(FORMS_SENT)?;
     let rows = s.query_map([pm], |r| week_at(r, 0))?;
     rows.collect()
 }
@@ -233,10 +279,7 @@ pub(crate) fn history(
     c: &Connection,
     pm: &str,
 ) -> rusqlite::Result<Vec<(Week, String, Option<u8>)>> {
-    let mut s = c.prepare_cached(
-        "SELECT week, skill, score FROM answers
-         WHERE pm = ?1 AND superseded_at IS NULL ORDER BY week, skill",
-    )?;
+    let mut s = c.prepare_cached(HISTORY)?;
     let rows = s.query_map([pm], |r| Ok((week_at(r, 0)?, r.get(1)?, score_at(r, 2)?)))?;
     rows.collect()
 }
@@ -247,11 +290,7 @@ pub(crate) fn history_between(
     from: Week,
     to: Week,
 ) -> rusqlite::Result<Vec<(Week, String, Option<u8>)>> {
-    let mut s = c.prepare_cached(
-        "SELECT week, skill, score FROM answers
-         WHERE pm = ?1 AND week BETWEEN ?2 AND ?3 AND superseded_at IS NULL
-         ORDER BY week, skill",
-    )?;
+    let mut s = c.prepare_cached(HISTORY_BETWEEN)?;
     let rows = s.query_map(params![pm, from.to_string(), to.to_string()], |r| {
         Ok((week_at(r, 0)?, r.get(1)?, score_at(r, 2)?))
     })?;
@@ -269,44 +308,25 @@ fn answer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AnswerRow> {
     })
 }
 
-/// Both halves (current and superseded) so each uses its partial index.
-const ANSWER_COLUMNS: &str = "week, skill, score, received_at, superseded_at, inbound_id, id";
-
 pub(crate) fn answer_history(
     c: &Connection,
     pm: &str,
     week: Week,
 ) -> rusqlite::Result<Vec<AnswerRow>> {
-    let sql = format!(
-        "SELECT {ANSWER_COLUMNS} FROM answers
-           WHERE pm = ?1 AND week = ?2 AND superseded_at IS NULL
-         UNION ALL
-         SELECT {ANSWER_COLUMNS} FROM answers
-           WHERE pm = ?1 AND week = ?2 AND superseded_at IS NOT NULL
-         ORDER BY received_at, id"
-    );
-    let mut s = c.prepare_cached(&sql)?;
+    let mut s = c.prepare_cached(ANSWER_HISTORY)?;
     let rows = s.query_map(params![pm, week.to_string()], answer_row)?;
     rows.collect()
 }
 
 /// Every answer of `pm`, superseded included (export).
 pub(crate) fn all_answers(c: &Connection, pm: &str) -> rusqlite::Result<Vec<AnswerRow>> {
-    let sql = format!(
-        "SELECT {ANSWER_COLUMNS} FROM answers WHERE pm = ?1 AND superseded_at IS NULL
-         UNION ALL
-         SELECT {ANSWER_COLUMNS} FROM answers WHERE pm = ?1 AND superseded_at IS NOT NULL
-         ORDER BY week, received_at, id"
-    );
-    let mut s = c.prepare(&sql)?;
+    let mut s = c.prepare(ALL_ANSWERS)?;
     let rows = s.query_map([pm], answer_row)?;
     rows.collect()
 }
 
 pub(crate) fn notes(c: &Connection, pm: &str, week: Week) -> rusqlite::Result<Vec<String>> {
-    let mut s = c.prepare_cached(
-        "SELECT text FROM notes WHERE pm = ?1 AND week = ?2 ORDER BY received_at, id",
-    )?;
+    let mut s = c.prepare_cached(NOTES)?;
     let rows = s.query_map(params![pm, week.to_string()], |r| r.get(0))?;
     rows.collect()
 }
@@ -326,7 +346,7 @@ pub(crate) fn form_for(c: &Connection, pm: &str, week: Week) -> rusqlite::Result
 }
 
 pub(crate) fn form_by_reply_key(c: &Connection, key: &str) -> rusqlite::Result<Option<FormRef>> {
-    c.prepare_cached("SELECT pm, week FROM forms WHERE reply_key = ?1")?
+    c.prepare_cached(FORM_BY_REPLY_KEY)?
         .query_row([key], |r| {
             Ok(FormRef {
                 pm: r.get(0)?,
@@ -340,7 +360,7 @@ pub(crate) fn form_by_message_id(
     c: &Connection,
     message_id: &str,
 ) -> rusqlite::Result<Option<FormRef>> {
-    c.prepare_cached("SELECT pm, week FROM forms WHERE message_id = ?1")?
+    c.prepare_cached(FORM_BY_MESSAGE_ID)?
         .query_row([message_id], |r| {
             Ok(FormRef {
                 pm: r.get(0)?,
@@ -351,7 +371,7 @@ pub(crate) fn form_by_message_id(
 }
 
 pub(crate) fn latest_form_week(c: &Connection, pm: &str) -> rusqlite::Result<Option<Week>> {
-    c.prepare_cached("SELECT week FROM forms WHERE pm = ?1 ORDER BY week DESC LIMIT 1")?
+    c.prepare_cached(LATEST_FORM_WEEK)?
         .query_row([pm], |r| week_at(r, 0))
         .optional()
 }
