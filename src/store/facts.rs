@@ -158,6 +158,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            key: None,
         })
     }
 }
