@@ -20,6 +20,12 @@ pub fn repo() -> PathBuf {
 
 /// The shipped config, with `edit` applied, living in `dir/config/`.
 pub fn config_in(dir: &Path, edit: impl Fn(String) -> String) -> Config {
+    Config::load(&write_config(dir, edit)).unwrap()
+}
+
+/// Writes the shipped config, with `edit` applied, to `dir/config/`
+/// without loading it (it may be broken on purpose).
+pub fn write_config(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let shipped = std::fs::read_to_string(repo().join("config/coachmail.toml")).unwrap();
     let text = shipped
         .replace(
@@ -34,7 +40,7 @@ pub fn config_in(dir: &Path, edit: impl Fn(String) -> String) -> Config {
     std::fs::create_dir_all(dir.join("config")).unwrap();
     let path = dir.join("config/coachmail.toml");
     std::fs::write(&path, &text).unwrap();
-    Config::load(&path).unwrap()
+    path
 }
 
 pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {

@@ -1,0 +1,329 @@
+//! The binary as an operator and an MTA use it: exit codes, messages,
+//! and junk on every input.
+
+mod util;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn coachmail(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(args)
+        .env("COACHMAIL_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A temp dir with a working config; returns (dir, config path).
+fn setup(edit: impl Fn(String) -> String) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::write_config(dir.path(), edit);
+    (dir, config.to_string_lossy().into_owned())
+}
+
+#[test]
+fn check_accepts_the_shipped_config_and_prints_local_times() {
+    let (_dir, config) = setup(|t| t);
+    let out = coachmail(&["--config", &config, "check"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("config ok"), "{stdout}");
+    assert!(stdout.contains("Australia/Sydney"), "{stdout}");
+    assert!(
+        stdout.contains("AEDT") || stdout.contains("AEST"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_broken_config_exits_78_and_names_the_line_and_fix() {
+    let (_dir, config) = setup(|t| t.replace("coach = \"tom\"", "coach = \"tim\""));
+    let out = coachmail(&["--config", &config, "check"], b"");
+    assert_eq!(out.status.code(), Some(78));
+    let err = text(&out.stderr);
+    assert!(err.contains("coachmail.toml:"), "{err}");
+    assert!(err.contains("add a [[coach]] with key = \"tim\""), "{err}");
+}
+
+#[test]
+fn a_missing_config_exits_78_and_says_how_to_point_at_one() {
+    let out = coachmail(&["--config", "/nonexistent/coachmail.toml", "check"], b"");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        text(&out.stderr).contains("--config"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn config_comes_from_the_environment_when_no_flag_is_given() {
+    let (_dir, config) = setup(|t| t);
+    let out = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .arg("check")
+        .env("COACHMAIL_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_broken_template_fails_check_with_its_file_name() {
+    let (dir, config) = setup(|t| t);
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    for entry in std::fs::read_dir(util::repo().join("templates")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), templates.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(templates.join("confirm.txt.j2"), "Hello {{ pm.name }\n").unwrap();
+    let text_cfg = std::fs::read_to_string(&config).unwrap();
+    let edited = regex_free_replace_templates(&text_cfg, &templates);
+    std::fs::write(&config, edited).unwrap();
+    let out = coachmail(&["--config", &config, "check"], b"");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        text(&out.stderr).contains("confirm.txt.j2"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn regex_free_replace_templates(config: &str, templates: &std::path::Path) -> String {
+    config
+        .lines()
+        .map(|l| {
+            if l.starts_with("templates = ") {
+                format!("templates = {:?}", templates)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn unknown_arguments_exit_64_with_usage() {
+    let out = coachmail(&["frobnicate"], b"");
+    assert_eq!(out.status.code(), Some(64));
+    let out = coachmail(&["demo", "--weeks", "0"], b"");
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        text(&out.stderr).contains("--weeks"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn parse_prints_one_json_line_per_message_and_exits_0_on_junk() {
+    let (dir, config) = setup(|t| t);
+    let junk = dir.path().join("junk.eml");
+    std::fs::write(&junk, [0u8, 159, 146, 150, 255, 0, 13, 10]).unwrap();
+    let empty = dir.path().join("empty.eml");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("missing.eml");
+    let out = coachmail(
+        &[
+            "--config",
+            &config,
+            "parse",
+            junk.to_str().unwrap(),
+            empty.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert!(l["kind"] == "rejected" || l["kind"] == "ignored", "{l}");
+        assert!(l["reason"].is_string(), "{l}");
+    }
+    // parse writes nothing: no database appeared.
+    assert!(!dir.path().join("var/coachmail.db").exists());
+}
+
+#[test]
+fn parse_reads_standard_input_when_no_file_is_given() {
+    let (_dir, config) =
+        setup(|t| t.replace("require_reply_key = true", "require_reply_key = false"));
+    let msg = b"From: Alice Martin <alice@example.org>\r\nTo: pulse@example.org\r\nSubject: my week\r\nMessage-ID: <x1@example.org>\r\n\r\nStakeholders: 2\r\nDelivery = 4 (shipped the beta)\r\nData: 7\r\n\r\nRough week.\r\n";
+    let out = coachmail(&["--config", &config, "parse"], msg);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["kind"], "assessment", "{v}");
+    assert_eq!(v["pm"], "alice");
+    assert_eq!(v["scores"]["stakeholders"], 2);
+    assert_eq!(v["scores"]["delivery"], 4);
+    assert_eq!(v["invalid"][0]["line"], "Data: 7");
+}
+
+#[test]
+fn ingest_applies_a_message_once_and_exits_0_each_time() {
+    let (dir, config) =
+        setup(|t| t.replace("require_reply_key = true", "require_reply_key = false"));
+    let msg = b"From: Alice Martin <alice@example.org>\r\nTo: pulse@example.org\r\nSubject: my week\r\nMessage-ID: <ingest-1@example.org>\r\n\r\nStakeholders: 2\r\n";
+    for _ in 0..2 {
+        let out = coachmail(&["--config", &config, "ingest"], msg);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let db = rusqlite::Connection::open(dir.path().join("var/coachmail.db")).unwrap();
+    let inbound: i64 = db
+        .query_row("SELECT count(*) FROM inbound", [], |r| r.get(0))
+        .unwrap();
+    let answers: i64 = db
+        .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+        .unwrap();
+    let confirms: i64 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'confirm'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((inbound, answers, confirms), (1, 1, 1));
+}
+
+#[test]
+fn ingest_of_an_empty_message_exits_65_and_records_it() {
+    let (dir, config) = setup(|t| t);
+    let out = coachmail(&["--config", &config, "ingest"], b"");
+    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("var/coachmail.db")).unwrap();
+    let rejected: i64 = db
+        .query_row(
+            "SELECT count(*) FROM inbound WHERE kind = 'rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rejected, 1);
+}
+
+#[test]
+fn ingest_exits_75_when_the_store_is_busy() {
+    let (dir, config) = setup(|t| t);
+    // Create the database, then hold its write lock from another connection.
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: x@y.example\r\n\r\nhi\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("var/coachmail.db")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE; INSERT INTO events (pm, kind, at) VALUES ('x', 'help', 0);")
+        .unwrap();
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: x@y.example\r\nMessage-ID: <b@y>\r\n\r\nhi\r\n",
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).to_lowercase().contains("busy"),
+        "{}",
+        text(&out.stderr)
+    );
+    db.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn stranger_mail_through_ingest_is_recorded_and_never_answered() {
+    let (dir, config) = setup(|t| t);
+    let msg = b"From: Mallory <mallory@evil.example>\r\nTo: pulse@example.org\r\nSubject: trend\r\nMessage-ID: <m1@evil.example>\r\n\r\ntrend\r\n";
+    let out = coachmail(&["--config", &config, "ingest"], msg);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !text(&out.stderr).contains("mallory"),
+        "the log names the stranger: {}",
+        text(&out.stderr)
+    );
+    let db = rusqlite::Connection::open(dir.path().join("var/coachmail.db")).unwrap();
+    let outbox: i64 = db
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outbox, 0);
+}
+
+#[test]
+fn status_and_backup_work_on_a_fresh_database() {
+    let (dir, config) = setup(|t| t);
+    let out = coachmail(&["--config", &config, "status"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("pending: 0"));
+    let backup = dir.path().join("backup.db");
+    let out = coachmail(
+        &["--config", &config, "backup", backup.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(backup.exists());
+    let out = coachmail(
+        &["--config", &config, "backup", backup.to_str().unwrap()],
+        b"",
+    );
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "an existing backup file is not overwritten"
+    );
+}
+
+#[test]
+fn demo_runs_weeks_in_its_own_folder_and_refuses_a_foreign_one() {
+    let (dir, config) = setup(|t| t);
+    let demo = dir.path().join("demo");
+    let out = coachmail(
+        &[
+            "--config",
+            &config,
+            "demo",
+            "--weeks",
+            "3",
+            "--dir",
+            demo.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Simulated 3 weeks for 5 PMs"), "{stdout}");
+    assert!(std::fs::read_dir(demo.join("outbox")).unwrap().count() > 10);
+    // The configured database is untouched.
+    assert!(!dir.path().join("var/coachmail.db").exists());
+    let foreign = dir.path().join("config");
+    let out = coachmail(
+        &[
+            "--config",
+            &config,
+            "demo",
+            "--weeks",
+            "1",
+            "--dir",
+            foreign.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("not made by `coachmail demo`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(foreign.join("coachmail.toml").exists());
+}
