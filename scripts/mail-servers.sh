@@ -2,7 +2,8 @@
 # mail-servers.sh — throwaway Postfix + Dovecot on loopback for coachmail's tests.
 #
 # Everything a running instance owns lives in one directory DIR (created if
-# needed, safe to `rm -rf` after `stop`). Nothing listens anywhere but
+# needed, safe to `rm -rf` after `stop`; a stopped DIR can be started again,
+# keeping its mail and relay rules, on new ports). Nothing listens anywhere but
 # 127.0.0.1, on free high ports picked at start time. Needs root (Postfix's
 # master and Dovecot's master start as root and drop privileges).
 #
@@ -88,6 +89,10 @@ VMAIL_UID=${MAIL_VMAIL_UID:-5000}   # owner of the Maildirs (numeric, needs no p
 VMAIL_GID=${MAIL_VMAIL_GID:-5000}
 PKGS=(postfix dovecot-core dovecot-imapd openssl ca-certificates python3)
 
+# Debian's python3 if present (starts faster than a pyenv shim; the daemon does
+# not depend on root's PATH); any python3 >= 3.7 otherwise.
+PY=$(command -v /usr/bin/python3 || command -v python3 || echo python3)
+
 die() { echo "mail-servers: $*" >&2; exit 1; }
 log() { echo "mail-servers: $*" >&2; }
 password_of() { echo "$1-test-pw-4242"; }   # known, deterministic test passwords
@@ -122,8 +127,8 @@ EOF
     [ $rc = 0 ] || die "apt-get failed ($rc)"
     # If a system-wide instance started anyway (a machine with systemd and an
     # older config), stop it: the tests only use private instances.
-    if [ ! -e /etc/postfix/main.cf ]; then :; elif postfix status >/dev/null 2>&1; then
-        log "note: a system-wide Postfix is running (it was configured before); leaving it alone"
+    if [ -e /etc/postfix/main.cf ]; then
+        log "note: /etc/postfix/main.cf existed before (a configured system Postfix); left alone"
     fi
     if [ -e /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
         log "stopping the system-wide Dovecot the package started"
@@ -154,7 +159,7 @@ set_paths() {
 env_get() { sed -n "s/^$1=//p" "$ENV_FILE" 2>/dev/null | tail -1; }
 
 free_ports() {   # print N distinct free loopback TCP ports
-    python3 - "$1" <<'EOF'
+    "$PY" - "$1" <<'EOF'
 import socket, sys
 socks = []
 for _ in range(int(sys.argv[1])):
@@ -164,7 +169,7 @@ EOF
 }
 
 wait_ports() {   # wait_ports PORT:GREETING[:tls] ...: until every server greets (30 s max)
-    python3 - "$@" <<'EOF'
+    "$PY" - "$@" <<'EOF'
 import socket, ssl, sys, time
 deadline = time.time() + 30
 for spec in sys.argv[1:]:
@@ -322,7 +327,7 @@ EOF
 
 start_policy() {
     pid_alive "$POLICY_PID" && return 0
-    nohup python3 "$DIR/bin/relay-policy.py" "$POLICY_SOCK" "$RULES" "$DIR/log/relay-policy.log" \
+    nohup "$PY" "$DIR/bin/relay-policy.py" "$POLICY_SOCK" "$RULES" "$DIR/log/relay-policy.log" \
         >>"$DIR/log/relay-policy.stderr" 2>&1 </dev/null &
     echo $! >"$POLICY_PID"
     local i; for i in $(seq 50); do [ -S "$POLICY_SOCK" ] && return 0; sleep 0.1; done
@@ -610,11 +615,11 @@ stop_dovecot() {
 
 # kill_pidfile FILE: wait up to 10 s for a graceful exit, then SIGKILL.
 kill_pidfile() {
-    local f=$1 pid i
+    local f=$1 pid
     [ -s "$f" ] || return 0
     pid=$(tr -dc 0-9 <"$f")
     [ -n "$pid" ] || return 0
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     log "pid $pid ($f) still alive: SIGKILL"
     kill -9 "$pid" 2>/dev/null || true
 }
@@ -659,7 +664,7 @@ cmd_start() {
         echo "MAIL_RELAY_LOG=$DIR/log/relay-policy.log"
     } >"$ENV_FILE"
     cat "$ENV_FILE"
-    log "up in $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
+    log "up in $("$PY" -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)") s"
 }
 
 cmd_stop() {
@@ -697,6 +702,6 @@ case "$cmd" in
     pipe-exit) set_paths "${2:-}"; [ -n "${3:-}" ] || die "usage: pipe-exit DIR CODE"; echo "$3" >"$DIR/pipe/exit-code" ;;
     flush)   set_paths "${2:-}"; postqueue -c "$PF_CONF" -f ;;
     queue)   set_paths "${2:-}"; postqueue -c "$PF_CONF" -p ;;
-    selftest) set_paths "${2:-}"; python3 "$SELF_DIR/mail-servers-selftest.py" "$DIR" ;;
+    selftest) set_paths "${2:-}"; "$PY" "$SELF_DIR/mail-servers-selftest.py" "$DIR" ;;
     *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac
