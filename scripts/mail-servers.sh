@@ -330,7 +330,7 @@ start_policy() {
     nohup "$PY" "$DIR/bin/relay-policy.py" "$POLICY_SOCK" "$RULES" "$DIR/log/relay-policy.log" \
         >>"$DIR/log/relay-policy.stderr" 2>&1 </dev/null &
     echo $! >"$POLICY_PID"
-    local i; for i in $(seq 50); do [ -S "$POLICY_SOCK" ] && return 0; sleep 0.1; done
+    for _ in $(seq 50); do [ -S "$POLICY_SOCK" ] && return 0; sleep 0.1; done
     die "relay policy daemon did not start (see $DIR/log/relay-policy.stderr)"
 }
 
