@@ -141,6 +141,11 @@ impl Store {
             .conn
             .pragma_update(None, "synchronous", "NORMAL")
             .at(p)?;
+        // 16 MiB of page cache: the schedule's reads stay in memory.
+        store
+            .conn
+            .pragma_update(None, "cache_size", -16_384)
+            .at(p)?;
         let applied = schema::migrate(&mut store.conn, &store.path)?;
         if !applied.is_empty() {
             tracing::info!(

@@ -163,6 +163,12 @@ CREATE TABLE forget_tokens (
 ) STRICT;
 CREATE INDEX forget_tokens_by_pm ON forget_tokens(pm);
 "#,
+    // 2: the schedule reads recent weeks for the whole roster every tick.
+    r#"
+CREATE INDEX forms_by_week ON forms(week, pm);
+CREATE INDEX answers_current_by_week ON answers(week, pm) WHERE superseded_at IS NULL;
+CREATE INDEX skips_by_week ON skips(week, pm);
+"#,
 ];
 
 /// The schema version this binary writes.
