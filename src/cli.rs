@@ -112,7 +112,18 @@ pub fn main() -> ExitCode {
         }
     };
     crate::daemon::init_logging();
-    match run(cli) {
+    let is_ingest = matches!(cli.command, Command::Ingest);
+    // An MTA bounces a message to its sender on any exit code but 0 and 75:
+    // an unexpected panic while ingesting must mean "try again later".
+    let outcome = match std::panic::catch_unwind(|| run(cli)) {
+        Ok(outcome) => outcome,
+        Err(_) if is_ingest => {
+            eprintln!("coachmail: internal error while ingesting; the MTA should retry (exit 75)");
+            return ExitCode::from(exit::TEMPFAIL);
+        }
+        Err(_) => return ExitCode::from(exit::SOFTWARE),
+    };
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("coachmail: {e}");

@@ -146,6 +146,11 @@ impl Store {
             .conn
             .pragma_update(None, "cache_size", -16_384)
             .at(p)?;
+        // Reads through a memory map instead of a copy per page.
+        store
+            .conn
+            .pragma_update(None, "mmap_size", 268_435_456)
+            .at(p)?;
         let applied = schema::migrate(&mut store.conn, &store.path)?;
         if !applied.is_empty() {
             tracing::info!(

@@ -168,6 +168,9 @@ CREATE INDEX forget_tokens_by_pm ON forget_tokens(pm);
 CREATE INDEX forms_by_week ON forms(week, pm);
 CREATE INDEX answers_current_by_week ON answers(week, pm) WHERE superseded_at IS NULL;
 CREATE INDEX skips_by_week ON skips(week, pm);
+-- Covering: the recent idempotency keys are read without touching the
+-- table's pages (which hold the queued messages).
+CREATE INDEX outbox_keys_by_created ON outbox(created_at, key);
 "#,
 ];
 
