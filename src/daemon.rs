@@ -56,6 +56,10 @@ pub struct Service {
     pub store: Store,
     pub inbox: Option<Maildir>,
     pub transport: Box<dyn Transport>,
+    /// The minute of the last schedule tick: every slot is a whole minute,
+    /// so the schedule is read at most once a minute however often the
+    /// loop passes.
+    last_tick: Option<i64>,
 }
 
 impl Service {
@@ -75,6 +79,7 @@ impl Service {
             store,
             inbox,
             transport,
+            last_tick: None,
         })
     }
 
@@ -84,15 +89,19 @@ impl Service {
             received: self.read_inbox(now)?,
             ..Pass::default()
         };
-        pass.queued = self.engine.tick(&mut self.store, now)?;
-        pass.delivered = self.deliver(now).await?;
-        let purged = self
-            .store
-            .purge_raw(now, self.engine.config.service.retention_days)
-            .map_err(EngineError::from)?;
-        if purged > 0 {
-            info!(count = purged, "raw messages past retention purged");
+        let minute = now.timestamp().div_euclid(60);
+        if self.last_tick != Some(minute) {
+            pass.queued = self.engine.tick(&mut self.store, now)?;
+            let purged = self
+                .store
+                .purge_raw(now, self.engine.config.service.retention_days)
+                .map_err(EngineError::from)?;
+            if purged > 0 {
+                info!(count = purged, "raw messages past retention purged");
+            }
+            self.last_tick = Some(minute);
         }
+        pass.delivered = self.deliver(now).await?;
         Ok(pass)
     }
 
