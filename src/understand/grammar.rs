@@ -151,6 +151,20 @@ impl Lexicon {
                 return self.resolve(outer);
             }
         }
+        // `Stratégie / strategy`: a label in two languages names one skill
+        // when exactly one side does.
+        if folded.contains(" / ") {
+            let sides: Vec<Resolved> = folded
+                .split(" / ")
+                .map(|side| self.resolve(side))
+                .filter(|r| *r != Resolved::Unknown)
+                .collect();
+            return match sides.as_slice() {
+                [one] => one.clone(),
+                [a, b] if a == b => a.clone(),
+                _ => Resolved::Unknown,
+            };
+        }
         let words = words_of(&folded);
         if words.is_empty() {
             return Resolved::Unknown;
@@ -517,15 +531,18 @@ pub struct Answers {
 /// Reads the PM's own lines.
 pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
     struct Given {
+        at: usize,
         line: String,
         skill: String,
         value: Value,
         comment: Option<String>,
     }
     let mut out = Answers::default();
+    // Problems keyed by line position, so they come back in the PM's order.
+    let mut problems: Vec<(usize, Invalid)> = Vec::new();
     let mut given: Vec<Given> = Vec::new();
     let mut note_lines: Vec<&str> = Vec::new();
-    for l in lines {
+    for (at, l) in lines.iter().enumerate() {
         match parse_line(&l.text, lex, l.prompt.as_deref()) {
             Line::Answer {
                 skill,
@@ -534,6 +551,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
             } => {
                 out.answer_lines += 1;
                 given.push(Given {
+                    at,
                     line: l.display(),
                     skill,
                     value,
@@ -547,10 +565,13 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     out.answer_lines -= 1;
                     continue;
                 }
-                out.invalid.push(Invalid {
-                    line: l.display(),
-                    reason,
-                });
+                problems.push((
+                    at,
+                    Invalid {
+                        line: l.display(),
+                        reason,
+                    },
+                ));
             }
             Line::Note => {
                 if !l.from_quote {
@@ -582,12 +603,15 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
         let name = lex.display(&g.skill);
         if conflicted.contains(&g.skill.as_str()) {
             if matches!(g.value, Value::Score(_) | Value::Skip) {
-                out.invalid.push(Invalid {
-                    line: g.line.clone(),
-                    reason: format!(
-                        "{name} has two different answers in this reply — reply with just one line for it"
-                    ),
-                });
+                problems.push((
+                    g.at,
+                    Invalid {
+                        line: g.line.clone(),
+                        reason: format!(
+                            "{name} has two different answers in this reply — reply with just one line for it"
+                        ),
+                    },
+                ));
             }
             continue;
         }
@@ -606,28 +630,30 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     out.comments.entry(g.skill.clone()).or_insert_with(|| c.clone());
                 }
             }
-            Value::OutOfRange(v) => out.invalid.push(Invalid {
+            Value::OutOfRange(v) => problems.push((g.at, Invalid {
                 line: g.line.clone(),
                 reason: format!(
                     "{name}: {v} is not a score from 1 to 5 — reply with a corrected line"
                 ),
-            }),
-            Value::Fraction(v) => out.invalid.push(Invalid {
+            })),
+            Value::Fraction(v) => problems.push((g.at, Invalid {
                 line: g.line.clone(),
                 reason: format!(
                     "{name}: {v} is not a whole number — scores are 1, 2, 3, 4 or 5; reply with a corrected line"
                 ),
-            }),
-            Value::OtherScale(v) => out.invalid.push(Invalid {
+            })),
+            Value::OtherScale(v) => problems.push((g.at, Invalid {
                 line: g.line.clone(),
                 reason: format!(
                     "{name}: {v} is on another scale — scores are from 1 to 5; reply with a corrected line"
                 ),
-            }),
+            })),
         }
     }
     // A skill both scored validly elsewhere and given an invalid value keeps
     // the valid score; the invalid line is still reported.
+    problems.sort_by_key(|(at, _)| *at);
+    out.invalid = problems.into_iter().map(|(_, p)| p).collect();
     out.note = collapse(&note_lines);
     out
 }
