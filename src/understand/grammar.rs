@@ -183,6 +183,16 @@ impl Lexicon {
                 prefix.push(n.skill);
             }
         }
+        // One letter is too little to name a skill: `I - 3` is not
+        // `influence`, though `D: 4` is still reported as ambiguous.
+        let one_letter = words.len() == 1 && words[0].chars().count() == 1;
+        if exact.is_empty() && one_letter {
+            prefix.sort_unstable();
+            prefix.dedup();
+            if prefix.len() < 2 {
+                return Resolved::Unknown;
+            }
+        }
         let pick = if exact.is_empty() { prefix } else { exact };
         let mut skills: Vec<usize> = pick;
         skills.sort_unstable();
