@@ -371,7 +371,11 @@ fn comment_of(rest: &str) -> Option<String> {
     let t = rest
         .trim()
         .trim_start_matches(|c: char| {
-            c.is_whitespace() || matches!(c, '-' | '–' | '—' | ',' | ';' | ':' | '.' | '|' | '<' | '=' | '>')
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '-' | '–' | '—' | ',' | ';' | ':' | '.' | '|' | '<' | '=' | '>'
+                )
         })
         .trim();
     let t = if t.starts_with('(') && t.ends_with(')') && t.matches('(').count() == 1 {
