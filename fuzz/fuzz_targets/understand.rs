@@ -20,7 +20,10 @@ struct OneForm;
 
 impl Forms for OneForm {
     fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        (key == KEY).then(|| FormRef {
+        if key != KEY {
+            return None;
+        }
+        Some(FormRef {
             pm: "alice".into(),
             week: Week::new(2026, 48)?,
         })

@@ -401,6 +401,15 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
     if line.len() > MAX_ANSWER_LINE {
         return Line::Note;
     }
+    // Full-width digits and colons from Asian input methods, narrow and
+    // no-break spaces from French typography: compatibility forms → plain.
+    let normalized: String;
+    let line = if line.is_ascii() {
+        line
+    } else {
+        normalized = line.nfkc().collect();
+        &normalized
+    };
     let s = strip_decoration(line);
     let s = s.trim();
     if s.is_empty() {
