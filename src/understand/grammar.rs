@@ -151,6 +151,20 @@ impl Lexicon {
                 return self.resolve(outer);
             }
         }
+        // `Stratégie / strategy`: a label in two languages names one skill
+        // when exactly one side does.
+        if folded.contains(" / ") {
+            let sides: Vec<Resolved> = folded
+                .split(" / ")
+                .map(|side| self.resolve(side))
+                .filter(|r| *r != Resolved::Unknown)
+                .collect();
+            return match sides.as_slice() {
+                [one] => one.clone(),
+                [a, b] if a == b => a.clone(),
+                _ => Resolved::Unknown,
+            };
+        }
         let words = words_of(&folded);
         if words.is_empty() {
             return Resolved::Unknown;
@@ -167,6 +181,16 @@ impl Lexicon {
                     .all(|(w, c)| c.starts_with(w.as_str()))
             {
                 prefix.push(n.skill);
+            }
+        }
+        // One letter is too little to name a skill: `I - 3` is not
+        // `influence`, though `D: 4` is still reported as ambiguous.
+        let one_letter = words.len() == 1 && words[0].chars().count() == 1;
+        if exact.is_empty() && one_letter {
+            prefix.sort_unstable();
+            prefix.dedup();
+            if prefix.len() < 2 {
+                return Resolved::Unknown;
             }
         }
         let pick = if exact.is_empty() { prefix } else { exact };
@@ -347,7 +371,11 @@ fn comment_of(rest: &str) -> Option<String> {
     let t = rest
         .trim()
         .trim_start_matches(|c: char| {
-            c.is_whitespace() || matches!(c, '-' | '–' | '—' | ',' | ';' | ':' | '.' | '|')
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '-' | '–' | '—' | ',' | ';' | ':' | '.' | '|' | '<' | '=' | '>'
+                )
         })
         .trim();
     let t = if t.starts_with('(') && t.ends_with(')') && t.matches('(').count() == 1 {
@@ -373,6 +401,15 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
     if line.len() > MAX_ANSWER_LINE {
         return Line::Note;
     }
+    // Full-width digits and colons from Asian input methods, narrow and
+    // no-break spaces from French typography: compatibility forms → plain.
+    let normalized: String;
+    let line = if line.is_ascii() {
+        line
+    } else {
+        normalized = line.nfkc().collect();
+        &normalized
+    };
     let s = strip_decoration(line);
     let s = s.trim();
     if s.is_empty() {
@@ -517,15 +554,18 @@ pub struct Answers {
 /// Reads the PM's own lines.
 pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
     struct Given {
+        at: usize,
         line: String,
         skill: String,
         value: Value,
         comment: Option<String>,
     }
     let mut out = Answers::default();
+    // Problems keyed by line position, so they come back in the PM's order.
+    let mut problems: Vec<(usize, Invalid)> = Vec::new();
     let mut given: Vec<Given> = Vec::new();
     let mut note_lines: Vec<&str> = Vec::new();
-    for l in lines {
+    for (at, l) in lines.iter().enumerate() {
         match parse_line(&l.text, lex, l.prompt.as_deref()) {
             Line::Answer {
                 skill,
@@ -534,6 +574,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
             } => {
                 out.answer_lines += 1;
                 given.push(Given {
+                    at,
                     line: l.display(),
                     skill,
                     value,
@@ -547,10 +588,13 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     out.answer_lines -= 1;
                     continue;
                 }
-                out.invalid.push(Invalid {
-                    line: l.display(),
-                    reason,
-                });
+                problems.push((
+                    at,
+                    Invalid {
+                        line: l.display(),
+                        reason,
+                    },
+                ));
             }
             Line::Note => {
                 if !l.from_quote {
@@ -582,12 +626,15 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
         let name = lex.display(&g.skill);
         if conflicted.contains(&g.skill.as_str()) {
             if matches!(g.value, Value::Score(_) | Value::Skip) {
-                out.invalid.push(Invalid {
-                    line: g.line.clone(),
-                    reason: format!(
-                        "{name} has two different answers in this reply — reply with just one line for it"
-                    ),
-                });
+                problems.push((
+                    g.at,
+                    Invalid {
+                        line: g.line.clone(),
+                        reason: format!(
+                            "{name} has two different answers in this reply — reply with just one line for it"
+                        ),
+                    },
+                ));
             }
             continue;
         }
@@ -606,28 +653,30 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     out.comments.entry(g.skill.clone()).or_insert_with(|| c.clone());
                 }
             }
-            Value::OutOfRange(v) => out.invalid.push(Invalid {
+            Value::OutOfRange(v) => problems.push((g.at, Invalid {
                 line: g.line.clone(),
                 reason: format!(
                     "{name}: {v} is not a score from 1 to 5 — reply with a corrected line"
                 ),
-            }),
-            Value::Fraction(v) => out.invalid.push(Invalid {
+            })),
+            Value::Fraction(v) => problems.push((g.at, Invalid {
                 line: g.line.clone(),
                 reason: format!(
                     "{name}: {v} is not a whole number — scores are 1, 2, 3, 4 or 5; reply with a corrected line"
                 ),
-            }),
-            Value::OtherScale(v) => out.invalid.push(Invalid {
+            })),
+            Value::OtherScale(v) => problems.push((g.at, Invalid {
                 line: g.line.clone(),
                 reason: format!(
                     "{name}: {v} is on another scale — scores are from 1 to 5; reply with a corrected line"
                 ),
-            }),
+            })),
         }
     }
     // A skill both scored validly elsewhere and given an invalid value keeps
     // the valid score; the invalid line is still reported.
+    problems.sort_by_key(|(at, _)| *at);
+    out.invalid = problems.into_iter().map(|(_, p)| p).collect();
     out.note = collapse(&note_lines);
     out
 }

@@ -15,7 +15,7 @@ pub const MAX_DEPTH: usize = 12;
 /// Only this much decoded text is read: a reply's own words are at the top.
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
 /// Only this much HTML is converted to text.
-pub const MAX_HTML_BYTES: usize = 512 * 1024;
+pub const MAX_HTML_BYTES: usize = 256 * 1024;
 /// Width given to the HTML renderer: wide enough never to wrap an answer line.
 const HTML_WIDTH: usize = 2_000;
 
@@ -259,10 +259,145 @@ const QUOTE_CONTAINERS: &[&str] = &[
     "id=\"mail-editor-reference-message-container\"",
 ];
 
+/// Deeper element nesting than this is not mail a person wrote, and makes
+/// the HTML renderer slow (its work grows with depth × size): such HTML is
+/// read by [`strip_tags`] instead.
+const MAX_HTML_NESTING: usize = 128;
+/// Deeper blockquote nesting than this is read by [`strip_tags`] too: every
+/// level adds a prefix to every line below it.
+const MAX_HTML_QUOTES: usize = 16;
+
+/// Elements that never have a closing tag.
+const VOID: &[&str] = &[
+    "br", "img", "hr", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track",
+    "embed", "param", "!doctype",
+];
+
+/// The tag name at the start of `s` (after `<` or `</`), lowercased.
+fn tag_name(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+        .take(16)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The deepest element nesting in `html` and the deepest blockquote
+/// nesting, estimated from its tags.
+fn nesting(html: &str) -> (usize, usize) {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    let mut quotes = 0usize;
+    let mut max_quotes = 0usize;
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        if rest.starts_with("!--") {
+            match rest.find("-->") {
+                Some(end) => rest = &rest[end + 3..],
+                None => break,
+            }
+            continue;
+        }
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if let Some(closing) = tag.strip_prefix('/') {
+            let name = tag_name(closing);
+            if !VOID.contains(&name.as_str()) {
+                depth = depth.saturating_sub(1);
+            }
+            if name == "blockquote" {
+                quotes = quotes.saturating_sub(1);
+            }
+        } else {
+            let name = tag_name(tag);
+            if !name.is_empty() && !VOID.contains(&name.as_str()) && !tag.ends_with('/') {
+                depth += 1;
+                max = max.max(depth);
+            }
+            if name == "blockquote" {
+                quotes += 1;
+                max_quotes = max_quotes.max(quotes);
+            }
+        }
+        rest = &rest[end..];
+    }
+    (max, max_quotes)
+}
+
+/// A plain tag stripper for pathological HTML: line breaks at block
+/// elements, `> ` for each open blockquote, a few entities decoded.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut quote = 0usize;
+    let mut line_start = true;
+    let mut rest = html;
+    let push_text = |out: &mut String, text: &str, quote: usize, line_start: &mut bool| {
+        let text = text
+            .replace("&nbsp;", " ")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        let text = text.replace(['\r', '\n'], " ");
+        if text.trim().is_empty() {
+            return;
+        }
+        if *line_start {
+            for _ in 0..quote.min(64) {
+                out.push_str("> ");
+            }
+            *line_start = false;
+        }
+        out.push_str(&text);
+    };
+    while let Some(open) = rest.find('<') {
+        push_text(&mut out, &rest[..open], quote, &mut line_start);
+        rest = &rest[open + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        let (closing, name) = match tag.strip_prefix('/') {
+            Some(t) => (true, tag_name(t)),
+            None => (false, tag_name(tag)),
+        };
+        match name.as_str() {
+            "blockquote" => {
+                quote = if closing {
+                    quote.saturating_sub(1)
+                } else {
+                    quote + 1
+                };
+                if !line_start {
+                    out.push('\n');
+                    line_start = true;
+                }
+            }
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "hr" | "table" => {
+                if !line_start {
+                    out.push('\n');
+                    line_start = true;
+                }
+            }
+            _ => {}
+        }
+        rest = rest.get(end + 1..).unwrap_or("");
+        if out.len() > MAX_TEXT_BYTES {
+            break;
+        }
+    }
+    push_text(&mut out, rest, quote, &mut line_start);
+    out
+}
+
 /// HTML → text that keeps quotes visible as `> ` lines.
 pub fn html_to_text(html: &str) -> String {
     let mut html = html.to_string();
     truncate(&mut html, MAX_HTML_BYTES);
+    let (depth, quotes) = nesting(&html);
+    if depth > MAX_HTML_NESTING || quotes > MAX_HTML_QUOTES {
+        return strip_tags(&html);
+    }
     let lower = html.to_ascii_lowercase();
     let first = QUOTE_CONTAINERS
         .iter()
@@ -321,6 +456,28 @@ mod tests {
         assert!(t.contains("Data: 3"), "{t}");
         assert!(t.contains("> Product strategy (strategy):"), "{t}");
         assert!(!t.lines().any(|l| l.starts_with("Product")), "{t}");
+    }
+
+    #[test]
+    fn deeply_nested_html_is_read_quickly_by_the_fallback() {
+        let mut html = String::from("<p>Data: 3</p>");
+        for _ in 0..20_000 {
+            html.push_str("<div><blockquote>x");
+        }
+        let t = std::time::Instant::now();
+        let text = html_to_text(&html);
+        assert!(text.starts_with("Data: 3\n> x"), "{}", &text[..40]);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn nesting_counts_open_elements_only() {
+        assert_eq!(nesting("<div><p>a<br>b</p><img src=x><div/></div>"), (2, 0));
+        assert_eq!(nesting("<!-- <div><div> --><b>x</b>"), (1, 0));
+        assert_eq!(
+            nesting("<blockquote><div><blockquote></blockquote></div></blockquote>"),
+            (3, 2)
+        );
     }
 
     #[test]

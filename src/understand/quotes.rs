@@ -578,7 +578,11 @@ fn is_name_line(line: &str, names: &[String]) -> bool {
     !s.is_empty()
         && names.iter().any(|n| {
             let n = fold(n);
-            !n.is_empty() && (s == n || (s.starts_with(&n) && s.len() <= n.len() + 40))
+            !n.is_empty()
+                && (s == n
+                    || (s.len() <= n.len() + 40
+                        && s.starts_with(&n)
+                        && s[n.len()..].starts_with([' ', ',', '|', '-'])))
         })
 }
 
@@ -596,22 +600,23 @@ fn signature_start(
     names: &[String],
     is_answer: &dyn Fn(&str) -> bool,
 ) -> Option<usize> {
+    // A legal disclaimer runs to the end of the run, whatever its length;
+    // the signature rules below look only at what comes before it.
+    let disclaimer = (0..run.len()).find(|&i| !run[i].from_quote && is_disclaimer(run, i));
+    let run = &run[..disclaimer.unwrap_or(run.len())];
     for (i, l) in run.iter().enumerate() {
         if l.from_quote {
             continue;
         }
         let raw = l.text.as_str();
         let t = raw.trim();
-        if raw == "-- " || t == "--" || t == "—" || t == "-- " {
+        if raw == "-- " || t == "--" || t == "—" {
             return Some(i);
         }
         if t.is_empty() {
             continue;
         }
         if is_mobile_footer(t) && short_tail(run, i + 1, is_answer) {
-            return Some(i);
-        }
-        if is_disclaimer(run, i) {
             return Some(i);
         }
         if is_closing(t) && short_tail(run, i + 1, is_answer) {
@@ -621,7 +626,7 @@ fn signature_start(
             return Some(i);
         }
     }
-    None
+    disclaimer
 }
 
 /// Where we are in the text.

@@ -1,0 +1,171 @@
+//! How fast replies are understood, over our own corpus.
+//!
+//! Criterion measures whole-corpus throughput (`understand` end to end) and
+//! the quote-stripping + grammar steps alone. After it, a plain timing pass
+//! prints messages per second and µs per message (median and p99) for every
+//! message and for typical replies (plain-text and multipart replies from
+//! people, without the junk, attack and HTML-only folders).
+//!
+//! Run: `cargo bench --bench understand`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use coachmail::config::Config;
+use coachmail::understand::grammar::{self, Lexicon};
+use coachmail::understand::{Context, FormRef, Forms, mime, quotes, understand};
+use coachmail::week::Week;
+use criterion::{Criterion, Throughput};
+
+struct MapForms;
+
+impl Forms for MapForms {
+    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
+        let (pm, week) = match key {
+            "k7q2mxa3bc4de5fg6hijklmnop" => ("alice", "2026-W48"),
+            "a3f5h7j2k4m6n2p3q5r7s2t4u6" => ("alice", "2026-W47"),
+            "b2c3d4e5f6g7h2j3k4m5n6p7q2" => ("bruno", "2026-W48"),
+            "c7d6e5f4g3h2j7k6m5n4p3q2r7" => ("chloe", "2026-W48"),
+            "d2e3f4g5h6j7k2m3n4p5q6r7s2" => ("dev", "2026-W48"),
+            "e7f6g5h4j3k2m7n6p5q4r3s2t7" => ("emma", "2026-W48"),
+            _ => return None,
+        };
+        Some(FormRef {
+            pm: pm.into(),
+            week: week.parse().ok()?,
+        })
+    }
+    fn by_message_id(&self, id: &str) -> Option<FormRef> {
+        self.by_reply_key(id.strip_prefix("form.")?.strip_suffix("@example.org")?)
+    }
+    fn latest_week(&self, _: &str) -> Option<Week> {
+        "2026-W48".parse().ok()
+    }
+}
+
+fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = f.path();
+            if p.extension().is_some_and(|e| e == "eml") {
+                let raw = std::fs::read(&p).unwrap_or_default();
+                out.push((p, raw));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn typical(path: &Path) -> bool {
+    let client = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    !matches!(
+        client,
+        "junk" | "attacks" | "html-only" | "bounces" | "lists" | "autoreplies"
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Times every message on its own and prints the figures for the README.
+fn report(name: &str, msgs: &[&[u8]], ctx: &Context<'_>) {
+    let mut per: Vec<Duration> = Vec::new();
+    let rounds = 200;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for m in msgs {
+            let t = Instant::now();
+            black_box(understand(black_box(m), ctx));
+            per.push(t.elapsed());
+        }
+    }
+    let total = start.elapsed();
+    per.sort();
+    let n = per.len() as f64;
+    println!(
+        "{name}: {} messages x {rounds}: {:.0} messages/s on one core; per message median {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        msgs.len(),
+        n / total.as_secs_f64(),
+        percentile(&per, 0.5).as_secs_f64() * 1e6,
+        percentile(&per, 0.99).as_secs_f64() * 1e6,
+        per.last().copied().unwrap_or_default().as_secs_f64() * 1e6,
+    );
+}
+
+fn main() {
+    let mut config =
+        match Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml")) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return;
+            }
+        };
+    config.auth.trusted_authserv_ids = vec!["mx.example.org".into()];
+    let forms = MapForms;
+    let ctx = Context {
+        config: &config,
+        forms: &forms,
+        now: chrono::DateTime::from_timestamp(1_795_860_000, 0).unwrap_or_default(),
+    };
+    let corpus = corpus();
+    let all: Vec<&[u8]> = corpus.iter().map(|(_, r)| r.as_slice()).collect();
+    let typical_msgs: Vec<&[u8]> = corpus
+        .iter()
+        .filter(|(p, _)| typical(p))
+        .map(|(_, r)| r.as_slice())
+        .collect();
+    let lex = Lexicon::new(&config.framework);
+    let texts: Vec<String> = typical_msgs
+        .iter()
+        .filter_map(|r| mime::parse(r).ok().map(|m| mime::body_text(&m)))
+        .collect();
+
+    let mut c = Criterion::default().configure_from_args();
+    let mut g = c.benchmark_group("understand");
+    g.throughput(Throughput::Elements(all.len() as u64));
+    g.bench_function("whole corpus", |b| {
+        b.iter(|| {
+            for m in &all {
+                black_box(understand(black_box(m), &ctx));
+            }
+        })
+    });
+    g.throughput(Throughput::Elements(typical_msgs.len() as u64));
+    g.bench_function("typical replies", |b| {
+        b.iter(|| {
+            for m in &typical_msgs {
+                black_box(understand(black_box(m), &ctx));
+            }
+        })
+    });
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function("quotes + grammar on decoded text", |b| {
+        let names = vec!["Alice Martin".to_string(), "Alice".to_string()];
+        b.iter(|| {
+            for t in &texts {
+                let own = quotes::strip(black_box(t), &names, &|l| lex.is_answer(l));
+                black_box(grammar::read(&own, &lex));
+            }
+        })
+    });
+    g.finish();
+    c.final_summary();
+
+    report("all corpus", &all, &ctx);
+    report("typical replies", &typical_msgs, &ctx);
+}
