@@ -327,3 +327,49 @@ fn demo_runs_weeks_in_its_own_folder_and_refuses_a_foreign_one() {
     );
     assert!(foreign.join("coachmail.toml").exists());
 }
+
+#[test]
+fn run_stops_cleanly_on_sigterm() {
+    let (dir, config) = setup(|t| t);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(["--config", &config, "run"])
+        .env("COACHMAIL_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the service has made its first pass (the database exists).
+    let db = dir.path().join("var/coachmail.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !db.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "coachmail run did not stop after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stopped cleanly"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        dir.path().join("var/inbox/new").is_dir(),
+        "the Maildir was created"
+    );
+}
