@@ -1,0 +1,392 @@
+//! Privacy, written as attacks: real messages through the Maildir or the
+//! `coachmail ingest` binary, a real SQLite file, .eml files out.
+
+mod util;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use coachmail::clock::Clock;
+use coachmail::config::Config;
+use util::{Harness, Sent, dmarc, mail, trusting_mx, utc};
+
+const ALICE: (&str, &str) = ("Alice Martin", "alice@example.org");
+const BRUNO: (&str, &str) = ("Bruno Silva", "bruno@example.org");
+
+fn start() -> Harness {
+    Harness::start_with(utc(2026, 1, 5, 8, 0), trusting_mx)
+}
+
+fn now(h: &Harness) -> DateTime<Utc> {
+    h.clock.now()
+}
+
+fn deliver(h: &mut Harness, raw: &[u8], name: &str) -> Vec<Sent> {
+    let before = h.sent_paths();
+    h.deliver_and_pass(name, raw);
+    h.sent_new(&before)
+}
+
+fn db_bytes(h: &Harness) -> Vec<u8> {
+    let db = &h.service.engine.config.service.database;
+    let mut all = std::fs::read(db).unwrap();
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    if let Ok(w) = std::fs::read(std::path::PathBuf::from(wal)) {
+        all.extend(w);
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Captures every log line at DEBUG written while `f` runs.
+fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+#[test]
+fn stranger_asking_for_a_trend_gets_nothing_and_is_logged_without_content() {
+    let mut h = start();
+    let canary = "CANARY-stranger-7f3a";
+    let raw = mail(
+        ("Mallory", "mallory@evil.example"),
+        &format!("trend {canary}"),
+        &format!("trend\n{canary}"),
+        &[dmarc("pass", "evil.example")],
+        "s1",
+        now(&h),
+    );
+    let (sent, logs) = logs_of(|| deliver(&mut h, &raw, "s1.eml"));
+    assert!(
+        sent.iter()
+            .all(|s| s.kind() == "form" || s.kind() == "digest")
+    );
+    assert!(
+        sent.iter().all(|s| !s.to.contains("evil")),
+        "no backscatter"
+    );
+    assert!(logs.contains("Rejected"), "the refusal is logged: {logs}");
+    assert!(
+        !logs.contains(canary) && !logs.contains("mallory"),
+        "{logs}"
+    );
+    let db = db_bytes(&h);
+    assert!(!contains(&db, canary), "no body kept for strangers");
+    assert!(!contains(&db, "mallory"), "no address kept");
+}
+
+#[test]
+fn stranger_through_ingest_is_recorded_with_nothing_queued_and_no_content_in_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::config_in(dir.path(), trusting_mx);
+    let canary = "CANARY-ingest-91b2";
+    let raw = mail(
+        ("Mallory", "mallory@evil.example"),
+        &format!("trend {canary}"),
+        canary,
+        &[],
+        "i1",
+        Utc::now(),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .arg("--config")
+        .arg(&config.path)
+        .arg("ingest")
+        .env("COACHMAIL_LOG", "debug")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !logs.contains(canary) && !logs.contains("mallory"),
+        "{logs}"
+    );
+    let conn = rusqlite::Connection::open(&config.service.database).unwrap();
+    let (kind, pm): (String, Option<String>) = conn
+        .query_row("SELECT kind, pm FROM inbound", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((kind.as_str(), pm), ("rejected", None));
+    let queued: i64 = conn
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 0);
+}
+
+#[test]
+fn registered_address_forged_with_dmarc_fail_is_rejected_even_with_a_reply_key() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 9, 16, 0), Duration::hours(1));
+    let form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap();
+    let key_address = form.headers().reply_to;
+    for (i, extra) in [vec![], vec![("Cc".to_string(), key_address.clone())]]
+        .into_iter()
+        .enumerate()
+    {
+        let mut headers = vec![dmarc("fail", "example.org")];
+        headers.extend(extra);
+        let raw = mail(
+            ALICE,
+            "trend",
+            "Delivery: 1",
+            &headers,
+            &format!("d{i}"),
+            now(&h),
+        );
+        let receipt = h
+            .service
+            .engine
+            .receive(&mut h.service.store, &raw, h.clock.now())
+            .unwrap();
+        assert_eq!(receipt.kind, coachmail::understand::Kind::Rejected);
+        assert!(!receipt.answered);
+    }
+    assert_eq!(h.rows_about("answers", "alice"), 0);
+    assert!(h.store().events("alice").unwrap().is_empty());
+}
+
+#[test]
+fn trend_with_reply_to_of_another_pm_is_answered_to_the_sender_only() {
+    let mut h = start();
+    let raw = mail(
+        ALICE,
+        "trend",
+        "",
+        &[
+            dmarc("pass", "example.org"),
+            ("Reply-To".into(), "Bruno Silva <bruno@example.org>".into()),
+            ("Cc".into(), "bruno@example.org".into()),
+        ],
+        "rt1",
+        now(&h),
+    );
+    let sent = deliver(&mut h, &raw, "rt1.eml");
+    let trend: Vec<&Sent> = sent.iter().filter(|s| s.kind() == "trend").collect();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0].to, "alice@example.org");
+    let m = trend[0].message();
+    assert!(m.cc().is_none() && m.bcc().is_none());
+    assert!(sent.iter().all(|s| s.to != "bruno@example.org"));
+    assert!(!String::from_utf8_lossy(&trend[0].bytes).contains("bruno@"));
+}
+
+#[test]
+fn form_key_of_one_pm_used_from_another_pms_address_is_rejected() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    let alice_form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap();
+    let headers = alice_form.headers();
+    // Bruno replies to Alice's form: her key in To, her form in the thread.
+    let raw = String::from_utf8(mail(
+        BRUNO,
+        &format!("Re: {}", headers.subject),
+        "Delivery: 1\nStakeholders: 1\nI read Alice's form",
+        &[
+            ("In-Reply-To".into(), format!("<{}>", headers.message_id)),
+            ("References".into(), format!("<{}>", headers.message_id)),
+        ],
+        "k1",
+        now(&h),
+    ))
+    .unwrap()
+    .replace(
+        "To: PM Pulse <pulse@example.org>",
+        &format!("To: {}", headers.reply_to),
+    );
+    let sent = deliver(&mut h, raw.as_bytes(), "k1.eml");
+    assert!(
+        sent.iter().all(|s| s.kind() != "confirm"),
+        "{:?}",
+        sent.iter().map(|s| &s.key).collect::<Vec<_>>()
+    );
+    assert_eq!(h.rows_about("answers", "alice"), 0);
+    assert_eq!(h.rows_about("answers", "bruno"), 0);
+    assert_eq!(
+        h.rows_about("notes", "alice") + h.rows_about("notes", "bruno"),
+        0
+    );
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn coach_never_receives_another_coachs_pm_digest_across_random_pairings() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let zones = [
+        "Europe/Paris",
+        "America/New_York",
+        "Australia/Sydney",
+        "Asia/Tokyo",
+        "America/Sao_Paulo",
+    ];
+    let days = ["mon", "tue", "wed", "thu"];
+    let coaches = 6;
+    let pms = 50;
+    let mut roster = String::new();
+    for c in 0..coaches {
+        roster.push_str(&format!(
+            "\n[[coach]]\nkey = \"c{c}\"\nname = \"Coach {c}\"\nemail = \"coach{c}@example.org\"\n"
+        ));
+    }
+    let mut pairing = Vec::new();
+    for p in 0..pms {
+        let c = rng.next(coaches);
+        pairing.push(c);
+        roster.push_str(&format!(
+            "\n[[pm]]\nkey = \"p{p}\"\nname = \"Pm Number{p}\"\nemail = \"pm{p}@example.org\"\ncoach = \"c{c}\"\ntimezone = \"{}\"\none_on_one = \"{} {:02}:{}\"\n",
+            zones[rng.next(zones.len())],
+            days[rng.next(days.len())],
+            8 + rng.next(9),
+            ["00", "30"][rng.next(2)],
+        ));
+    }
+    let mut h = Harness::start_with(utc(2026, 1, 5, 0, 0), |text| {
+        let cut = text.find("# Coaches:").unwrap();
+        format!("{}{roster}", &text[..cut])
+    });
+    h.run_until(utc(2026, 1, 16, 0, 0), Duration::hours(2));
+    let digests = h.sent_of("digest");
+    let mut about: Vec<usize> = Vec::new();
+    for d in &digests {
+        let p: usize = d
+            .subject
+            .split("Pm Number")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            d.to,
+            format!("coach{}@example.org", pairing[p]),
+            "{}",
+            d.subject
+        );
+        // Nobody else's name in it.
+        for other in (0..pms).filter(|o| *o != p) {
+            assert!(
+                !d.text.contains(&format!("Pm Number{other} ")),
+                "{}",
+                d.subject
+            );
+            assert!(!d.html.contains(&format!("Pm Number{other} ")));
+        }
+        about.push(p);
+    }
+    about.sort_unstable();
+    about.dedup();
+    assert_eq!(about.len(), pms, "every PM's digest went out");
+}
+
+#[test]
+fn display_name_with_a_line_break_in_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(util::repo().join("config/coachmail.toml")).unwrap();
+    for evil in [
+        "Alice Martin\\r\\nBcc: everyone@evil.example",
+        "Alice Martin\\nBcc: everyone@evil.example",
+    ] {
+        let text = shipped.replace("name = \"Alice Martin\"", &format!("name = \"{evil}\""));
+        let path = dir.path().join("coachmail.toml");
+        std::fs::write(&path, &text).unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line break"), "{err}");
+    }
+}
+
+#[test]
+fn replies_beyond_the_hourly_limit_are_recorded_but_not_answered() {
+    let mut h = start();
+    let limit = h.service.engine.config.auth.replies_per_sender_per_hour as usize;
+    let mut answered = 0;
+    for i in 0..limit + 5 {
+        let raw = mail(
+            ALICE,
+            "help",
+            "",
+            &[dmarc("pass", "example.org")],
+            &format!("rl{i}"),
+            now(&h),
+        );
+        let r = h
+            .service
+            .engine
+            .receive(&mut h.service.store, &raw, h.clock.now())
+            .unwrap();
+        assert_eq!(r.rate_limited, i >= limit, "message {i}");
+        answered += usize::from(r.answered);
+    }
+    assert_eq!(answered, limit);
+    assert_eq!(
+        h.rows_about("inbound", "alice") as usize,
+        limit + 5,
+        "all recorded"
+    );
+    h.pass();
+    assert_eq!(h.sent_of("help").len(), limit);
+    // An hour later the sender is answered again.
+    h.clock.set(now(&h) + Duration::minutes(61));
+    let raw = mail(
+        ALICE,
+        "help",
+        "",
+        &[dmarc("pass", "example.org")],
+        "rl-late",
+        now(&h),
+    );
+    let r = h
+        .service
+        .engine
+        .receive(&mut h.service.store, &raw, h.clock.now())
+        .unwrap();
+    assert!(r.answered && !r.rate_limited);
+}
