@@ -124,8 +124,8 @@ fn stranger_through_ingest_is_recorded_with_nothing_queued_and_no_content_in_std
         .unwrap();
     child.stdin.take().unwrap().write_all(&raw).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
     let logs = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{logs}");
     assert!(
         !logs.contains(canary) && !logs.contains("mallory"),
         "{logs}"
@@ -389,4 +389,300 @@ fn replies_beyond_the_hourly_limit_are_recorded_but_not_answered() {
         .receive(&mut h.service.store, &raw, h.clock.now())
         .unwrap();
     assert!(r.answered && !r.rate_limited);
+}
+
+/// Every skill of the framework with `score`, as a simulated client reply.
+fn reply_with(
+    h: &Harness,
+    form: &Sent,
+    from: (&str, &str),
+    score: u8,
+    note: &str,
+    unique: &str,
+) -> Vec<u8> {
+    use coachmail::replies::{ClientShape, ReplyContent, compose};
+    let scores = h
+        .service
+        .engine
+        .config
+        .framework
+        .active()
+        .map(|s| (s.name.clone(), s.key.clone(), score))
+        .collect();
+    compose(
+        ClientShape::OutlookTopPost,
+        &form.headers(),
+        from,
+        &ReplyContent {
+            scores,
+            note: note.to_string(),
+        },
+        h.clock.now(),
+        unique,
+    )
+}
+
+#[test]
+fn a_full_cycle_at_debug_level_logs_no_note_comment_subject_or_address() {
+    let note = "CANARY-note-5d1e my manager is the problem";
+    let comment = "CANARY-comment-0b7c";
+    let subject = "CANARY-subject-e4a9";
+    let mut h = Harness::start_with(utc(2026, 1, 5, 8, 0), trusting_mx);
+    let ((), logs) = logs_of(|| {
+        for week in 0..5 {
+            // The week's forms go out on Friday.
+            h.run_until(
+                utc(2026, 1, 9, 20, 0) + Duration::weeks(week),
+                Duration::hours(3),
+            );
+            let form = h
+                .sent_of("form")
+                .into_iter()
+                .rev()
+                .find(|s| s.to == "alice@example.org")
+                .unwrap();
+            let score = if week == 4 { 1 } else { 4 };
+            let raw = reply_with(&h, &form, ALICE, score, note, &format!("w{week}"));
+            h.deliver_and_pass(&format!("w{week}.eml"), &raw);
+        }
+        // A fresh message with a canary subject and a comment after a score.
+        let raw = mail(
+            ALICE,
+            subject,
+            &format!("Delivery: 2 {comment}\n{note}"),
+            &[dmarc("pass", "example.org")],
+            "fresh",
+            h.clock.now(),
+        );
+        h.deliver_and_pass("fresh.eml", &raw);
+        // The digest before Monday's 1:1, then every command.
+        h.run_until(utc(2026, 2, 9, 9, 0), Duration::hours(3));
+        for (i, command) in [
+            "trend",
+            "trend delivery 8",
+            "export",
+            "pause 1 week",
+            "resume",
+            "skip",
+            "bogus",
+            "forget",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let raw = mail(
+                ALICE,
+                command,
+                "",
+                &[dmarc("pass", "example.org")],
+                &format!("c{i}"),
+                h.clock.now(),
+            );
+            h.deliver_and_pass(&format!("c{i}.eml"), &raw);
+        }
+        let request = h.sent_of("forget").pop().unwrap();
+        let code = request
+            .text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("forget "))
+            .unwrap()
+            .to_string();
+        let raw = mail(
+            ALICE,
+            "Re: forget",
+            &format!("forget {code}"),
+            &[dmarc("pass", "example.org")],
+            "bye",
+            h.clock.now(),
+        );
+        h.deliver_and_pass("bye.eml", &raw);
+    });
+    // The cycle really ran: the canaries reached the coach and the PM.
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .rev()
+        .find(|d| d.subject.contains("Alice"))
+        .unwrap();
+    assert!(
+        digest.text.contains(note) && digest.text.contains(comment),
+        "{}",
+        digest.text
+    );
+    for kind in [
+        "confirm",
+        "trend",
+        "export",
+        "ack",
+        "help",
+        "forget",
+        "forgotten",
+    ] {
+        assert!(!h.sent_of(kind).is_empty(), "{kind}");
+    }
+    assert!(logs.lines().count() > 50, "debug logging was on:\n{logs}");
+    for canary in [note, comment, subject, "CANARY"] {
+        assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
+    }
+    let config = &h.service.engine.config;
+    for address in config
+        .pms
+        .iter()
+        .map(|p| &p.email)
+        .chain(config.coaches.iter().map(|c| &c.email))
+    {
+        assert!(!logs.contains(address.as_str()), "{address} in the logs");
+    }
+}
+
+// --- at rest -------------------------------------------------------------------
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn database_file_is_0600_and_its_own_folder_is_tightened_to_0700() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::config_in(dir.path(), |t| t);
+    let var = config.service.database.parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&var).unwrap();
+    std::fs::set_permissions(&var, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = coachmail::store::Store::open(&config.service.database, None).unwrap();
+    drop(store);
+    assert_eq!(mode(&config.service.database), 0o600);
+    assert_eq!(mode(&var), 0o700);
+
+    // A fresh folder is created private.
+    let fresh = dir.path().join("elsewhere/deeper/coachmail.db");
+    coachmail::store::Store::open(&fresh, None).unwrap();
+    assert_eq!(mode(fresh.parent().unwrap()), 0o700);
+    assert_eq!(mode(&fresh), 0o600);
+}
+
+#[test]
+fn a_shared_sticky_folder_is_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let db = shared.join("coachmail.db");
+    coachmail::store::Store::open(&db, None).unwrap();
+    assert_eq!(mode(&shared), 0o1777, "like /tmp: not ours to change");
+    assert_eq!(mode(&db), 0o600, "the file itself is still private");
+}
+
+#[test]
+fn raw_messages_are_purged_after_retention_days_and_answers_stay() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    let form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap();
+    let raw = reply_with(&h, &form, ALICE, 3, "kept only a while", "ret1");
+    h.deliver_and_pass("ret1.eml", &raw);
+    let raw_rows = |h: &Harness| -> i64 {
+        let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+        conn.query_row("SELECT count(*) FROM raw_inbound", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(raw_rows(&h), 1);
+    let days = i64::from(h.service.engine.config.service.retention_days);
+    h.clock
+        .set(now(&h) + Duration::days(days) - Duration::hours(1));
+    h.pass();
+    assert_eq!(raw_rows(&h), 1, "kept within retention");
+    h.clock.set(now(&h) + Duration::hours(2));
+    h.pass();
+    assert_eq!(raw_rows(&h), 0, "purged after retention_days");
+    assert_eq!(h.rows_about("answers", "alice"), 8);
+    assert_eq!(h.rows_about("notes", "alice"), 1);
+}
+
+#[cfg(feature = "sqlcipher")]
+#[test]
+fn with_a_key_the_database_is_encrypted_and_a_wrong_key_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::config_in(dir.path(), |t| {
+        trusting_mx(t).replace(
+            "database_key_env = \"\"",
+            "database_key_env = \"COACHMAIL_TEST_DB_KEY\"",
+        )
+    });
+    let canary = "CANARY-at-rest-33c1";
+    let raw = mail(
+        ALICE,
+        "Delivery",
+        &format!("Delivery: 4\n{canary}"),
+        &[dmarc("pass", "example.org")],
+        "enc1",
+        Utc::now(),
+    );
+    let ingest = |key: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coachmail"));
+        cmd.arg("--config").arg(&config.path).arg("ingest");
+        match key {
+            Some(k) => cmd.env("COACHMAIL_TEST_DB_KEY", k),
+            None => cmd.env_remove("COACHMAIL_TEST_DB_KEY"),
+        };
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&raw).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = ingest(Some("correct horse battery staple"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let db = &config.service.database;
+    let bytes = std::fs::read(db).unwrap();
+    assert!(!contains(&bytes, canary) && !contains(&bytes, "SQLite format 3"));
+    // Without the key: not a database.
+    let plain = rusqlite::Connection::open(db).unwrap();
+    let err = plain
+        .query_row("SELECT count(*) FROM notes", [], |r| r.get::<_, i64>(0))
+        .unwrap_err();
+    assert!(err.to_string().contains("not a database"), "{err}");
+    // A wrong key: a clear error, from the library and from the binary.
+    let err = coachmail::store::Store::open(db, Some("wrong"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("key"), "{err}");
+    let out = ingest(Some("wrong"));
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("COACHMAIL_TEST_DB_KEY") || stderr.contains("key"),
+        "{stderr}"
+    );
+    // The right key reads it back.
+    let store = coachmail::store::Store::open(db, Some("correct horse battery staple")).unwrap();
+    assert_eq!(
+        store
+            .notes(
+                "alice",
+                store
+                    .forms_sent("alice")
+                    .unwrap()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| {
+                        coachmail::schedule::open_week(Utc::now(), config.pm("alice").unwrap())
+                    })
+            )
+            .unwrap(),
+        [canary]
+    );
 }
