@@ -601,3 +601,34 @@ fn a_forget_code_works_once_only_for_its_pm_and_only_in_time() {
     assert!(reused.subject.contains("did not work"));
     assert_eq!(h.rows_about("answers", "bruno"), 1);
 }
+
+#[test]
+fn an_odd_message_id_is_answered_unthreaded_not_retried_forever() {
+    let mut h = start();
+    let raw = String::from_utf8(mail(
+        ALICE,
+        "trend",
+        "",
+        &[dmarc("pass", "example.org")],
+        "odd",
+        now(&h),
+    ))
+    .unwrap()
+    .replace(
+        "Message-ID: <odd@client.example>",
+        "Message-ID: <odd id\"with[junk]@client example>",
+    );
+    let before = h.sent_paths();
+    h.deliver_and_pass("odd.eml", raw.as_bytes());
+    let trend: Vec<Sent> = h
+        .sent_new(&before)
+        .into_iter()
+        .filter(|s| s.kind() == "trend")
+        .collect();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0].header("In-Reply-To"), None);
+    assert_eq!(
+        h.service.inbox.as_ref().unwrap().pending().unwrap().len(),
+        0
+    );
+}
