@@ -12,12 +12,12 @@ use tracing::{debug, info};
 use crate::analysis::{self, History};
 use crate::config::{Config, Pm};
 use crate::render::{
-    Answer, ConfirmView, DigestSkill, DigestView, Email, FormView, HelpView, Mailbox, ReminderView,
+    Answer, ConfirmView, DigestSkill, DigestView, Email, FormView, Mailbox, ReminderView,
     RenderError, Renderer, ServiceView, SkillView,
 };
 use crate::schedule::{self, Due};
 use crate::store::{InboundRecord, NewOutbound, Store, StoreError, Tx};
-use crate::understand::{self, Command, Context, Kind, Understanding};
+use crate::understand::{self, Context, Kind, Understanding};
 use crate::week::Week;
 
 /// Why a step of the loop failed.
@@ -73,7 +73,7 @@ impl Engine {
         Ok(Engine { config, renderer })
     }
 
-    fn service(&self) -> ServiceView {
+    pub(crate) fn service(&self) -> ServiceView {
         ServiceView::from_config(&self.config.service)
     }
 
@@ -95,7 +95,7 @@ impl Engine {
                 Due::Reminder { week, .. } => self.queue_reminder(store, pm, *week, &key, now)?,
                 Due::Digest {
                     week, one_on_one, ..
-                } => self.queue_digest(store, pm, *week, *one_on_one, &facts, &key, now)?,
+                } => self.queue_digest(store, pm, *week, *one_on_one, &key, now)?,
             };
             if done {
                 debug!(pm = %pm.key, key = %key, "queued");
@@ -160,25 +160,29 @@ impl Engine {
         })
     }
 
-    /// A PM's history as analysis wants it, with forms, skips and pauses.
-    pub fn history(
-        &self,
-        store: &Store,
-        pm: &Pm,
-        facts: Option<&schedule::PmFacts>,
-    ) -> Result<History, EngineError> {
-        let mut history = History::from_rows(&store.history(&pm.key)?);
-        history.forms_sent = store.forms_sent(&pm.key)?;
-        history.skipped = store.skipped_weeks(&pm.key)?;
-        if let Some(f) = facts {
-            history.paused = history
-                .forms_sent
-                .iter()
-                .copied()
-                .filter(|w| schedule::week_paused(pm, f, *w))
-                .collect();
-        }
-        Ok(history)
+    /// A PM's history as analysis wants it, with forms, skips and the weeks
+    /// pauses touched, up to `upto`.
+    pub fn history(&self, store: &Store, pm: &Pm, upto: Week) -> Result<History, EngineError> {
+        Ok(build_history(
+            pm,
+            &store.history(&pm.key)?,
+            store.forms_sent(&pm.key)?,
+            store.skipped_weeks(&pm.key)?,
+            &store.pauses(&pm.key)?,
+            upto,
+        ))
+    }
+
+    /// [`Engine::history`], read inside a transaction.
+    pub fn history_in(&self, tx: &Tx<'_>, pm: &Pm, upto: Week) -> Result<History, EngineError> {
+        Ok(build_history(
+            pm,
+            &tx.history(&pm.key)?,
+            tx.forms_sent(&pm.key)?,
+            tx.skipped_weeks(&pm.key)?,
+            &tx.pauses(&pm.key)?,
+            upto,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -188,15 +192,13 @@ impl Engine {
         pm: &Pm,
         week: Week,
         one_on_one: DateTime<Utc>,
-        facts: &schedule::Facts,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
         let Some(coach) = self.config.coach_of(pm) else {
             return Ok(false);
         };
-        let pm_facts = facts.pms.get(&pm.key);
-        let history = self.history(store, pm, pm_facts)?;
+        let history = self.history(store, pm, week)?;
         let data = analysis::digest(
             &history,
             &self.config.framework,
@@ -225,10 +227,17 @@ impl Engine {
                     },
                     baseline: s.baseline,
                     dip: s.dip,
+                    recent: analysis::trend(&history, &s.key, week, analysis::DIGEST_WINDOW_WEEKS)
+                        .points
+                        .iter()
+                        .map(|(_, score)| *score)
+                        .collect(),
                 })
                 .collect(),
             notes: store.notes(&pm.key, week)?,
             missed_weeks: data.missed.clone(),
+            paused_weeks: data.paused.clone(),
+            dip_threshold: self.config.schedule.dip_threshold,
             streak: data.streak,
             paused: pause.is_some() || data.status == analysis::WeekStatus::Paused,
             paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
@@ -372,6 +381,15 @@ impl Engine {
             reply_to,
             now,
         );
+        let mut view = view;
+        if !view
+            .in_reply_to
+            .as_deref()
+            .is_none_or(crate::render::is_message_id)
+        {
+            view.in_reply_to = None;
+            view.references.clear();
+        }
         let email = self.renderer.confirm(&view)?;
         self.enqueue_answer(tx, "confirm", pm, &email, dedup_key, now)
     }
@@ -384,27 +402,12 @@ impl Engine {
         dedup_key: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
-        let unknown = match &u.command {
-            Some(Command::Help) => None,
-            Some(Command::Unknown { word }) => Some(word.clone()),
-            // The other commands (trend, pause, skip, export, forget) are
-            // recorded in the inbound log; their answers come with issue #6.
-            _ => return Ok(false),
-        };
-        let email = self.renderer.help(&HelpView {
-            service: self.service(),
-            pm: Self::mailbox(pm),
-            id: u.content_hash.chars().take(16).collect(),
-            in_reply_to: u.message_id.clone(),
-            references: u.message_id.iter().cloned().collect(),
-            skills: SkillView::active(&self.config.framework),
-            unknown,
-            date: now,
-        })?;
-        self.enqueue_answer(tx, "help", pm, &email, dedup_key, now)
+        crate::pm_commands::apply(self, tx, pm, u, dedup_key, now)
     }
 
-    fn enqueue_answer(
+    /// Queues an answer to the PM's registered address, once per inbound
+    /// message and kind.
+    pub(crate) fn enqueue_answer(
         &self,
         tx: &Tx<'_>,
         kind: &str,
@@ -417,6 +420,40 @@ impl Engine {
         let key = format!("{kind}:{dedup_key}");
         Ok(enqueue(tx, &key, kind, pm, &pm.email, &bytes, now)?)
     }
+}
+
+/// Builds a [`History`] from the store's rows. A week counts as paused
+/// when a pause overlapped it — from its form time to the next one — so a
+/// pause that begins after the form went out still reads "paused", not
+/// "missed", to the coach.
+fn build_history(
+    pm: &Pm,
+    rows: &[(Week, String, Option<u8>)],
+    forms_sent: std::collections::BTreeSet<Week>,
+    skipped: std::collections::BTreeSet<Week>,
+    pauses: &[crate::store::Pause],
+    upto: Week,
+) -> History {
+    let mut history = History::from_rows(rows);
+    history.forms_sent = forms_sent;
+    history.skipped = skipped;
+    for p in pauses {
+        let end = p.resumed_at.map_or(p.until, |r| r.min(p.until));
+        if end <= p.starts_at {
+            continue;
+        }
+        let mut week = schedule::open_week(p.starts_at, pm).prev();
+        let last = schedule::open_week(end, pm).min(upto);
+        while week <= last {
+            let from = schedule::form_at(pm, week);
+            let to = schedule::form_at(pm, week.next());
+            if p.starts_at < to && end > from {
+                history.paused.insert(week);
+            }
+            week = week.next();
+        }
+    }
+    history
 }
 
 fn enqueue(

@@ -15,6 +15,7 @@
 //! * [`replies`] — simulated PM replies in real clients' shapes, for `demo` and the loop tests.
 //! * [`clock`] — the only place that reads the time: system or manual.
 //! * [`engine`] — one step of the loop: apply due actions and inbound messages to the store.
+//! * [`pm_commands`] — a PM's commands by email (trend, pause, skip, export, forget…): effects and answers.
 //! * [`daemon`] — tokio tasks, ticks and clean shutdown for `coachmail run`.
 //! * [`cli`] — commands, exit codes and messages for the operator.
 
@@ -29,6 +30,7 @@ pub mod engine;
 pub mod framework;
 pub mod inbound;
 pub mod outbound;
+pub mod pm_commands;
 pub mod render;
 pub mod replies;
 pub mod schedule;

@@ -248,7 +248,7 @@ fn mailbox(header: &'static str, m: &Mailbox) -> Result<LettreMailbox, RenderErr
 }
 
 /// Checks a message id given without angle brackets and returns it with them.
-fn msg_id(header: &'static str, id: &str) -> Result<String, RenderError> {
+pub(crate) fn msg_id(header: &'static str, id: &str) -> Result<String, RenderError> {
     one_line(header, id)?;
     let bad = |problem: &str| RenderError::BadHeader {
         header,

@@ -35,7 +35,10 @@
 //! lets the PM see exactly what was saved. The digest, which goes to the
 //! coach, shows the notes in full: that is its purpose.
 
+pub mod chart;
 mod email;
+mod export;
+mod pm_answers;
 mod samples;
 #[cfg(test)]
 mod tests;
@@ -47,6 +50,10 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
 pub use email::{Attachment, AutoSubmitted, Email, InlinePart, Mailbox};
+pub use export::{COLUMNS as EXPORT_COLUMNS, ExportExtras, export_csv};
+pub use pm_answers::{
+    Ack, AckView, AnswerTo, ExportView, ForgetConfirmView, ForgottenView, TrendSkill, TrendView,
+};
 
 use crate::framework::{Framework, Skill};
 use crate::understand::Understanding;
@@ -55,7 +62,7 @@ use crate::week::Week;
 /// Every template an email needs. `layout.html.j2` is the HTML frame the
 /// `*.html.j2` templates extend. Other `*.j2` files in the folder are loaded
 /// too, so templates may `{% include %}` partials of their own.
-pub const TEMPLATES: [&str; 11] = [
+pub const TEMPLATES: [&str; 21] = [
     "layout.html.j2",
     "form.txt.j2",
     "form.html.j2",
@@ -67,6 +74,16 @@ pub const TEMPLATES: [&str; 11] = [
     "digest.html.j2",
     "help.txt.j2",
     "help.html.j2",
+    "trend.txt.j2",
+    "trend.html.j2",
+    "export.txt.j2",
+    "export.html.j2",
+    "forget_confirm.txt.j2",
+    "forget_confirm.html.j2",
+    "forgotten.txt.j2",
+    "forgotten.html.j2",
+    "ack.txt.j2",
+    "ack.html.j2",
 ];
 
 /// How much of a note a confirmation quotes back to the PM.
@@ -101,6 +118,8 @@ pub enum RenderError {
     },
     #[error("cannot build the message: {0}")]
     Message(String),
+    #[error("cannot draw a chart: {0}")]
+    Chart(String),
 }
 
 // ---------------------------------------------------------------------------
@@ -359,6 +378,9 @@ pub struct DigestSkill {
     pub baseline: Option<f64>,
     /// Flagged by analysis: far enough below baseline to discuss.
     pub dip: bool,
+    /// The last weeks up to this one, oldest first (`None`: no score), for
+    /// the chart; empty draws none.
+    pub recent: Vec<Option<u8>>,
 }
 
 /// The confidential digest for the paired coach. Auto-generated;
@@ -381,6 +403,10 @@ pub struct DigestView {
     pub notes: Vec<String>,
     /// Recent weeks with no reply (not paused, not skipped), oldest first.
     pub missed_weeks: Vec<Week>,
+    /// Recent weeks that fell in a pause, oldest first: not missed.
+    pub paused_weeks: Vec<Week>,
+    /// For drawing dips in the charts (the same threshold as `dip`).
+    pub dip_threshold: f64,
     /// Weeks answered in a row, up to this one.
     pub streak: u32,
     /// The PM paused the forms: no answers are expected.
@@ -412,6 +438,13 @@ pub struct HelpView {
 
 fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or(address, |(_, d)| d)
+}
+
+/// Whether `id` (without angle brackets) can go into In-Reply-To and
+/// References as it is: a message from a client with an odd Message-ID is
+/// answered unthreaded rather than not at all.
+pub fn is_message_id(id: &str) -> bool {
+    email::msg_id("Message-ID", id).is_ok()
 }
 
 /// `reflect+<key>@<domain>` for a service address such as `pulse@example.org`.
@@ -473,6 +506,7 @@ impl Renderer {
         env.add_filter("first_name", first_name);
         env.add_filter("score", fmt_score);
         env.add_filter("levels", levels_line);
+        env.add_filter("pad", pad);
         for name in names {
             let path = dir.join(&name);
             let source = std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
@@ -601,7 +635,7 @@ impl Renderer {
     }
 
     /// The coach's confidential digest.
-    pub fn digest(&self, v: &DigestView) -> Result<Email, RenderError> {
+    pub fn digest<'a>(&self, v: &'a DigestView) -> Result<Email, RenderError> {
         #[derive(Serialize)]
         struct Row<'a> {
             key: &'a str,
@@ -614,6 +648,12 @@ impl Renderer {
             /// e.g. `↓1.5`, `↑1`, `=`; `None` without a score or baseline.
             delta: Option<String>,
             dip: bool,
+            /// The recent weeks as text (`▃▄▆ ▄`), empty without history.
+            sparkline: String,
+            /// Content-ID of the chart image; `None` without history.
+            cid: Option<String>,
+            /// The recent scores in words, for clients that block images.
+            alt: String,
         }
         #[derive(Serialize)]
         struct Ctx<'a> {
@@ -625,6 +665,22 @@ impl Renderer {
             answered: bool,
             meeting: String,
         }
+        let cid_of = |s: &DigestSkill| {
+            (!s.recent.is_empty()).then(|| {
+                format!(
+                    "digest.{}.{}.{}@{}",
+                    v.pm_key,
+                    v.week,
+                    s.key,
+                    v.service.domain()
+                )
+            })
+        };
+        let row = |s: &'a DigestSkill, paused: bool| -> Row<'a> {
+            let mut r = row(s, paused);
+            r.cid = cid_of(s);
+            r
+        };
         fn row(s: &DigestSkill, paused: bool) -> Row<'_> {
             let (state, score) = match (s.answer, paused) {
                 (Answer::Score(n), _) => ("scored", Some(n)),
@@ -643,6 +699,18 @@ impl Renderer {
                     _ => None,
                 },
                 dip: s.dip,
+                sparkline: crate::analysis::sparkline(&s.recent),
+                cid: None,
+                alt: format!(
+                    "{}, last {} weeks: {}",
+                    s.name,
+                    s.recent.len(),
+                    s.recent
+                        .iter()
+                        .map(|p| p.map_or_else(|| "none".to_string(), |n| n.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
         }
         let mut rows: Vec<Row<'_>> = v.skills.iter().map(|s| row(s, v.paused)).collect();
@@ -668,6 +736,16 @@ impl Renderer {
             ),
         };
         let (text, html) = self.both("digest", &ctx)?;
+        let mut inline = Vec::new();
+        for s in &v.skills {
+            if let Some(cid) = cid_of(s) {
+                inline.push(InlinePart {
+                    cid,
+                    content_type: "image/png".into(),
+                    bytes: chart::skill_chart(&s.recent, s.baseline, v.dip_threshold)?,
+                });
+            }
+        }
         Ok(Email {
             from: v.service.mailbox(),
             to: v.coach.clone(),
@@ -684,7 +762,7 @@ impl Renderer {
             date: v.date,
             text,
             html,
-            inline: Vec::new(),
+            inline,
             attachments: Vec::new(),
         })
     }
@@ -765,6 +843,39 @@ impl Renderer {
         }
         for v in &s.helps {
             emails.push(("help", self.help(v)?));
+        }
+        for v in &s.trends {
+            let email = self.trend(v)?;
+            for part in &email.inline {
+                if !email.html.contains(&format!("cid:{}", part.cid)) {
+                    return Err(self.broken(
+                        "trend.html.j2",
+                        "a chart is not shown (no `cid:` reference to it)",
+                        "keep `<img src=\"cid:{{ r.cid }}\" …>` for each row",
+                    ));
+                }
+            }
+            emails.push(("trend", email));
+        }
+        for v in &s.exports {
+            emails.push(("export", self.export(v)?));
+        }
+        for v in &s.forget_confirms {
+            let email = self.forget_confirm(v)?;
+            if !email.text.contains(&v.token) {
+                return Err(self.broken(
+                    "forget_confirm.txt.j2",
+                    "the one-time code is not in the text",
+                    "keep `forget {{ token }}` in the text: the PM replies with it",
+                ));
+            }
+            emails.push(("forget_confirm", email));
+        }
+        for v in &s.forgottens {
+            emails.push(("forgotten", self.forgotten(v)?));
+        }
+        for v in &s.acks {
+            emails.push(("ack", self.ack(v)?));
         }
         for (kind, email) in &emails {
             if email.text.trim().is_empty() {
@@ -996,6 +1107,18 @@ fn first_name(name: String) -> String {
 /// Template filter: `4` → `4/5`, none → `skipped`.
 fn fmt_score(score: Option<u8>) -> String {
     score.map_or_else(|| "skipped".to_string(), |n| format!("{n}/5"))
+}
+
+/// Template filter: `value` padded with spaces to `width` characters (for
+/// text tables; longer values are left as they are).
+fn pad(value: minijinja::Value, width: usize) -> String {
+    let text = if value.is_none() || value.is_undefined() {
+        String::new()
+    } else {
+        value.to_string()
+    };
+    let n = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(n)))
 }
 
 /// Template filter: a skill's levels as `1 = … · 3 = … · 5 = …`.

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::{
-    Answer, ConfirmView, DigestSkill, DigestView, FormView, HelpView, InvalidView, Mailbox,
-    RecordedView, ReminderView, ServiceView, SkillRef, SkillView,
+    Ack, AckView, Answer, AnswerTo, ConfirmView, DigestSkill, DigestView, ExportView,
+    ForgetConfirmView, ForgottenView, FormView, HelpView, InvalidView, Mailbox, RecordedView,
+    ReminderView, ServiceView, SkillRef, SkillView, TrendSkill, TrendView,
 };
 use crate::framework::{Framework, Skill};
 use crate::week::Week;
@@ -23,6 +24,11 @@ pub(crate) struct Samples {
     pub confirms: Vec<ConfirmView>,
     pub digests: Vec<DigestView>,
     pub helps: Vec<HelpView>,
+    pub trends: Vec<TrendView>,
+    pub exports: Vec<ExportView>,
+    pub forget_confirms: Vec<ForgetConfirmView>,
+    pub forgottens: Vec<ForgottenView>,
+    pub acks: Vec<AckView>,
 }
 
 pub(crate) fn framework() -> Framework {
@@ -221,6 +227,16 @@ impl Samples {
                     answer: Answer::Score(4),
                     baseline: Some(3.0),
                     dip: false,
+                    recent: vec![
+                        Some(3),
+                        Some(3),
+                        None,
+                        Some(3),
+                        Some(2),
+                        Some(3),
+                        Some(4),
+                        Some(4),
+                    ],
                 },
                 DigestSkill {
                     key: "delivery".into(),
@@ -228,6 +244,16 @@ impl Samples {
                     answer: Answer::Score(2),
                     baseline: Some(3.5),
                     dip: true,
+                    recent: vec![
+                        Some(4),
+                        Some(3),
+                        None,
+                        Some(4),
+                        Some(3),
+                        Some(4),
+                        Some(3),
+                        Some(2),
+                    ],
                 },
                 DigestSkill {
                     key: "stakeholders".into(),
@@ -235,6 +261,16 @@ impl Samples {
                     answer: Answer::Skipped,
                     baseline: Some(3.0),
                     dip: false,
+                    recent: vec![
+                        Some(3),
+                        Some(3),
+                        None,
+                        Some(2),
+                        Some(3),
+                        Some(4),
+                        Some(3),
+                        None,
+                    ],
                 },
                 DigestSkill {
                     key: "data".into(),
@@ -242,6 +278,7 @@ impl Samples {
                     answer: Answer::Missing,
                     baseline: None,
                     dip: false,
+                    recent: vec![None, None, None, None, None, Some(3), Some(4), None],
                 },
             ],
             notes: vec![
@@ -249,6 +286,8 @@ impl Samples {
                     .into(),
             ],
             missed_weeks: vec![week().plus(-3)],
+            paused_weeks: vec![week().plus(-5)],
+            dip_threshold: 1.0,
             streak: 2,
             paused: false,
             paused_until: None,
@@ -266,6 +305,7 @@ impl Samples {
                 .collect(),
             notes: Vec::new(),
             missed_weeks: Vec::new(),
+            paused_weeks: vec![week().plus(-1), week()],
             streak: 0,
             paused: true,
             paused_until: NaiveDate::from_ymd_opt(2026, 12, 14),
@@ -279,11 +319,13 @@ impl Samples {
                     answer: Answer::Score(3),
                     baseline: None,
                     dip: false,
+                    recent: Vec::new(),
                     ..s.clone()
                 })
                 .collect(),
             notes: Vec::new(),
             missed_weeks: Vec::new(),
+            paused_weeks: Vec::new(),
             streak: 1,
             ..digest.clone()
         };
@@ -299,6 +341,7 @@ impl Samples {
                 .collect(),
             notes: Vec::new(),
             missed_weeks: vec![week().plus(-3), week()],
+            paused_weeks: Vec::new(),
             streak: 0,
             ..digest.clone()
         };
@@ -316,7 +359,161 @@ impl Samples {
             unknown: Some("trnd".into()),
             ..help.clone()
         };
+        let answer_to = AnswerTo {
+            service: service(),
+            pm: pm(),
+            id: "7c8d9e0f1a2b3c4d".into(),
+            in_reply_to: Some("CAF=cmd43@mail.gmail.com".into()),
+            references: vec!["CAF=cmd43@mail.gmail.com".into()],
+            reply_to: Some(reply_to.clone()),
+            date: at(28, 9, 31),
+        };
+        let trend_points =
+            |v: [u8; 12]| -> Vec<Option<u8>> { v.iter().map(|&s| (s > 0).then_some(s)).collect() };
+        let trend = TrendView {
+            to: answer_to.clone(),
+            weeks: 12,
+            from: week().plus(-11),
+            until: week(),
+            skill: None,
+            skills: vec![
+                TrendSkill {
+                    key: "strategy".into(),
+                    name: "Product strategy".into(),
+                    points: trend_points([3, 3, 4, 0, 3, 4, 4, 3, 4, 4, 5, 4]),
+                    latest: Some(4),
+                    latest_week: Some(week()),
+                    baseline: Some(4.0),
+                    change: Some(0.0),
+                    retired: false,
+                },
+                TrendSkill {
+                    key: "delivery".into(),
+                    name: "Execution & delivery".into(),
+                    points: trend_points([4, 4, 3, 0, 4, 4, 3, 4, 4, 3, 4, 2]),
+                    latest: Some(2),
+                    latest_week: Some(week()),
+                    baseline: Some(3.5),
+                    change: Some(-1.5),
+                    retired: false,
+                },
+                TrendSkill {
+                    key: "stakeholders".into(),
+                    name: "Stakeholder management".into(),
+                    points: trend_points([0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 3, 0]),
+                    latest: Some(3),
+                    latest_week: Some(week().plus(-1)),
+                    baseline: None,
+                    change: None,
+                    retired: false,
+                },
+                TrendSkill {
+                    key: "data".into(),
+                    name: "Data & <analytics>".into(),
+                    points: vec![None; 12],
+                    latest: None,
+                    latest_week: None,
+                    baseline: None,
+                    change: None,
+                    retired: true,
+                },
+            ],
+            dip_threshold: 1.0,
+        };
+        let trend_one = TrendView {
+            weeks: 26,
+            from: week().plus(-25),
+            skill: Some("delivery".into()),
+            skills: vec![TrendSkill {
+                points: [vec![None; 14], trend.skills[1].points.clone()].concat(),
+                ..trend.skills[1].clone()
+            }],
+            ..trend.clone()
+        };
+        let trend_empty = TrendView {
+            skills: trend
+                .skills
+                .iter()
+                .map(|s| TrendSkill {
+                    points: vec![None; 12],
+                    latest: None,
+                    latest_week: None,
+                    baseline: None,
+                    change: None,
+                    ..s.clone()
+                })
+                .collect(),
+            ..trend.clone()
+        };
+        let export = ExportView {
+            to: answer_to.clone(),
+            filename: "pm-pulse-export-amelie-2026-11-28.csv".into(),
+            csv: b"record,week,skill,score,current,text,at,until\r\n".to_vec(),
+            answers: 34,
+            corrections: 2,
+            notes: 5,
+            forms: 6,
+            events: 3,
+        };
+        let forget_confirm = ForgetConfirmView {
+            to: answer_to.clone(),
+            token: "q3zv5b7nk2xw4t6ypa7r2m4d5e".into(),
+            expires: "Tue 1 Dec 2026, 10:31 (Europe/Paris)".into(),
+        };
+        let forgotten = ForgottenView {
+            to: AnswerTo {
+                reply_to: None,
+                ..answer_to.clone()
+            },
+        };
+        let ack = |what: Ack, until: Option<&str>, wk: Option<Week>, next: Option<&str>| AckView {
+            to: answer_to.clone(),
+            what,
+            until: until.map(str::to_string),
+            week: wk,
+            next_form: next.map(str::to_string),
+        };
+        let next = "Fri 11 Dec 2026, 16:00 (Europe/Paris)";
+        let acks = vec![
+            ack(
+                Ack::Paused,
+                Some("Mon 7 Dec 2026, 10:31 (Europe/Paris)"),
+                None,
+                Some(next),
+            ),
+            ack(
+                Ack::PauseInPast,
+                Some("Tue 24 Nov 2026, 00:00 (Europe/Paris)"),
+                None,
+                None,
+            ),
+            ack(
+                Ack::Resumed,
+                None,
+                None,
+                Some("Fri 4 Dec 2026, 16:00 (Europe/Paris)"),
+            ),
+            ack(
+                Ack::NotPaused,
+                None,
+                None,
+                Some("Fri 4 Dec 2026, 16:00 (Europe/Paris)"),
+            ),
+            ack(
+                Ack::Skipped,
+                None,
+                Some(week()),
+                Some("Fri 4 Dec 2026, 16:00 (Europe/Paris)"),
+            ),
+            ack(Ack::AlreadySkipped, None, Some(week()), None),
+            ack(Ack::ForgetInvalid, None, None, None),
+        ];
         Samples {
+            trends: vec![trend, trend_one, trend_empty],
+            exports: vec![export],
+            forget_confirms: vec![forget_confirm],
+            forgottens: vec![forgotten],
+            acks,
             forms: vec![form],
             reminders: vec![reminder],
             confirms: vec![confirm_full, confirm_clean],

@@ -54,6 +54,35 @@ fn all_emails() -> Vec<(String, Email)> {
     for (name, v) in ["help", "help_unknown_command"].iter().zip(&s.helps) {
         out.push((name.to_string(), r.help(v).unwrap()));
     }
+    for (name, v) in ["trend", "trend_one_skill", "trend_no_scores"]
+        .iter()
+        .zip(&s.trends)
+    {
+        out.push((name.to_string(), r.trend(v).unwrap()));
+    }
+    out.push(("export".to_string(), r.export(&s.exports[0]).unwrap()));
+    out.push((
+        "forget_confirm".to_string(),
+        r.forget_confirm(&s.forget_confirms[0]).unwrap(),
+    ));
+    out.push((
+        "forgotten".to_string(),
+        r.forgotten(&s.forgottens[0]).unwrap(),
+    ));
+    for (name, v) in [
+        "ack_paused",
+        "ack_pause_in_past",
+        "ack_resumed",
+        "ack_not_paused",
+        "ack_skipped",
+        "ack_already_skipped",
+        "ack_forget_invalid",
+    ]
+    .iter()
+    .zip(&s.acks)
+    {
+        out.push((name.to_string(), r.ack(v).unwrap()));
+    }
     out
 }
 
@@ -150,16 +179,30 @@ fn every_email_parses_back_with_its_headers_and_two_parts() {
             "{name}"
         );
         assert!(m.header("Precedence").is_none(), "{name}");
+        let shape = if !email.attachments.is_empty() {
+            "mixed"
+        } else if !email.inline.is_empty() {
+            "related"
+        } else {
+            "alternative"
+        };
         assert_eq!(
             m.content_type().map(|c| c.subtype().unwrap_or_default()),
-            Some("alternative"),
+            Some(shape),
             "{name}"
         );
         let text = m.body_text(0).unwrap().replace("\r\n", "\n");
         let html = m.body_html(0).unwrap().replace("\r\n", "\n");
         assert_eq!(text, email.text, "{name}");
         assert_eq!(html, email.html, "{name}");
-        assert_eq!(m.attachment_count(), 0, "{name}");
+        assert_eq!(
+            m.attachment_count(),
+            email.inline.len() + email.attachments.len(),
+            "{name}"
+        );
+        for part in &email.inline {
+            assert!(html.contains(&format!("cid:{}", part.cid)), "{name}");
+        }
     }
 }
 
@@ -170,10 +213,13 @@ fn scheduled_emails_are_auto_generated_and_answers_auto_replied() {
         .map(|(name, e)| (name, e.auto_submitted))
         .collect();
     for (name, kind) in kinds {
-        let expected = if name.starts_with("confirm") || name.starts_with("help") {
-            AutoSubmitted::Replied
-        } else {
+        let scheduled = ["form", "reminder", "digest"]
+            .iter()
+            .any(|k| name.starts_with(k));
+        let expected = if scheduled {
             AutoSubmitted::Generated
+        } else {
+            AutoSubmitted::Replied
         };
         assert_eq!(kind, expected, "{name}");
     }

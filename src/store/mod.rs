@@ -314,16 +314,52 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(path)
         .map_err(file_error)?;
-    let mode = std::fs::metadata(path)
-        .map_err(file_error)?
-        .permissions()
-        .mode();
+    let meta = std::fs::metadata(path).map_err(file_error)?;
+    let mode = meta.permissions().mode();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tighten_dir(dir, std::os::unix::fs::MetadataExt::uid(&meta))?;
+    }
     if mode & 0o077 != 0 {
         tracing::warn!(
             mode = format!("{:o}", mode & 0o777),
             "database file was readable by others; tightening it to 0600"
         );
         std::fs::set_permissions(path, Permissions::from_mode(0o600)).map_err(file_error)?;
+    }
+    Ok(())
+}
+
+/// Makes the database's folder private (0700) when it is ours to change:
+/// owned by the user who owns the database file, not a shared sticky folder
+/// such as `/tmp`, and not the home folder. Otherwise a folder others can
+/// read is only warned about. The folder holds the WAL and SHM files, and
+/// by default `outbox/` and `inbox/` with whole messages.
+fn tighten_dir(dir: &Path, owner: u32) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let dir_error = |source| StoreError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(dir).map_err(dir_error)?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let sticky = mode & 0o1000 != 0;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let is_home =
+        home.is_some_and(|h| std::fs::canonicalize(h).ok() == std::fs::canonicalize(dir).ok());
+    if meta.uid() == owner && !sticky && !is_home {
+        tracing::warn!(
+            mode = format!("{:o}", mode & 0o777),
+            "database folder was open to others; tightening it to 0700"
+        );
+        std::fs::set_permissions(dir, Permissions::from_mode(0o700)).map_err(dir_error)?;
+    } else if mode & 0o007 != 0 {
+        tracing::warn!(
+            mode = format!("{:o}", mode & 0o7777),
+            "the database folder is readable by others and not ours to change; move service.database into a private folder"
+        );
     }
     Ok(())
 }

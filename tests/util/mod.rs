@@ -193,3 +193,101 @@ impl Harness {
         &self.service.store
     }
 }
+
+// --- for command and privacy tests ------------------------------------------
+
+/// The authserv-id the tests' config trusts.
+pub const MX: &str = "mx.example.org";
+
+/// The shipped config, trusting [`MX`]'s DMARC verdicts.
+pub fn trusting_mx(text: String) -> String {
+    text.replace(
+        "trusted_authserv_ids = []",
+        &format!("trusted_authserv_ids = [\"{MX}\"]"),
+    )
+}
+
+/// An `Authentication-Results` header from [`MX`] with `dmarc=<result>`
+/// for `domain`.
+pub fn dmarc(result: &str, domain: &str) -> (String, String) {
+    (
+        "Authentication-Results".to_string(),
+        format!("{MX}; spf=pass smtp.mailfrom={domain}; dmarc={result} header.from={domain}"),
+    )
+}
+
+/// A fresh plain-text message as a mail client sends it: From `from`
+/// (name, address) to the service, with `headers` added before the body.
+pub fn mail(
+    from: (&str, &str),
+    subject: &str,
+    body: &str,
+    headers: &[(String, String)],
+    unique: &str,
+    date: DateTime<Utc>,
+) -> Vec<u8> {
+    let mut m = String::new();
+    for (name, value) in headers {
+        m.push_str(&format!("{name}: {value}\r\n"));
+    }
+    m.push_str(&format!("From: {} <{}>\r\n", from.0, from.1));
+    m.push_str("To: PM Pulse <pulse@example.org>\r\n");
+    m.push_str(&format!("Subject: {subject}\r\n"));
+    m.push_str(&format!("Date: {}\r\n", date.to_rfc2822()));
+    m.push_str(&format!("Message-ID: <{unique}@client.example>\r\n"));
+    m.push_str("MIME-Version: 1.0\r\n");
+    m.push_str("Content-Type: text/plain; charset=utf-8\r\n");
+    m.push_str("Content-Transfer-Encoding: 8bit\r\n\r\n");
+    m.push_str(&body.replace('\n', "\r\n"));
+    m.push_str("\r\n");
+    m.into_bytes()
+}
+
+impl Sent {
+    /// The message, parsed.
+    pub fn message(&self) -> mail_parser::Message<'_> {
+        MessageParser::default().parse(&self.bytes[..]).unwrap()
+    }
+
+    /// A header's raw value, trimmed.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let m = self.message();
+        m.headers_raw()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    }
+}
+
+impl Harness {
+    /// Delivers `bytes` to the Maildir and runs one pass at the clock's time.
+    pub fn deliver_and_pass(&mut self, name: &str, bytes: &[u8]) -> coachmail::daemon::Pass {
+        self.deliver(name, bytes);
+        self.pass()
+    }
+
+    /// The files of every email sent so far.
+    pub fn sent_paths(&self) -> std::collections::HashSet<PathBuf> {
+        self.sent().into_iter().map(|s| s.path).collect()
+    }
+
+    /// The emails sent that are not in `before` (outbox ids can be reused
+    /// after a forget, so file order alone does not tell).
+    pub fn sent_new(&self, before: &std::collections::HashSet<PathBuf>) -> Vec<Sent> {
+        self.sent()
+            .into_iter()
+            .filter(|s| !before.contains(&s.path))
+            .collect()
+    }
+
+    /// Rows in `table` about `pm` (its `pm` column), read from the file.
+    pub fn rows_about(&self, table: &str, pm: &str) -> i64 {
+        let conn =
+            rusqlite::Connection::open(&self.service.engine.config.service.database).unwrap();
+        conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE pm = ?1"),
+            [pm],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+}

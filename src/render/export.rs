@@ -1,0 +1,143 @@
+//! Pure: everything stored about one PM → the CSV file `export` attaches.
+//!
+//! Owns the file's columns. One table, one row per stored fact, a header
+//! row first, RFC 4180 quoting (a note with commas, quotes or line breaks
+//! survives a round trip through any CSV reader):
+//!
+//! | column  | meaning |
+//! | ------- | ------- |
+//! | record  | `account`, `pairing`, `form`, `answer`, `note`, `pause`, `skip`, `command` |
+//! | week    | ISO week (`2026-W48`) the row is about, if any |
+//! | skill   | skill key (`answer`) |
+//! | score   | `1`–`5`, or `n/a` when skipped on purpose (`answer`) |
+//! | current | `yes` for the answer in force, `no` for one a correction replaced |
+//! | text    | the note (`note`), the coach key (`pairing`), the command (`command`) |
+//! | at      | when it happened, UTC, RFC 3339 |
+//! | until   | when it ended: correction time, pause end, pairing end |
+//!
+//! Never includes secrets: no reply keys, no forget codes.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::RenderError;
+use crate::store::{Export, Pairing, Pause};
+use crate::week::Week;
+
+/// The header row, in order.
+pub const COLUMNS: [&str; 8] = [
+    "record", "week", "skill", "score", "current", "text", "at", "until",
+];
+
+/// What the export holds besides [`Export`]: roster and pause history.
+#[derive(Clone, Debug, Default)]
+pub struct ExportExtras {
+    pub pairings: Vec<Pairing>,
+    pub pauses: Vec<Pause>,
+    pub skips: BTreeSet<Week>,
+}
+
+/// The CSV bytes (UTF-8, CRLF line ends).
+pub fn export_csv(export: &Export, extras: &ExportExtras) -> Result<Vec<u8>, RenderError> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let err = |e: csv::Error| RenderError::Message(format!("cannot write the export: {e}"));
+    w.write_record(COLUMNS).map_err(err)?;
+    let mut row = |record: &str,
+                   week: Option<Week>,
+                   skill: &str,
+                   score: &str,
+                   current: &str,
+                   text: &str,
+                   at: Option<DateTime<Utc>>,
+                   until: Option<DateTime<Utc>>|
+     -> Result<(), RenderError> {
+        w.write_record([
+            record,
+            &week.map(|w| w.to_string()).unwrap_or_default(),
+            skill,
+            score,
+            current,
+            text,
+            &time(at),
+            &time(until),
+        ])
+        .map_err(err)
+    };
+    if let Some(since) = export.since {
+        row("account", None, "", "", "", "", Some(since), None)?;
+    }
+    for p in &extras.pairings {
+        row(
+            "pairing",
+            None,
+            "",
+            "",
+            "",
+            &p.coach,
+            Some(p.since),
+            p.until,
+        )?;
+    }
+    for f in &export.forms {
+        row("form", Some(f.week), "", "", "", "", Some(f.sent_at), None)?;
+    }
+    for a in &export.answers {
+        let score = a.score.map_or_else(|| "n/a".to_string(), |s| s.to_string());
+        let current = if a.superseded_at.is_none() {
+            "yes"
+        } else {
+            "no"
+        };
+        row(
+            "answer",
+            Some(a.week),
+            &a.skill,
+            &score,
+            current,
+            "",
+            Some(a.received_at),
+            a.superseded_at,
+        )?;
+    }
+    for n in &export.notes {
+        row(
+            "note",
+            Some(n.week),
+            "",
+            "",
+            "",
+            &n.text,
+            Some(n.received_at),
+            None,
+        )?;
+    }
+    for p in &extras.pauses {
+        let end = p.resumed_at.map_or(p.until, |r| r.min(p.until));
+        row("pause", None, "", "", "", "", Some(p.starts_at), Some(end))?;
+    }
+    for week in &extras.skips {
+        row("skip", Some(*week), "", "", "", "", None, None)?;
+    }
+    for e in &export.events {
+        row(
+            "command",
+            e.week,
+            "",
+            "",
+            "",
+            e.kind.as_str(),
+            Some(e.at),
+            e.until,
+        )?;
+    }
+    w.into_inner()
+        .map_err(|e| RenderError::Message(format!("cannot write the export: {e}")))
+}
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}

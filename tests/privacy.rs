@@ -1,0 +1,688 @@
+//! Privacy, written as attacks: real messages through the Maildir or the
+//! `coachmail ingest` binary, a real SQLite file, .eml files out.
+
+mod util;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use coachmail::clock::Clock;
+use coachmail::config::Config;
+use util::{Harness, Sent, dmarc, mail, trusting_mx, utc};
+
+const ALICE: (&str, &str) = ("Alice Martin", "alice@example.org");
+const BRUNO: (&str, &str) = ("Bruno Silva", "bruno@example.org");
+
+fn start() -> Harness {
+    Harness::start_with(utc(2026, 1, 5, 8, 0), trusting_mx)
+}
+
+fn now(h: &Harness) -> DateTime<Utc> {
+    h.clock.now()
+}
+
+fn deliver(h: &mut Harness, raw: &[u8], name: &str) -> Vec<Sent> {
+    let before = h.sent_paths();
+    h.deliver_and_pass(name, raw);
+    h.sent_new(&before)
+}
+
+fn db_bytes(h: &Harness) -> Vec<u8> {
+    let db = &h.service.engine.config.service.database;
+    let mut all = std::fs::read(db).unwrap();
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    if let Ok(w) = std::fs::read(std::path::PathBuf::from(wal)) {
+        all.extend(w);
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Captures every log line at DEBUG written while `f` runs.
+fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+#[test]
+fn stranger_asking_for_a_trend_gets_nothing_and_is_logged_without_content() {
+    let mut h = start();
+    let canary = "CANARY-stranger-7f3a";
+    let raw = mail(
+        ("Mallory", "mallory@evil.example"),
+        &format!("trend {canary}"),
+        &format!("trend\n{canary}"),
+        &[dmarc("pass", "evil.example")],
+        "s1",
+        now(&h),
+    );
+    let (sent, logs) = logs_of(|| deliver(&mut h, &raw, "s1.eml"));
+    assert!(
+        sent.iter()
+            .all(|s| s.kind() == "form" || s.kind() == "digest")
+    );
+    assert!(
+        sent.iter().all(|s| !s.to.contains("evil")),
+        "no backscatter"
+    );
+    assert!(logs.contains("Rejected"), "the refusal is logged: {logs}");
+    assert!(
+        !logs.contains(canary) && !logs.contains("mallory"),
+        "{logs}"
+    );
+    let db = db_bytes(&h);
+    assert!(!contains(&db, canary), "no body kept for strangers");
+    assert!(!contains(&db, "mallory"), "no address kept");
+}
+
+#[test]
+fn stranger_through_ingest_is_recorded_with_nothing_queued_and_no_content_in_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::config_in(dir.path(), trusting_mx);
+    let canary = "CANARY-ingest-91b2";
+    let raw = mail(
+        ("Mallory", "mallory@evil.example"),
+        &format!("trend {canary}"),
+        canary,
+        &[],
+        "i1",
+        Utc::now(),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .arg("--config")
+        .arg(&config.path)
+        .arg("ingest")
+        .env("COACHMAIL_LOG", "debug")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{logs}");
+    assert!(
+        !logs.contains(canary) && !logs.contains("mallory"),
+        "{logs}"
+    );
+    let conn = rusqlite::Connection::open(&config.service.database).unwrap();
+    let (kind, pm): (String, Option<String>) = conn
+        .query_row("SELECT kind, pm FROM inbound", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((kind.as_str(), pm), ("rejected", None));
+    let queued: i64 = conn
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 0);
+}
+
+#[test]
+fn registered_address_forged_with_dmarc_fail_is_rejected_even_with_a_reply_key() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 9, 16, 0), Duration::hours(1));
+    let form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap();
+    let key_address = form.headers().reply_to;
+    for (i, extra) in [vec![], vec![("Cc".to_string(), key_address.clone())]]
+        .into_iter()
+        .enumerate()
+    {
+        let mut headers = vec![dmarc("fail", "example.org")];
+        headers.extend(extra);
+        let raw = mail(
+            ALICE,
+            "trend",
+            "Delivery: 1",
+            &headers,
+            &format!("d{i}"),
+            now(&h),
+        );
+        let receipt = h
+            .service
+            .engine
+            .receive(&mut h.service.store, &raw, h.clock.now())
+            .unwrap();
+        assert_eq!(receipt.kind, coachmail::understand::Kind::Rejected);
+        assert!(!receipt.answered);
+    }
+    assert_eq!(h.rows_about("answers", "alice"), 0);
+    assert!(h.store().events("alice").unwrap().is_empty());
+}
+
+#[test]
+fn trend_with_reply_to_of_another_pm_is_answered_to_the_sender_only() {
+    let mut h = start();
+    let raw = mail(
+        ALICE,
+        "trend",
+        "",
+        &[
+            dmarc("pass", "example.org"),
+            ("Reply-To".into(), "Bruno Silva <bruno@example.org>".into()),
+            ("Cc".into(), "bruno@example.org".into()),
+        ],
+        "rt1",
+        now(&h),
+    );
+    let sent = deliver(&mut h, &raw, "rt1.eml");
+    let trend: Vec<&Sent> = sent.iter().filter(|s| s.kind() == "trend").collect();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0].to, "alice@example.org");
+    let m = trend[0].message();
+    assert!(m.cc().is_none() && m.bcc().is_none());
+    assert!(sent.iter().all(|s| s.to != "bruno@example.org"));
+    assert!(!String::from_utf8_lossy(&trend[0].bytes).contains("bruno@"));
+}
+
+#[test]
+fn form_key_of_one_pm_used_from_another_pms_address_is_rejected() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    let alice_form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap();
+    let headers = alice_form.headers();
+    // Bruno replies to Alice's form: her key in To, her form in the thread.
+    let raw = String::from_utf8(mail(
+        BRUNO,
+        &format!("Re: {}", headers.subject),
+        "Delivery: 1\nStakeholders: 1\nI read Alice's form",
+        &[
+            ("In-Reply-To".into(), format!("<{}>", headers.message_id)),
+            ("References".into(), format!("<{}>", headers.message_id)),
+        ],
+        "k1",
+        now(&h),
+    ))
+    .unwrap()
+    .replace(
+        "To: PM Pulse <pulse@example.org>",
+        &format!("To: {}", headers.reply_to),
+    );
+    let sent = deliver(&mut h, raw.as_bytes(), "k1.eml");
+    assert!(
+        sent.iter().all(|s| s.kind() != "confirm"),
+        "{:?}",
+        sent.iter().map(|s| &s.key).collect::<Vec<_>>()
+    );
+    assert_eq!(h.rows_about("answers", "alice"), 0);
+    assert_eq!(h.rows_about("answers", "bruno"), 0);
+    assert_eq!(
+        h.rows_about("notes", "alice") + h.rows_about("notes", "bruno"),
+        0
+    );
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn coach_never_receives_another_coachs_pm_digest_across_random_pairings() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let zones = [
+        "Europe/Paris",
+        "America/New_York",
+        "Australia/Sydney",
+        "Asia/Tokyo",
+        "America/Sao_Paulo",
+    ];
+    let days = ["mon", "tue", "wed", "thu"];
+    let coaches = 6;
+    let pms = 50;
+    let mut roster = String::new();
+    for c in 0..coaches {
+        roster.push_str(&format!(
+            "\n[[coach]]\nkey = \"c{c}\"\nname = \"Coach {c}\"\nemail = \"coach{c}@example.org\"\n"
+        ));
+    }
+    let mut pairing = Vec::new();
+    for p in 0..pms {
+        let c = rng.next(coaches);
+        pairing.push(c);
+        roster.push_str(&format!(
+            "\n[[pm]]\nkey = \"p{p}\"\nname = \"Pm Number{p}\"\nemail = \"pm{p}@example.org\"\ncoach = \"c{c}\"\ntimezone = \"{}\"\none_on_one = \"{} {:02}:{}\"\n",
+            zones[rng.next(zones.len())],
+            days[rng.next(days.len())],
+            8 + rng.next(9),
+            ["00", "30"][rng.next(2)],
+        ));
+    }
+    let mut h = Harness::start_with(utc(2026, 1, 5, 0, 0), |text| {
+        let cut = text.find("# Coaches:").unwrap();
+        format!("{}{roster}", &text[..cut])
+    });
+    h.run_until(utc(2026, 1, 16, 0, 0), Duration::hours(2));
+    let digests = h.sent_of("digest");
+    let mut about: Vec<usize> = Vec::new();
+    for d in &digests {
+        let p: usize = d
+            .subject
+            .split("Pm Number")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            d.to,
+            format!("coach{}@example.org", pairing[p]),
+            "{}",
+            d.subject
+        );
+        // Nobody else's name in it.
+        for other in (0..pms).filter(|o| *o != p) {
+            assert!(
+                !d.text.contains(&format!("Pm Number{other} ")),
+                "{}",
+                d.subject
+            );
+            assert!(!d.html.contains(&format!("Pm Number{other} ")));
+        }
+        about.push(p);
+    }
+    about.sort_unstable();
+    about.dedup();
+    assert_eq!(about.len(), pms, "every PM's digest went out");
+}
+
+#[test]
+fn display_name_with_a_line_break_in_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(util::repo().join("config/coachmail.toml")).unwrap();
+    for evil in [
+        "Alice Martin\\r\\nBcc: everyone@evil.example",
+        "Alice Martin\\nBcc: everyone@evil.example",
+    ] {
+        let text = shipped.replace("name = \"Alice Martin\"", &format!("name = \"{evil}\""));
+        let path = dir.path().join("coachmail.toml");
+        std::fs::write(&path, &text).unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line break"), "{err}");
+    }
+}
+
+#[test]
+fn replies_beyond_the_hourly_limit_are_recorded_but_not_answered() {
+    let mut h = start();
+    let limit = h.service.engine.config.auth.replies_per_sender_per_hour as usize;
+    let mut answered = 0;
+    for i in 0..limit + 5 {
+        let raw = mail(
+            ALICE,
+            "help",
+            "",
+            &[dmarc("pass", "example.org")],
+            &format!("rl{i}"),
+            now(&h),
+        );
+        let r = h
+            .service
+            .engine
+            .receive(&mut h.service.store, &raw, h.clock.now())
+            .unwrap();
+        assert_eq!(r.rate_limited, i >= limit, "message {i}");
+        answered += usize::from(r.answered);
+    }
+    assert_eq!(answered, limit);
+    assert_eq!(
+        h.rows_about("inbound", "alice") as usize,
+        limit + 5,
+        "all recorded"
+    );
+    h.pass();
+    assert_eq!(h.sent_of("help").len(), limit);
+    // An hour later the sender is answered again.
+    h.clock.set(now(&h) + Duration::minutes(61));
+    let raw = mail(
+        ALICE,
+        "help",
+        "",
+        &[dmarc("pass", "example.org")],
+        "rl-late",
+        now(&h),
+    );
+    let r = h
+        .service
+        .engine
+        .receive(&mut h.service.store, &raw, h.clock.now())
+        .unwrap();
+    assert!(r.answered && !r.rate_limited);
+}
+
+/// Every skill of the framework with `score`, as a simulated client reply.
+fn reply_with(
+    h: &Harness,
+    form: &Sent,
+    from: (&str, &str),
+    score: u8,
+    note: &str,
+    unique: &str,
+) -> Vec<u8> {
+    use coachmail::replies::{ClientShape, ReplyContent, compose};
+    let scores = h
+        .service
+        .engine
+        .config
+        .framework
+        .active()
+        .map(|s| (s.name.clone(), s.key.clone(), score))
+        .collect();
+    compose(
+        ClientShape::OutlookTopPost,
+        &form.headers(),
+        from,
+        &ReplyContent {
+            scores,
+            note: note.to_string(),
+        },
+        h.clock.now(),
+        unique,
+    )
+}
+
+#[test]
+fn a_full_cycle_at_debug_level_logs_no_note_comment_subject_or_address() {
+    let note = "CANARY-note-5d1e my manager is the problem";
+    let comment = "CANARY-comment-0b7c";
+    let subject = "CANARY-subject-e4a9";
+    let mut h = Harness::start_with(utc(2026, 1, 5, 8, 0), trusting_mx);
+    let ((), logs) = logs_of(|| {
+        for week in 0..5 {
+            // The week's forms go out on Friday.
+            h.run_until(
+                utc(2026, 1, 9, 20, 0) + Duration::weeks(week),
+                Duration::hours(3),
+            );
+            let form = h
+                .sent_of("form")
+                .into_iter()
+                .rev()
+                .find(|s| s.to == "alice@example.org")
+                .unwrap();
+            let score = if week == 4 { 1 } else { 4 };
+            let raw = reply_with(&h, &form, ALICE, score, note, &format!("w{week}"));
+            h.deliver_and_pass(&format!("w{week}.eml"), &raw);
+        }
+        // A fresh message with a canary subject and a comment after a score.
+        let raw = mail(
+            ALICE,
+            subject,
+            &format!("Delivery: 2 {comment}\n{note}"),
+            &[dmarc("pass", "example.org")],
+            "fresh",
+            h.clock.now(),
+        );
+        h.deliver_and_pass("fresh.eml", &raw);
+        // The digest before Monday's 1:1, then every command.
+        h.run_until(utc(2026, 2, 9, 9, 0), Duration::hours(3));
+        for (i, command) in [
+            "trend",
+            "trend delivery 8",
+            "export",
+            "pause 1 week",
+            "resume",
+            "skip",
+            "bogus",
+            "forget",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let raw = mail(
+                ALICE,
+                command,
+                "",
+                &[dmarc("pass", "example.org")],
+                &format!("c{i}"),
+                h.clock.now(),
+            );
+            h.deliver_and_pass(&format!("c{i}.eml"), &raw);
+        }
+        let request = h.sent_of("forget").pop().unwrap();
+        let code = request
+            .text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("forget "))
+            .unwrap()
+            .to_string();
+        let raw = mail(
+            ALICE,
+            "Re: forget",
+            &format!("forget {code}"),
+            &[dmarc("pass", "example.org")],
+            "bye",
+            h.clock.now(),
+        );
+        h.deliver_and_pass("bye.eml", &raw);
+    });
+    // The cycle really ran: the canaries reached the coach and the PM.
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .rev()
+        .find(|d| d.subject.contains("Alice"))
+        .unwrap();
+    assert!(
+        digest.text.contains(note) && digest.text.contains(comment),
+        "{}",
+        digest.text
+    );
+    for kind in [
+        "confirm",
+        "trend",
+        "export",
+        "ack",
+        "help",
+        "forget",
+        "forgotten",
+    ] {
+        assert!(!h.sent_of(kind).is_empty(), "{kind}");
+    }
+    assert!(logs.lines().count() > 50, "debug logging was on:\n{logs}");
+    for canary in [note, comment, subject, "CANARY"] {
+        assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
+    }
+    let config = &h.service.engine.config;
+    for address in config
+        .pms
+        .iter()
+        .map(|p| &p.email)
+        .chain(config.coaches.iter().map(|c| &c.email))
+    {
+        assert!(!logs.contains(address.as_str()), "{address} in the logs");
+    }
+}
+
+// --- at rest -------------------------------------------------------------------
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn database_file_is_0600_and_its_own_folder_is_tightened_to_0700() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::config_in(dir.path(), |t| t);
+    let var = config.service.database.parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&var).unwrap();
+    std::fs::set_permissions(&var, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = coachmail::store::Store::open(&config.service.database, None).unwrap();
+    drop(store);
+    assert_eq!(mode(&config.service.database), 0o600);
+    assert_eq!(mode(&var), 0o700);
+
+    // A fresh folder is created private.
+    let fresh = dir.path().join("elsewhere/deeper/coachmail.db");
+    coachmail::store::Store::open(&fresh, None).unwrap();
+    assert_eq!(mode(fresh.parent().unwrap()), 0o700);
+    assert_eq!(mode(&fresh), 0o600);
+}
+
+#[test]
+fn a_shared_sticky_folder_is_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let db = shared.join("coachmail.db");
+    coachmail::store::Store::open(&db, None).unwrap();
+    assert_eq!(mode(&shared), 0o1777, "like /tmp: not ours to change");
+    assert_eq!(mode(&db), 0o600, "the file itself is still private");
+}
+
+#[test]
+fn raw_messages_are_purged_after_retention_days_and_answers_stay() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    let form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap();
+    let raw = reply_with(&h, &form, ALICE, 3, "kept only a while", "ret1");
+    h.deliver_and_pass("ret1.eml", &raw);
+    let raw_rows = |h: &Harness| -> i64 {
+        let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+        conn.query_row("SELECT count(*) FROM raw_inbound", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(raw_rows(&h), 1);
+    let days = i64::from(h.service.engine.config.service.retention_days);
+    h.clock
+        .set(now(&h) + Duration::days(days) - Duration::hours(1));
+    h.pass();
+    assert_eq!(raw_rows(&h), 1, "kept within retention");
+    h.clock.set(now(&h) + Duration::hours(2));
+    h.pass();
+    assert_eq!(raw_rows(&h), 0, "purged after retention_days");
+    assert_eq!(h.rows_about("answers", "alice"), 8);
+    assert_eq!(h.rows_about("notes", "alice"), 1);
+}
+
+#[cfg(feature = "sqlcipher")]
+#[test]
+fn with_a_key_the_database_is_encrypted_and_a_wrong_key_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::config_in(dir.path(), |t| {
+        trusting_mx(t).replace(
+            "database_key_env = \"\"",
+            "database_key_env = \"COACHMAIL_TEST_DB_KEY\"",
+        )
+    });
+    let canary = "CANARY-at-rest-33c1";
+    let raw = mail(
+        ALICE,
+        "Delivery",
+        &format!("Delivery: 4\n{canary}"),
+        &[dmarc("pass", "example.org")],
+        "enc1",
+        Utc::now(),
+    );
+    let ingest = |key: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coachmail"));
+        cmd.arg("--config").arg(&config.path).arg("ingest");
+        match key {
+            Some(k) => cmd.env("COACHMAIL_TEST_DB_KEY", k),
+            None => cmd.env_remove("COACHMAIL_TEST_DB_KEY"),
+        };
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&raw).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = ingest(Some("correct horse battery staple"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let db = &config.service.database;
+    let bytes = std::fs::read(db).unwrap();
+    assert!(!contains(&bytes, canary) && !contains(&bytes, "SQLite format 3"));
+    // Without the key: not a database.
+    let plain = rusqlite::Connection::open(db).unwrap();
+    let err = plain
+        .query_row("SELECT count(*) FROM notes", [], |r| r.get::<_, i64>(0))
+        .unwrap_err();
+    assert!(err.to_string().contains("not a database"), "{err}");
+    // A wrong key: a clear error, from the library and from the binary.
+    let err = coachmail::store::Store::open(db, Some("wrong"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("key"), "{err}");
+    let out = ingest(Some("wrong"));
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("COACHMAIL_TEST_DB_KEY") || stderr.contains("key"),
+        "{stderr}"
+    );
+    // The right key reads it back.
+    let store = coachmail::store::Store::open(db, Some("correct horse battery staple")).unwrap();
+    assert_eq!(
+        store
+            .notes(
+                "alice",
+                store
+                    .forms_sent("alice")
+                    .unwrap()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| {
+                        coachmail::schedule::open_week(Utc::now(), config.pm("alice").unwrap())
+                    })
+            )
+            .unwrap(),
+        [canary]
+    );
+}
