@@ -115,9 +115,21 @@ impl Service {
         let mut count = 0;
         for msg in inbox.pending()? {
             let raw = inbox.read(&msg, limit)?;
-            self.engine.receive(&mut self.store, &raw, now)?;
-            inbox.acknowledge(&msg)?;
-            count += 1;
+            match self.engine.receive(&mut self.store, &raw, now) {
+                Ok(_) => {
+                    inbox.acknowledge(&msg)?;
+                    count += 1;
+                }
+                // The database is busy: stop here, the rest waits for the next pass.
+                Err(EngineError::Store(e)) if e.is_busy() => {
+                    return Err(EngineError::Store(e).into());
+                }
+                // Anything else stays in new/ to be tried again, and does
+                // not hold up the messages behind it.
+                Err(e) => {
+                    warn!(error = %e, "a message could not be applied; it stays in the Maildir")
+                }
+            }
         }
         Ok(count)
     }

@@ -34,11 +34,17 @@ pub struct Maildir {
 impl Maildir {
     /// Opens the Maildir at `dir`, creating its three folders if missing.
     pub fn open(dir: &Path) -> Result<Maildir, InboundError> {
+        use std::os::unix::fs::DirBuilderExt;
         for sub in ["new", "cur", "tmp"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(|source| InboundError::Maildir {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
+            // Replies hold scores and notes: folders we create are 0700.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir.join(sub))
+                .map_err(|source| InboundError::Maildir {
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
         }
         Ok(Maildir {
             dir: dir.to_path_buf(),

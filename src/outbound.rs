@@ -86,11 +86,26 @@ impl FileTransport {
         self.dir.join(format!("{:06}-{key}.eml", parcel.id))
     }
 
+    /// Sent mail holds scores and notes: the folder is created 0700 and
+    /// each file 0600.
     fn write(&self, parcel: &Parcel) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if !self.dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)?;
+        }
         let path = self.path_of(parcel);
         let tmp = path.with_extension("eml.tmp");
-        std::fs::write(&tmp, &parcel.bytes)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(&parcel.bytes)?;
         std::fs::rename(&tmp, &path)
     }
 }
@@ -252,6 +267,18 @@ mod tests {
             "000007-form-alice-2026-W48.eml"
         );
         assert_eq!(std::fs::read(t.path_of(&p)).unwrap(), p.bytes);
+    }
+
+    #[tokio::test]
+    async fn sent_mail_is_readable_by_the_service_user_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let t = FileTransport::new(dir.path().join("outbox"));
+        let p = parcel(1, "confirm:x");
+        t.send(&p).await.unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(t.dir()), 0o700);
+        assert_eq!(mode(&t.path_of(&p)), 0o600);
     }
 
     #[test]

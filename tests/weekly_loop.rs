@@ -11,6 +11,7 @@ use util::{Harness, Sent, utc};
 
 /// Answers `form` from `from` with one score for every skill (`override`
 /// replaces some), in the given client's shape.
+#[allow(clippy::too_many_arguments)]
 fn reply_all(
     h: &Harness,
     form: &Sent,
