@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a used one.
 #
-#   scripts/test.sh            everything: unit, corpus, loop, CLI, and the
-#                              real-mail tests against Postfix and Dovecot
+#   scripts/test.sh            everything: unit, corpus, loop, CLI, privacy,
+#                              the encrypted store, and the real-mail tests
+#                              against Postfix and Dovecot
 #
 # What the tests need beyond cargo (Postfix, Dovecot) is installed from
 # Debian's packages and started on loopback by scripts/mail-servers.sh, in a
 # throwaway folder that is removed afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The SQLCipher build (at-rest encryption) links the system's libcrypto.
+if ! dpkg -s libssl-dev pkg-config >/dev/null 2>&1; then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libssl-dev pkg-config
+fi
 
 if [ -x scripts/mail-servers.sh ]; then
   scripts/mail-servers.sh install
@@ -18,4 +24,4 @@ if [ -x scripts/mail-servers.sh ]; then
   export COACHMAIL_TEST_MAIL_ENV="$MAIL_DIR/env"
 fi
 
-cargo test --all-targets --locked
+cargo test --all-targets --locked --features sqlcipher
