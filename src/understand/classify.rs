@@ -187,7 +187,6 @@ const PLEASANTRIES: &[&str] = &[
 pub fn strip_subject_prefixes(subject: &str) -> &str {
     let mut s = subject.trim();
     loop {
-        let lower = s.to_lowercase();
         let mut stripped = false;
         for p in [
             "re:",
@@ -204,7 +203,9 @@ pub fn strip_subject_prefixes(subject: &str) -> &str {
             "re :",
             "tr :",
         ] {
-            if lower.starts_with(p) {
+            if s.get(..p.len())
+                .is_some_and(|head| head.to_lowercase() == p)
+            {
                 s = s[p.len()..].trim_start();
                 stripped = true;
                 break;

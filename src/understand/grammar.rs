@@ -277,9 +277,10 @@ fn strip_decoration(line: &str) -> String {
 /// Parses a value at the start of `s`: the value and the rest of the line.
 fn parse_value(s: &str) -> Option<(Value, &str)> {
     let s = s.trim_start();
-    let lower_start: String = s.chars().take(5).flat_map(char::to_lowercase).collect();
     for word in ["n/a", "n.a.", "skip", "na"] {
-        if lower_start.starts_with(word) {
+        if let Some(head) = s.get(..word.len())
+            && head.eq_ignore_ascii_case(word)
+        {
             let rest = &s[word.len()..];
             if rest.chars().next().is_none_or(|c| !c.is_alphanumeric()) {
                 return Some((Value::Skip, rest));
@@ -330,9 +331,10 @@ fn parse_value(s: &str) -> Option<(Value, &str)> {
             rest = &after[n..];
         }
     } else {
-        let lt = t.to_lowercase();
         for phrase in ["out of ", "sur ", "von ", "de ", "su ", "op ", "av "] {
-            if lt.starts_with(phrase) {
+            if let Some(head) = t.get(..phrase.len())
+                && head.eq_ignore_ascii_case(phrase)
+            {
                 let after = &t[phrase.len()..];
                 let n = after.bytes().take_while(u8::is_ascii_digit).count();
                 if n > 0

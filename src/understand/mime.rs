@@ -373,11 +373,11 @@ fn strip_tags(html: &str) -> String {
                     line_start = true;
                 }
             }
-            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "hr" | "table" => {
-                if !line_start {
-                    out.push('\n');
-                    line_start = true;
-                }
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "hr" | "table"
+                if !line_start =>
+            {
+                out.push('\n');
+                line_start = true;
             }
             _ => {}
         }
