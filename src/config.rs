@@ -412,15 +412,30 @@ fn slot(src: &Source<'_>, value: &toml::Spanned<String>, key: &str) -> Result<Sl
     }
 }
 
-fn day(src: &Source<'_>, value: &toml::Spanned<String>, key: &str) -> Result<Weekday, ConfigError> {
-    parse_day(value.get_ref()).ok_or_else(|| {
+/// Parses `value` with `parse`, or names the key, the value and the fix.
+fn parsed<T>(
+    src: &Source<'_>,
+    value: &toml::Spanned<String>,
+    key: &str,
+    parse: fn(&str) -> Option<T>,
+    (what, fix): (&str, &str),
+) -> Result<T, ConfigError> {
+    parse(value.get_ref()).ok_or_else(|| {
         src.invalid(
             value,
             key,
-            format!("`{}` is not a day of the week", value.get_ref()),
-            "write mon, tue, wed, thu, fri, sat or sun",
+            format!("`{}` is not {what}", value.get_ref()),
+            fix,
         )
     })
+}
+
+fn day(src: &Source<'_>, value: &toml::Spanned<String>, key: &str) -> Result<Weekday, ConfigError> {
+    let why = (
+        "a day of the week",
+        "write mon, tue, wed, thu, fri, sat or sun",
+    );
+    parsed(src, value, key, parse_day, why)
 }
 
 fn time(
@@ -428,14 +443,8 @@ fn time(
     value: &toml::Spanned<String>,
     key: &str,
 ) -> Result<NaiveTime, ConfigError> {
-    parse_time(value.get_ref()).ok_or_else(|| {
-        src.invalid(
-            value,
-            key,
-            format!("`{}` is not a time of day", value.get_ref()),
-            "write a 24-hour time, e.g. \"16:00\"",
-        )
-    })
+    let why = ("a time of day", "write a 24-hour time, e.g. \"16:00\"");
+    parsed(src, value, key, parse_time, why)
 }
 
 fn duration(
@@ -443,14 +452,11 @@ fn duration(
     value: &toml::Spanned<String>,
     key: &str,
 ) -> Result<Duration, ConfigError> {
-    parse_duration(value.get_ref()).ok_or_else(|| {
-        src.invalid(
-            value,
-            key,
-            format!("`{}` is not a duration", value.get_ref()),
-            "write it like \"2h\", \"45m\", \"2d\" or \"1h30m\"",
-        )
-    })
+    let why = (
+        "a duration",
+        "write it like \"2h\", \"45m\", \"2d\" or \"1h30m\"",
+    );
+    parsed(src, value, key, parse_duration, why)
 }
 
 fn env_name(
