@@ -163,6 +163,15 @@ CREATE TABLE forget_tokens (
 ) STRICT;
 CREATE INDEX forget_tokens_by_pm ON forget_tokens(pm);
 "#,
+    // 2: where the IMAP reader got to, per mailbox (server, user, folder).
+    r#"
+CREATE TABLE imap_state (
+    mailbox       TEXT PRIMARY KEY,
+    uid_validity  INTEGER NOT NULL,
+    last_uid      INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this binary writes.
