@@ -11,10 +11,11 @@ use chrono::Utc;
 
 use crate::cli::{CliError, exit};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Outbound};
+use crate::config::{Config, Inbound, Outbound};
 use crate::daemon::Service;
 use crate::engine::{Engine, EngineError};
-use crate::outbound::{FileTransport, Transport};
+use crate::inbound::{ImapError, ImapReader};
+use crate::outbound::{FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::store::Store;
 use crate::understand::{self, Context, Kind, NoForms};
 
@@ -31,13 +32,42 @@ pub fn open_store(config: &Config) -> Result<Store, CliError> {
     Ok(Store::open(&config.service.database, key.as_deref()).map_err(EngineError::from)?)
 }
 
-/// The transport the config names.
+/// The transport the config names. Call it inside a Tokio runtime: the
+/// SMTP pool runs a background task.
 pub fn transport(config: &Config) -> Result<Box<dyn Transport>, CliError> {
     match &config.outbound {
         Outbound::File { dir } => Ok(Box::new(FileTransport::new(dir.clone()))),
-        Outbound::Smtp(_) => Err(CliError::Io(
-            "outbound.transport = \"smtp\" is not available in this build yet; use \"file\"".into(),
+        Outbound::Smtp(smtp) => Ok(Box::new(
+            SmtpTransport::from_config(smtp).map_err(|e| CliError::Io(e.to_string()))?,
         )),
+    }
+}
+
+/// Logs in to the relay once at start: a refused login stops the service
+/// with the env var to fix; an unreachable relay is only a warning (the
+/// queue waits and retries).
+pub async fn verify_smtp(transport: &SmtpTransport) -> Result<(), CliError> {
+    match transport.verify().await {
+        Ok(()) => Ok(()),
+        Err(e @ SmtpError::Unreachable { .. }) => {
+            tracing::warn!(error = %e, "SMTP relay not reachable at start");
+            Ok(())
+        }
+        Err(e) => Err(CliError::Io(e.to_string())),
+    }
+}
+
+/// Logs in to the mailbox once at start: a refused login or a missing
+/// folder stops the service with what to fix; an unreachable server is
+/// only a warning (the reader keeps trying).
+pub async fn verify_imap(reader: &ImapReader) -> Result<(), CliError> {
+    match reader.verify().await {
+        Ok(()) => Ok(()),
+        Err(e @ (ImapError::Connect { .. } | ImapError::Session { .. })) => {
+            tracing::warn!(error = %e, "IMAP server not reachable at start");
+            Ok(())
+        }
+        Err(e) => Err(CliError::Io(e.to_string())),
     }
 }
 
@@ -144,13 +174,35 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
     store
         .sync_roster(&engine.config, Utc::now())
         .map_err(EngineError::from)?;
-    let transport = transport(&engine.config)?;
-    let mut service =
-        Service::new(engine, store, transport).map_err(|e| CliError::Io(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Io(format!("cannot start the runtime: {e}")))?;
+    let _entered = runtime.enter();
+    let transport: Box<dyn Transport> = match &engine.config.outbound {
+        Outbound::Smtp(smtp) => {
+            let t = SmtpTransport::from_config(smtp).map_err(|e| CliError::Io(e.to_string()))?;
+            runtime.block_on(verify_smtp(&t))?;
+            Box::new(t)
+        }
+        Outbound::File { .. } => transport(&engine.config)?,
+    };
+    let imap = match &engine.config.inbound {
+        Inbound::Imap(cfg) => {
+            let reader = ImapReader::from_config(cfg, engine.config.auth.max_message_bytes)
+                .map_err(|e| CliError::Io(e.to_string()))?;
+            runtime.block_on(verify_imap(&reader))?;
+            Some(reader)
+        }
+        Inbound::Maildir { .. } | Inbound::None => None,
+    };
+    let mut service =
+        Service::new(engine, store, transport).map_err(|e| CliError::Io(e.to_string()))?;
+    if let Some(reader) = imap {
+        service
+            .spawn_imap(reader)
+            .map_err(|e| CliError::Io(e.to_string()))?;
+    }
     runtime.block_on(service.run(
         &SystemClock,
         std::time::Duration::from_secs(2),

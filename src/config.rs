@@ -91,8 +91,16 @@ pub struct Smtp {
     pub tls: Tls,
     pub user: Option<String>,
     pub password_env: Option<String>,
+    /// Connections kept open to the relay.
     pub pool: u32,
+    /// Messages in flight at once (at most `pool`).
+    pub concurrency: u32,
+    /// Messages handed to the relay per minute, at most.
     pub per_minute: u32,
+    /// An extra CA certificate (PEM) to trust, e.g. a test relay's.
+    pub ca_cert: Option<PathBuf>,
+    /// Connect and command timeout.
+    pub timeout_seconds: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +124,12 @@ pub struct Imap {
     pub folder: String,
     pub processed_folder: Option<String>,
     pub idle: bool,
+    /// How often to look for new mail when IDLE is off or unsupported.
+    pub poll_seconds: u64,
+    /// An extra CA certificate (PEM) to trust, e.g. a test server's.
+    pub ca_cert: Option<PathBuf>,
+    /// Connect and command timeout.
+    pub timeout_seconds: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -619,14 +633,22 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                     "set both (to log in) or neither (an open relay on loopback)",
                 ));
             }
+            let pool = o.pool.unwrap_or(4).max(1);
             Outbound::Smtp(Smtp {
                 host,
                 port,
                 tls,
                 user: o.user.clone(),
                 password_env,
-                pool: o.pool.unwrap_or(4).max(1),
+                pool,
+                concurrency: o.concurrency.unwrap_or(pool).clamp(1, pool),
                 per_minute: o.per_minute.unwrap_or(600).max(1),
+                ca_cert: o
+                    .ca_cert
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| resolve(root, p)),
+                timeout_seconds: o.timeout_seconds.unwrap_or(30).max(1),
             })
         }
         other => {
@@ -679,6 +701,13 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                 folder: i.folder.clone().unwrap_or_else(|| "INBOX".into()),
                 processed_folder: i.processed_folder.clone().filter(|f| !f.is_empty()),
                 idle: i.idle.unwrap_or(true),
+                poll_seconds: i.poll_seconds.unwrap_or(60).max(1),
+                ca_cert: i
+                    .ca_cert
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| resolve(root, p)),
+                timeout_seconds: i.timeout_seconds.unwrap_or(30).max(1),
             })
         }
         other => {
@@ -910,7 +939,10 @@ struct RawOutbound {
     password_env: Option<toml::Spanned<String>>,
     password: Option<toml::Spanned<toml::Value>>,
     pool: Option<u32>,
+    concurrency: Option<u32>,
     per_minute: Option<u32>,
+    ca_cert: Option<String>,
+    timeout_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -927,6 +959,9 @@ struct RawInbound {
     folder: Option<String>,
     processed_folder: Option<String>,
     idle: Option<bool>,
+    poll_seconds: Option<u64>,
+    ca_cert: Option<String>,
+    timeout_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -1102,6 +1137,59 @@ mod tests {
     fn syntax_error_names_the_line() {
         let err = error_of("[schedule]", "[schedule");
         assert!(err.contains("coachmail.toml:"), "{err}");
+    }
+
+    #[test]
+    fn smtp_keys_parse_with_defaults_and_relative_ca_cert() {
+        let c = parse_with(
+            "transport = \"file\"                     #",
+            "transport = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\npool = 8\nca_cert = \"tls/ca.pem\"\n#",
+        )
+        .unwrap();
+        let Outbound::Smtp(s) = c.outbound else {
+            panic!("smtp expected")
+        };
+        assert_eq!(
+            (s.port, s.pool, s.concurrency, s.per_minute),
+            (587, 8, 8, 600)
+        );
+        assert_eq!(s.timeout_seconds, 30);
+        // Relative to the folder that holds config/, like every path.
+        assert_eq!(
+            s.ca_cert,
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tls/ca.pem"))
+        );
+        assert_eq!(s.user, None);
+    }
+
+    #[test]
+    fn smtp_concurrency_is_capped_by_the_pool() {
+        let c = parse_with(
+            "transport = \"file\"                     #",
+            "transport = \"smtp\"\nhost = \"relay\"\npool = 2\nconcurrency = 9\ntimeout_seconds = 5\n#",
+        )
+        .unwrap();
+        let Outbound::Smtp(s) = c.outbound else {
+            panic!("smtp expected")
+        };
+        assert_eq!((s.pool, s.concurrency, s.timeout_seconds), (2, 2, 5));
+    }
+
+    #[test]
+    fn imap_keys_parse_with_defaults() {
+        let c = parse_with(
+            "transport = \"maildir\"                  #",
+            "transport = \"imap\"\nhost = \"127.0.0.1\"\nuser = \"pulse\"\npassword_env = \"PW\"\npoll_seconds = 5\nca_cert = \"/tmp/ca.pem\"\n#",
+        )
+        .unwrap();
+        let Inbound::Imap(i) = c.inbound else {
+            panic!("imap expected")
+        };
+        assert_eq!((i.port, i.tls.clone(), i.idle), (993, Tls::Implicit, true));
+        assert_eq!((i.poll_seconds, i.timeout_seconds), (5, 30));
+        assert_eq!(i.ca_cert, Some(PathBuf::from("/tmp/ca.pem")));
+        assert_eq!(i.folder, "INBOX");
+        assert_eq!(i.processed_folder, None);
     }
 
     #[test]

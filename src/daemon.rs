@@ -4,17 +4,24 @@
 //! Owns the order of a pass and clean shutdown: a stop request is honoured
 //! between messages, never in the middle of one. Time comes from a
 //! [`Clock`], so tests and `demo` move weeks in milliseconds.
+//!
+//! IMAP is read by its own task ([`ImapReader`]), which owns the network
+//! side; the store stays on this loop (it is not `Sync`). The task sends
+//! each raw message over a channel; this loop applies it, records the
+//! IMAP position, and only then answers "committed" on the message's
+//! oneshot, so the task acknowledges it to the server after the commit.
 
 use std::future::Future;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::Inbound;
 use crate::engine::{Engine, EngineError};
-use crate::inbound::{InboundError, Maildir};
+use crate::inbound::{ImapMessage, ImapReader, InboundError, Maildir};
 use crate::outbound::{self, Delivered, Transport};
 use crate::store::Store;
 
@@ -60,6 +67,8 @@ pub struct Service {
     /// so the schedule is read at most once a minute however often the
     /// loop passes.
     last_tick: Option<i64>,
+    /// Messages from the IMAP task, once [`Service::spawn_imap`] started it.
+    pub imap: Option<mpsc::Receiver<ImapMessage>>,
 }
 
 impl Service {
@@ -80,7 +89,49 @@ impl Service {
             inbox,
             transport,
             last_tick: None,
+            imap: None,
         })
+    }
+
+    /// Starts the IMAP task on the current Tokio runtime, from the position
+    /// recorded in the store. The task stops when this service is dropped.
+    pub fn spawn_imap(
+        &mut self,
+        reader: ImapReader,
+    ) -> Result<tokio::task::JoinHandle<()>, ServiceError> {
+        let start = self
+            .store
+            .imap_position(&reader.mailbox())
+            .map_err(EngineError::from)?;
+        let (tx, rx) = mpsc::channel(64);
+        self.imap = Some(rx);
+        Ok(tokio::spawn(reader.run(start, tx)))
+    }
+
+    /// Applies every message the IMAP task has handed over so far.
+    pub fn read_imap(&mut self, now: DateTime<Utc>) -> Result<usize, ServiceError> {
+        let mut count = 0;
+        while let Some(msg) = self.imap.as_mut().and_then(|rx| rx.try_recv().ok()) {
+            self.apply_imap(msg, now)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Applies one IMAP message; answers the task after the commit.
+    fn apply_imap(&mut self, msg: ImapMessage, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        let applied = self
+            .engine
+            .receive(&mut self.store, &msg.raw, now)
+            .and_then(|_| {
+                self.store
+                    .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
+                    .map_err(EngineError::from)
+            });
+        // The task may be gone (shutdown): nothing to acknowledge then.
+        let _ = msg.done.send(applied.is_ok());
+        applied?;
+        Ok(())
     }
 
     /// One pass at `now`: apply what arrived, queue what is due, deliver.
@@ -89,6 +140,7 @@ impl Service {
             received: self.read_inbox(now)?,
             ..Pass::default()
         };
+        pass.received += self.read_imap(now)?;
         let minute = now.timestamp().div_euclid(60);
         if self.last_tick != Some(minute) {
             pass.queued = self.engine.tick(&mut self.store, now)?;
@@ -153,6 +205,8 @@ impl Service {
 
     /// Runs passes every `every` until `shutdown` resolves. A failed pass is
     /// logged and retried on the next one (a busy database, a full disk).
+    /// Mail from the IMAP task is applied as it arrives, and what it causes
+    /// (a confirmation) is delivered at once.
     pub async fn run(
         &mut self,
         clock: &dyn Clock,
@@ -161,13 +215,43 @@ impl Service {
     ) {
         tokio::pin!(shutdown);
         info!(pms = self.engine.config.pms.len(), "coachmail is running");
+        let mut next_pass = tokio::time::Instant::now();
         loop {
-            if let Err(e) = self.pass(clock.now()).await {
-                warn!(error = %e, "pass failed; will try again");
+            if tokio::time::Instant::now() >= next_pass {
+                if let Err(e) = self.pass(clock.now()).await {
+                    warn!(error = %e, "pass failed; will try again");
+                }
+                next_pass = tokio::time::Instant::now() + every;
             }
-            tokio::select! {
+            let incoming = async {
+                match self.imap.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = tokio::select! {
                 _ = &mut shutdown => break,
-                _ = tokio::time::sleep(every) => {}
+                _ = tokio::time::sleep_until(next_pass) => None,
+                msg = incoming => Some(msg),
+            };
+            match event {
+                None => {}
+                Some(None) => {
+                    warn!("the IMAP task stopped; replies are no longer read");
+                    self.imap = None;
+                }
+                Some(Some(msg)) => {
+                    let now = clock.now();
+                    let applied = self
+                        .apply_imap(msg, now)
+                        .and_then(|()| self.read_imap(now).map(|_| ()));
+                    if let Err(e) = applied {
+                        warn!(error = %e, "applying IMAP mail failed; it will be fetched again");
+                    }
+                    if let Err(e) = self.deliver(now).await {
+                        warn!(error = %e, "delivery failed; will try again");
+                    }
+                }
             }
         }
         info!("stopped cleanly");

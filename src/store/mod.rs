@@ -11,6 +11,7 @@
 //! * `schema` — migrations in `PRAGMA user_version`.
 //! * `roster` — coaches, PMs and pairings synced from config, history kept.
 //! * `replies` — forms sent, inbound log, raw messages, answers, notes.
+//! * `imap` — the IMAP reader's position (UIDVALIDITY, last UID) per mailbox.
 //! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
 //! * `privacy` — pauses, skips, events, forget tokens, forget, purge, export.
 //!
@@ -18,6 +19,7 @@
 
 mod error;
 mod facts;
+mod imap;
 mod outbox;
 mod privacy;
 mod replies;
@@ -41,6 +43,7 @@ use crate::week::Week;
 
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
+pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, FormRow, NoteRow, Pause};
 pub use replies::{AnswerRow, InboundRecord};

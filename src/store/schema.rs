@@ -172,6 +172,15 @@ CREATE INDEX skips_by_week ON skips(week, pm);
 -- table's pages (which hold the queued messages).
 CREATE INDEX outbox_keys_by_created ON outbox(created_at, key);
 "#,
+    // 3: where the IMAP reader got to, per mailbox (server, user, folder).
+    r#"
+CREATE TABLE imap_state (
+    mailbox       TEXT PRIMARY KEY,
+    uid_validity  INTEGER NOT NULL,
+    last_uid      INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this binary writes.

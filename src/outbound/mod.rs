@@ -1,7 +1,8 @@
 //! Delivering what the outbox holds: the worker and the transports.
 //!
-//! Owns the [`Transport`] trait (file, recorded, later SMTP) and the rule
-//! that a message is marked sent only after its transport accepted it.
+//! Owns the [`Transport`] trait (file, recorded, [`smtp`]) and the rule
+//! that a message is marked sent only after its transport accepted it, and
+//! exactly once per outbox row even when sends run concurrently.
 //! Never builds or changes a message: it delivers the rendered bytes the
 //! outbox row holds, to the recipient the row names.
 
@@ -11,8 +12,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::StreamExt;
 
 use crate::store::{Store, StoreError};
+
+pub mod smtp;
+
+pub use smtp::{SmtpError, SmtpTransport};
 
 /// A boxed future, so transports can be used as trait objects.
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
@@ -52,6 +58,12 @@ impl SendError {
 /// Something that delivers a message. Implementors write only `send`.
 pub trait Transport: Send + Sync {
     fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a>;
+
+    /// How many sends [`deliver_due`] may run at once (SMTP: the
+    /// configured concurrency, at most the pool size).
+    fn concurrency(&self) -> usize {
+        1
+    }
 }
 
 /// Writes each message as an `.eml` file named after its outbox row, so a
@@ -192,11 +204,12 @@ pub fn after_failure(
     }
 }
 
-/// Delivers up to `limit` outbox rows that are due at `now`, one after
-/// the other, and records each outcome. A row is marked sent only after the
-/// transport accepted it; a crash in between sends it again on restart,
-/// which the file transport absorbs (same file) and SMTP tolerates (the
-/// same Message-ID, so clients show it once).
+/// Delivers up to `limit` outbox rows that are due at `now`, up to
+/// [`Transport::concurrency`] at once, and records each outcome as its send
+/// finishes. Each row is sent once per pass and recorded once; a row is
+/// marked sent only after the transport accepted it. A crash in between
+/// sends it again on restart, which the file transport absorbs (same file)
+/// and SMTP tolerates (the same Message-ID, so clients show it once).
 pub async fn deliver_due(
     store: &Store,
     transport: &dyn Transport,
@@ -205,7 +218,8 @@ pub async fn deliver_due(
     limit: usize,
 ) -> Result<Delivered, StoreError> {
     let mut done = Delivered::default();
-    for row in store.next_due_outbound(now, limit)? {
+    let rows = store.next_due_outbound(now, limit)?;
+    let sends = futures_util::stream::iter(rows.into_iter().map(|row| {
         let parcel = Parcel {
             id: row.id,
             key: row.key,
@@ -213,30 +227,51 @@ pub async fn deliver_due(
             to: row.recipient,
             bytes: row.bytes,
         };
-        match transport.send(&parcel).await {
-            Ok(()) => {
-                store.mark_sent(parcel.id, now)?;
-                done.sent += 1;
-            }
-            Err(err) => match after_failure(&err, parcel.id, row.attempts, now) {
-                Some(next) => {
-                    tracing::warn!(id = parcel.id, class = err.class(), "delivery deferred");
-                    store.mark_retry(parcel.id, next, err.class())?;
-                    done.retrying += 1;
-                }
-                None => {
-                    tracing::error!(
-                        id = parcel.id,
-                        class = err.class(),
-                        "delivery failed for good; dead-lettered"
-                    );
-                    store.mark_dead(parcel.id, err.class(), now)?;
-                    done.dead += 1;
-                }
-            },
+        async move {
+            let result = transport.send(&parcel).await;
+            (parcel.id, row.attempts, result)
         }
+    }))
+    .buffer_unordered(transport.concurrency().max(1));
+    tokio::pin!(sends);
+    while let Some((id, attempts, result)) = sends.next().await {
+        record(store, id, attempts, result, now, &mut done)?;
     }
     Ok(done)
+}
+
+/// Writes one send's outcome to the outbox.
+fn record(
+    store: &Store,
+    id: i64,
+    attempts: u32,
+    result: Result<(), SendError>,
+    now: DateTime<Utc>,
+    done: &mut Delivered,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => {
+            store.mark_sent(id, now)?;
+            done.sent += 1;
+        }
+        Err(err) => match after_failure(&err, id, attempts, now) {
+            Some(next) => {
+                tracing::warn!(id, class = err.class(), "delivery deferred");
+                store.mark_retry(id, next, err.class())?;
+                done.retrying += 1;
+            }
+            None => {
+                tracing::error!(
+                    id,
+                    class = err.class(),
+                    "delivery failed for good; dead-lettered"
+                );
+                store.mark_dead(id, err.class(), now)?;
+                done.dead += 1;
+            }
+        },
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -279,6 +314,78 @@ mod tests {
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(t.dir()), 0o700);
         assert_eq!(mode(&t.path_of(&p)), 0o600);
+    }
+
+    /// Accepts everything after a short wait, counting sends in flight.
+    #[derive(Default)]
+    struct Slow {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        sent: Mutex<Vec<i64>>,
+    }
+
+    impl Transport for Slow {
+        fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a> {
+            use std::sync::atomic::Ordering::SeqCst;
+            Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+                self.most.fetch_max(now, SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                self.in_flight.fetch_sub(1, SeqCst);
+                self.sent.lock().unwrap().push(parcel.id);
+                if parcel.key.ends_with("-bad") {
+                    Err(SendError::Permanent("smtp-550".into()))
+                } else {
+                    Ok(())
+                }
+            })
+        }
+        fn concurrency(&self) -> usize {
+            4
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_delivery_sends_and_records_each_row_once() {
+        use crate::store::NewOutbound;
+        let mut store = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        let tx = store.transaction().unwrap();
+        for i in 0..10 {
+            let key = if i == 3 {
+                format!("k{i}-bad")
+            } else {
+                format!("k{i}")
+            };
+            tx.enqueue(
+                &NewOutbound {
+                    key: &key,
+                    kind: "form",
+                    pm: None,
+                    recipient: "alice@example.org",
+                    bytes: b"x",
+                },
+                now,
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        let t = Slow::default();
+        let d = deliver_due(&store, &t, "pulse@example.org", now, 100)
+            .await
+            .unwrap();
+        assert_eq!((d.sent, d.retrying, d.dead), (9, 0, 1));
+        assert_eq!(t.most.load(std::sync::atomic::Ordering::SeqCst), 4);
+        let mut ids = t.sent.lock().unwrap().clone();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 10);
+        let again = deliver_due(&store, &t, "pulse@example.org", now, 100)
+            .await
+            .unwrap();
+        assert_eq!(again, Delivered::default());
+        let status = store.outbox_status(now).unwrap();
+        assert_eq!((status.pending, status.dead_total), (0, 1));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Where replies come from: a Maildir, standard input, and (later) IMAP.
+//! Where replies come from: a Maildir, standard input, and IMAP ([`imap`]).
 //!
 //! Owns reading raw messages and acknowledging them to their source. A
 //! message is acknowledged (Maildir `new/` → `cur/`) only after the caller
@@ -6,6 +6,10 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+pub mod imap;
+
+pub use imap::{ImapError, ImapMessage, ImapReader};
 
 /// Why an inbound source could not be read.
 #[derive(Debug, thiserror::Error)]
