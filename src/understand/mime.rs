@@ -160,6 +160,16 @@ pub fn body_text(msg: &Message<'_>) -> String {
 
 /// `\r\n` and lone `\r` → `\n`; other control characters (except tab) dropped.
 fn normalize_newlines(t: &str) -> String {
+    // Most text needs nothing: no CR, no control characters, no BOM,
+    // zero-width or no-break spaces (whose UTF-8 starts with C2, E2 or EF).
+    let clean = t.bytes().all(|b| {
+        (b >= 0x20 && b != 0x7f && b != 0xc2 && b != 0xe2 && b != 0xef) || b == b'\n' || b == b'\t'
+    });
+    if clean {
+        let mut out = t.to_string();
+        truncate(&mut out, MAX_TEXT_BYTES);
+        return out;
+    }
     let mut out = String::with_capacity(t.len().min(MAX_TEXT_BYTES + 4));
     let mut chars = t.chars().peekable();
     while let Some(c) = chars.next() {
