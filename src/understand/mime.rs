@@ -170,26 +170,35 @@ fn normalize_newlines(t: &str) -> String {
         truncate(&mut out, MAX_TEXT_BYTES);
         return out;
     }
+    // Copy clean runs whole; replace only what needs it.
     let mut out = String::with_capacity(t.len().min(MAX_TEXT_BYTES + 4));
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push('\n');
-            }
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
-            '\u{feff}' | '\u{200b}' => {}
-            '\u{a0}' => out.push(' '),
-            c => out.push(c),
+    let mut start = 0;
+    for (i, c) in t.char_indices() {
+        if i < start {
+            continue; // the `\n` of a `\r\n` already handled
+        }
+        let replacement = match c {
+            '\r' => "\n",
+            '\n' | '\t' => continue,
+            c if c.is_control() => "",
+            '\u{feff}' | '\u{200b}' => "",
+            '\u{a0}' => " ",
+            _ => continue,
+        };
+        out.push_str(&t[start..i]);
+        out.push_str(replacement);
+        start = i + c.len_utf8();
+        if c == '\r' && t[start..].starts_with('\n') {
+            start += 1;
         }
         if out.len() > MAX_TEXT_BYTES {
             break;
         }
     }
+    if out.len() <= MAX_TEXT_BYTES {
+        out.push_str(&t[start..]);
+    }
+    truncate(&mut out, MAX_TEXT_BYTES);
     out
 }
 

@@ -74,7 +74,24 @@ fn quote_depth(line: &str) -> (usize, &str) {
 
 /// A line with bold markers, NBSPs and full-width colons normalised, folded.
 fn plain(line: &str) -> String {
-    let t = line.trim().replace(['*', '\u{a0}'], " ").replace('：', ":");
+    let line = line.trim();
+    if line.is_ascii() {
+        if !line.contains('*') {
+            return line.to_ascii_lowercase();
+        }
+        let t: String = line
+            .bytes()
+            .map(|b| {
+                if b == b'*' {
+                    ' '
+                } else {
+                    char::from(b.to_ascii_lowercase())
+                }
+            })
+            .collect();
+        return t.trim().to_string();
+    }
+    let t = line.replace(['*', '\u{a0}'], " ").replace('：', ":");
     fold(t.trim())
 }
 
@@ -332,7 +349,10 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
 /// follows its colon.
 fn prompt_parts(content: &str) -> Option<(&str, &str)> {
     let t = content.trim();
-    let close = t.find("):").or_else(|| t.find(")："))?;
+    let close = t
+        .match_indices(')')
+        .map(|(i, _)| i)
+        .find(|&i| t[i + 1..].starts_with([':', '：']))?;
     let open = t[..close].rfind('(')?;
     let key = &t[open + 1..close];
     if key.is_empty()
