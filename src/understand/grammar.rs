@@ -11,7 +11,9 @@
 //! line. Never sees headers or quotes (`quotes` removes those first), never
 //! fails: bad lines come back as [`Invalid`] values, not errors.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -48,6 +50,29 @@ pub fn fold(s: &str) -> String {
         }
     }
     out
+}
+
+thread_local! {
+    /// The lexicon of the framework last seen on this thread: building one
+    /// costs more than reading a short reply, and the framework rarely
+    /// changes. Checked by value, so a changed framework is never served
+    /// stale.
+    static LEXICON: RefCell<Option<(Framework, Rc<Lexicon>)>> = const { RefCell::new(None) };
+}
+
+/// The lexicon for `framework`, built once per thread and framework.
+pub fn lexicon_for(framework: &Framework) -> Rc<Lexicon> {
+    LEXICON.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some((f, lex)) = slot.as_ref()
+            && f == framework
+        {
+            return Rc::clone(lex);
+        }
+        let lex = Rc::new(Lexicon::new(framework));
+        *slot = Some((framework.clone(), Rc::clone(&lex)));
+        lex
+    })
 }
 
 /// One way of naming a skill: its words, folded.
