@@ -99,17 +99,11 @@ pub enum Resolved {
     Unknown,
 }
 
-fn words_of(folded: &str) -> Vec<String> {
+fn words_of(folded: &str) -> Vec<&str> {
     folded
         .split(|c: char| c.is_whitespace() || c == '/' || c == ',')
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w == "&" || w == "+" {
-                "and".into()
-            } else {
-                w.to_string()
-            }
-        })
+        .map(|w| if w == "&" || w == "+" { "and" } else { w })
         .collect()
 }
 
@@ -127,13 +121,15 @@ impl Lexicon {
                 .chain(std::iter::once(&s.name))
                 .chain(s.aliases.iter())
             {
-                let words = words_of(&fold(n));
+                let folded = fold(n);
+                let words: Vec<String> = words_of(&folded).into_iter().map(String::from).collect();
                 if !words.is_empty() {
                     names.push(Name { words, skill: i });
                 }
                 // Keys such as `tech-fluency` also match written with a space.
                 if n.contains(['-', '_']) {
-                    let words = words_of(&fold(&n.replace(['-', '_'], " ")));
+                    let folded = fold(&n.replace(['-', '_'], " "));
+                    let words = words_of(&folded).into_iter().map(String::from).collect();
                     names.push(Name { words, skill: i });
                 }
             }
@@ -197,13 +193,13 @@ impl Lexicon {
         let mut exact: Vec<usize> = Vec::new();
         let mut prefix: Vec<usize> = Vec::new();
         for n in &self.names {
-            if n.words == words {
+            if n.words.len() == words.len() && n.words.iter().zip(&words).all(|(a, b)| a == b) {
                 exact.push(n.skill);
             } else if words.len() <= n.words.len()
                 && words
                     .iter()
                     .zip(n.words.iter())
-                    .all(|(w, c)| c.starts_with(w.as_str()))
+                    .all(|(w, c)| c.starts_with(*w))
             {
                 prefix.push(n.skill);
             }

@@ -170,27 +170,41 @@ fn normalize_newlines(t: &str) -> String {
         truncate(&mut out, MAX_TEXT_BYTES);
         return out;
     }
-    // Copy clean runs whole; replace only what needs it.
+    // Copy clean runs whole; replace only what needs it. Only CR, control
+    // bytes and characters whose UTF-8 starts with C2, E2 or EF can need it.
     let mut out = String::with_capacity(t.len().min(MAX_TEXT_BYTES + 4));
+    let bytes = t.as_bytes();
     let mut start = 0;
-    for (i, c) in t.char_indices() {
-        if i < start {
-            continue; // the `\n` of a `\r\n` already handled
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let interesting = b == b'\r'
+            || (b < 0x20 && b != b'\n' && b != b'\t')
+            || matches!(b, 0x7f | 0xc2 | 0xe2 | 0xef);
+        if !interesting {
+            i += 1;
+            continue;
         }
+        let Some(c) = t.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
         let replacement = match c {
             '\r' => "\n",
-            '\n' | '\t' => continue,
             c if c.is_control() => "",
             '\u{feff}' | '\u{200b}' => "",
             '\u{a0}' => " ",
-            _ => continue,
+            _ => {
+                i += c.len_utf8();
+                continue;
+            }
         };
         out.push_str(&t[start..i]);
         out.push_str(replacement);
-        start = i + c.len_utf8();
-        if c == '\r' && t[start..].starts_with('\n') {
-            start += 1;
+        i += c.len_utf8();
+        if c == '\r' && bytes.get(i) == Some(&b'\n') {
+            i += 1;
         }
+        start = i;
         if out.len() > MAX_TEXT_BYTES {
             break;
         }
