@@ -190,9 +190,26 @@ fn main() {
         }
         return;
     }
+    // Replies whose only body is HTML go through html2text: reported apart.
+    let html_only = |raw: &[u8]| {
+        mime::parse(raw).is_ok_and(|m| {
+            m.text_body
+                .first()
+                .and_then(|id| m.parts.get(*id as usize))
+                .is_some_and(|p| matches!(p.body, mail_parser::PartType::Html(_)))
+        })
+    };
+    let plain_msgs: Vec<&[u8]> = typical_msgs
+        .iter()
+        .copied()
+        .filter(|r| !html_only(r))
+        .collect();
+    let html_msgs: Vec<&[u8]> = all.iter().copied().filter(|r| html_only(r)).collect();
     if std::env::args().any(|a| a == "--report-only") {
         report("all corpus", &all, &ctx);
         report("typical replies", &typical_msgs, &ctx);
+        report("typical plain-text replies", &plain_msgs, &ctx);
+        report("HTML-only replies", &html_msgs, &ctx);
         return;
     }
     let mut c = Criterion::default().configure_from_args();
@@ -228,4 +245,6 @@ fn main() {
 
     report("all corpus", &all, &ctx);
     report("typical replies", &typical_msgs, &ctx);
+    report("typical plain-text replies", &plain_msgs, &ctx);
+    report("HTML-only replies", &html_msgs, &ctx);
 }
