@@ -6,7 +6,9 @@
 //! message and for typical replies (plain-text and multipart replies from
 //! people, without the junk, attack and HTML-only folders).
 //!
-//! Run: `cargo bench --bench understand`.
+//! Run: `cargo bench --bench understand`. With `-- --report-only` only the
+//! plain timing pass runs (e.g. under `/usr/bin/time -v` to get CPU time on
+//! a busy machine).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -135,6 +137,81 @@ fn main() {
         .filter_map(|r| mime::parse(r).ok().map(|m| mime::body_text(&m)))
         .collect();
 
+    if let Some(one) = std::env::args().skip_while(|a| a != "--one").nth(1) {
+        let raw = std::fs::read(&one).unwrap_or_default();
+        let t = Instant::now();
+        for _ in 0..20_000 {
+            black_box(understand(black_box(&raw), &ctx));
+        }
+        println!(
+            "{one}: {:.1} µs",
+            t.elapsed().as_secs_f64() * 1e6 / 20_000.0
+        );
+        let per = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / 20_000.0;
+        let t = Instant::now();
+        for _ in 0..20_000 {
+            black_box(mime::parse(black_box(&raw)).map(|m| m.parts.len()).ok());
+        }
+        println!("  mail-parser alone: {:.1} µs", per(t));
+        let t = Instant::now();
+        for _ in 0..20_000 {
+            black_box(coachmail::understand::content_hash(black_box(&raw)));
+        }
+        println!("  sha-256 alone: {:.1} µs", per(t));
+        let t = Instant::now();
+        for _ in 0..20_000 {
+            black_box(Lexicon::new(black_box(&config.framework)));
+        }
+        println!("  lexicon alone: {:.1} µs", per(t));
+        return;
+    }
+    if std::env::args().any(|a| a == "--slowest") {
+        let mut each: Vec<(Duration, &Path)> = corpus
+            .iter()
+            .map(|(p, raw)| {
+                let t = Instant::now();
+                for _ in 0..50 {
+                    black_box(understand(black_box(raw), &ctx));
+                }
+                (t.elapsed() / 50, p.as_path())
+            })
+            .collect();
+        each.sort();
+        let total: Duration = each.iter().map(|(d, _)| *d).sum();
+        println!(
+            "sum of per-message means: {:.1} µs",
+            total.as_secs_f64() * 1e6
+        );
+        for (d, p) in each.iter().rev().take(12) {
+            println!("{:8.1} µs  {}", d.as_secs_f64() * 1e6, p.display());
+        }
+        for (d, p) in each.iter().take(5) {
+            println!("{:8.1} µs  {}", d.as_secs_f64() * 1e6, p.display());
+        }
+        return;
+    }
+    // Replies whose only body is HTML go through html2text: reported apart.
+    let html_only = |raw: &[u8]| {
+        mime::parse(raw).is_ok_and(|m| {
+            m.text_body
+                .first()
+                .and_then(|id| m.parts.get(*id as usize))
+                .is_some_and(|p| matches!(p.body, mail_parser::PartType::Html(_)))
+        })
+    };
+    let plain_msgs: Vec<&[u8]> = typical_msgs
+        .iter()
+        .copied()
+        .filter(|r| !html_only(r))
+        .collect();
+    let html_msgs: Vec<&[u8]> = all.iter().copied().filter(|r| html_only(r)).collect();
+    if std::env::args().any(|a| a == "--report-only") {
+        report("all corpus", &all, &ctx);
+        report("typical replies", &typical_msgs, &ctx);
+        report("typical plain-text replies", &plain_msgs, &ctx);
+        report("HTML-only replies", &html_msgs, &ctx);
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     let mut g = c.benchmark_group("understand");
     g.throughput(Throughput::Elements(all.len() as u64));
@@ -168,4 +245,6 @@ fn main() {
 
     report("all corpus", &all, &ctx);
     report("typical replies", &typical_msgs, &ctx);
+    report("typical plain-text replies", &plain_msgs, &ctx);
+    report("HTML-only replies", &html_msgs, &ctx);
 }

@@ -263,6 +263,15 @@ pub fn dmarc(msg: &mail_parser::Message<'_>, trusted: &[String], from_domain: &s
         if !name.eq_ignore_ascii_case("authentication-results") {
             continue;
         }
+        // Only a trusted server's header is worth parsing.
+        let id = value
+            .trim_start()
+            .split(|c: char| c == ';' || c == '(' || c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        if !trusted.iter().any(|t| t.eq_ignore_ascii_case(id)) {
+            continue;
+        }
         let Some(ar) = AuthResults::parse(value) else {
             continue;
         };

@@ -11,7 +11,9 @@
 //! line. Never sees headers or quotes (`quotes` removes those first), never
 //! fails: bad lines come back as [`Invalid`] values, not errors.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -50,6 +52,29 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+thread_local! {
+    /// The lexicon of the framework last seen on this thread: building one
+    /// costs more than reading a short reply, and the framework rarely
+    /// changes. Checked by value, so a changed framework is never served
+    /// stale.
+    static LEXICON: RefCell<Option<(Framework, Rc<Lexicon>)>> = const { RefCell::new(None) };
+}
+
+/// The lexicon for `framework`, built once per thread and framework.
+pub fn lexicon_for(framework: &Framework) -> Rc<Lexicon> {
+    LEXICON.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some((f, lex)) = slot.as_ref()
+            && f == framework
+        {
+            return Rc::clone(lex);
+        }
+        let lex = Rc::new(Lexicon::new(framework));
+        *slot = Some((framework.clone(), Rc::clone(&lex)));
+        lex
+    })
+}
+
 /// One way of naming a skill: its words, folded.
 #[derive(Debug)]
 struct Name {
@@ -74,17 +99,11 @@ pub enum Resolved {
     Unknown,
 }
 
-fn words_of(folded: &str) -> Vec<String> {
+fn words_of(folded: &str) -> Vec<&str> {
     folded
         .split(|c: char| c.is_whitespace() || c == '/' || c == ',')
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w == "&" || w == "+" {
-                "and".into()
-            } else {
-                w.to_string()
-            }
-        })
+        .map(|w| if w == "&" || w == "+" { "and" } else { w })
         .collect()
 }
 
@@ -102,13 +121,15 @@ impl Lexicon {
                 .chain(std::iter::once(&s.name))
                 .chain(s.aliases.iter())
             {
-                let words = words_of(&fold(n));
+                let folded = fold(n);
+                let words: Vec<String> = words_of(&folded).into_iter().map(String::from).collect();
                 if !words.is_empty() {
                     names.push(Name { words, skill: i });
                 }
                 // Keys such as `tech-fluency` also match written with a space.
                 if n.contains(['-', '_']) {
-                    let words = words_of(&fold(&n.replace(['-', '_'], " ")));
+                    let folded = fold(&n.replace(['-', '_'], " "));
+                    let words = words_of(&folded).into_iter().map(String::from).collect();
                     names.push(Name { words, skill: i });
                 }
             }
@@ -172,13 +193,13 @@ impl Lexicon {
         let mut exact: Vec<usize> = Vec::new();
         let mut prefix: Vec<usize> = Vec::new();
         for n in &self.names {
-            if n.words == words {
+            if n.words.len() == words.len() && n.words.iter().zip(&words).all(|(a, b)| a == b) {
                 exact.push(n.skill);
             } else if words.len() <= n.words.len()
                 && words
                     .iter()
                     .zip(n.words.iter())
-                    .all(|(w, c)| c.starts_with(w.as_str()))
+                    .all(|(w, c)| c.starts_with(*w))
             {
                 prefix.push(n.skill);
             }

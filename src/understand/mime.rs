@@ -160,26 +160,59 @@ pub fn body_text(msg: &Message<'_>) -> String {
 
 /// `\r\n` and lone `\r` → `\n`; other control characters (except tab) dropped.
 fn normalize_newlines(t: &str) -> String {
+    // Most text needs nothing: no CR, no control characters, no BOM,
+    // zero-width or no-break spaces (whose UTF-8 starts with C2, E2 or EF).
+    let clean = t.bytes().all(|b| {
+        (b >= 0x20 && b != 0x7f && b != 0xc2 && b != 0xe2 && b != 0xef) || b == b'\n' || b == b'\t'
+    });
+    if clean {
+        let mut out = t.to_string();
+        truncate(&mut out, MAX_TEXT_BYTES);
+        return out;
+    }
+    // Copy clean runs whole; replace only what needs it. Only CR, control
+    // bytes and characters whose UTF-8 starts with C2, E2 or EF can need it.
     let mut out = String::with_capacity(t.len().min(MAX_TEXT_BYTES + 4));
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push('\n');
-            }
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
-            '\u{feff}' | '\u{200b}' => {}
-            '\u{a0}' => out.push(' '),
-            c => out.push(c),
+    let bytes = t.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let interesting = b == b'\r'
+            || (b < 0x20 && b != b'\n' && b != b'\t')
+            || matches!(b, 0x7f | 0xc2 | 0xe2 | 0xef);
+        if !interesting {
+            i += 1;
+            continue;
         }
+        let Some(c) = t.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        let replacement = match c {
+            '\r' => "\n",
+            c if c.is_control() => "",
+            '\u{feff}' | '\u{200b}' => "",
+            '\u{a0}' => " ",
+            _ => {
+                i += c.len_utf8();
+                continue;
+            }
+        };
+        out.push_str(&t[start..i]);
+        out.push_str(replacement);
+        i += c.len_utf8();
+        if c == '\r' && bytes.get(i) == Some(&b'\n') {
+            i += 1;
+        }
+        start = i;
         if out.len() > MAX_TEXT_BYTES {
             break;
         }
     }
+    if out.len() <= MAX_TEXT_BYTES {
+        out.push_str(&t[start..]);
+    }
+    truncate(&mut out, MAX_TEXT_BYTES);
     out
 }
 

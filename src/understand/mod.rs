@@ -191,7 +191,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
     u.week = Some(auth.week);
 
     let text = mime::body_text(&msg);
-    let lex = grammar::Lexicon::new(&ctx.config.framework);
+    let lex = grammar::lexicon_for(&ctx.config.framework);
     let mut names = vec![auth.pm.name.clone()];
     if let Some(first) = auth.pm.name.split_whitespace().next()
         && first != auth.pm.name

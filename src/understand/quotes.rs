@@ -74,7 +74,24 @@ fn quote_depth(line: &str) -> (usize, &str) {
 
 /// A line with bold markers, NBSPs and full-width colons normalised, folded.
 fn plain(line: &str) -> String {
-    let t = line.trim().replace(['*', '\u{a0}'], " ").replace('：', ":");
+    let line = line.trim();
+    if line.is_ascii() {
+        if !line.contains('*') {
+            return line.to_ascii_lowercase();
+        }
+        let t: String = line
+            .bytes()
+            .map(|b| {
+                if b == b'*' {
+                    ' '
+                } else {
+                    char::from(b.to_ascii_lowercase())
+                }
+            })
+            .collect();
+        return t.trim().to_string();
+    }
+    let t = line.replace(['*', '\u{a0}'], " ").replace('：', ":");
     fold(t.trim())
 }
 
@@ -276,7 +293,13 @@ fn is_outlook_block(lines: &[&str], i: usize) -> bool {
 /// Where a quote header starts at line `i`, and how many lines it spans.
 fn header_at(lines: &[&str], i: usize) -> Option<usize> {
     let line = lines[i];
-    if line.trim().is_empty() {
+    let t = line.trim();
+    // Every header has a colon, starts with a rule, or is followed by the
+    // colon-ended second half of a wrapped attribution: a cheap first test.
+    let next_ends_colon = lines
+        .get(i + 1)
+        .is_some_and(|n| n.trim_end().ends_with([':', '：']));
+    if t.is_empty() || !(t.contains([':', '：']) || t.starts_with(['-', '_']) || next_ends_colon) {
         return None;
     }
     if is_separator(line) {
@@ -326,7 +349,10 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
 /// follows its colon.
 fn prompt_parts(content: &str) -> Option<(&str, &str)> {
     let t = content.trim();
-    let close = t.find("):").or_else(|| t.find(")："))?;
+    let close = t
+        .match_indices(')')
+        .map(|(i, _)| i)
+        .find(|&i| t[i + 1..].starts_with([':', '：']))?;
     let open = t[..close].rfind('(')?;
     let key = &t[open + 1..close];
     if key.is_empty()
@@ -348,8 +374,8 @@ fn prompt_parts(content: &str) -> Option<(&str, &str)> {
     Some((&t[..split], t[split..].trim()))
 }
 
-fn is_mobile_footer(line: &str) -> bool {
-    let s = plain(line);
+/// `s` is the line through [`plain`].
+fn is_mobile_footer(s: &str) -> bool {
     let s = s.trim_end_matches(['.', '!']);
     if s.is_empty() || s.chars().count() > 70 {
         return false;
@@ -466,8 +492,8 @@ const CLOSINGS: &[&str] = &[
     "此致",
 ];
 
-fn is_closing(line: &str) -> bool {
-    let s = plain(line);
+/// `s` is the line through [`plain`].
+fn is_closing(s: &str) -> bool {
     let s = s.trim_end_matches([',', '.', '!', ' ', '、', '。']);
     CLOSINGS.contains(&s)
 }
@@ -536,9 +562,10 @@ const CONFIDENTIAL_WORDS: &[&str] = &[
     "保密",
 ];
 
-/// Whether the disclaimer-like text starting at `lines[from]` really is one.
-fn is_disclaimer(lines: &[OwnLine], from: usize) -> bool {
-    let first = plain(&lines[from].text);
+/// Whether the disclaimer-like text starting at `folded[from]` really is
+/// one; `folded` are the run's lines through [`plain`].
+fn is_disclaimer(folded: &[String], from: usize) -> bool {
+    let first = &folded[from];
     if first.starts_with("disclaimer") || first.starts_with("please consider the environment") {
         return true;
     }
@@ -546,8 +573,7 @@ fn is_disclaimer(lines: &[OwnLine], from: usize) -> bool {
         return false;
     }
     let mut seen = 0;
-    for l in &lines[from..] {
-        let t = plain(&l.text);
+    for t in &folded[from..] {
         if CONFIDENTIAL_WORDS.iter().any(|w| t.contains(w)) {
             return true;
         }
@@ -572,16 +598,15 @@ fn short_tail(lines: &[OwnLine], from: usize, is_answer: &dyn Fn(&str) -> bool) 
             .all(|l| l.text.chars().count() <= 80 && !l.from_quote && !is_answer(&l.text))
 }
 
-fn is_name_line(line: &str, names: &[String]) -> bool {
-    let s = plain(line);
+/// `s` is the line through [`plain`], `names` folded.
+fn is_name_line(s: &str, names: &[String]) -> bool {
     let s = s.trim_end_matches([',', '.']);
     !s.is_empty()
         && names.iter().any(|n| {
-            let n = fold(n);
             !n.is_empty()
                 && (s == n
                     || (s.len() <= n.len() + 40
-                        && s.starts_with(&n)
+                        && s.starts_with(n.as_str())
                         && s[n.len()..].starts_with([' ', ',', '|', '-'])))
         })
 }
@@ -600,9 +625,11 @@ fn signature_start(
     names: &[String],
     is_answer: &dyn Fn(&str) -> bool,
 ) -> Option<usize> {
+    let folded: Vec<String> = run.iter().map(|l| plain(&l.text)).collect();
+    let names: Vec<String> = names.iter().map(|n| fold(n.trim())).collect();
     // A legal disclaimer runs to the end of the run, whatever its length;
     // the signature rules below look only at what comes before it.
-    let disclaimer = (0..run.len()).find(|&i| !run[i].from_quote && is_disclaimer(run, i));
+    let disclaimer = (0..run.len()).find(|&i| !run[i].from_quote && is_disclaimer(&folded, i));
     let run = &run[..disclaimer.unwrap_or(run.len())];
     for (i, l) in run.iter().enumerate() {
         if l.from_quote {
@@ -616,13 +643,14 @@ fn signature_start(
         if t.is_empty() {
             continue;
         }
-        if is_mobile_footer(t) && short_tail(run, i + 1, is_answer) {
+        let f = folded[i].as_str();
+        if is_mobile_footer(f) && short_tail(run, i + 1, is_answer) {
             return Some(i);
         }
-        if is_closing(t) && short_tail(run, i + 1, is_answer) {
+        if is_closing(f) && short_tail(run, i + 1, is_answer) {
             return Some(i);
         }
-        if i > 0 && is_name_line(t, names) && short_tail(run, i, is_answer) {
+        if i > 0 && is_name_line(f, &names) && short_tail(run, i, is_answer) {
             return Some(i);
         }
     }
