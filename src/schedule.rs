@@ -239,10 +239,13 @@ fn due_for_pm(now: DateTime<Utc>, schedule: &Schedule, pm: &Pm, f: &PmFacts, out
     let (one_week, one_on_one) = next(tz, pm.one_on_one, now);
     let at = one_on_one - schedule.digest_lead;
     if at <= now {
-        let (about, _) = newest(tz, pm.form, one_on_one, false);
+        let (about, about_at) = newest(tz, pm.form, one_on_one, false);
+        // A paused week still gets its digest, so the coach reads "paused"
+        // before the 1:1 instead of hearing nothing.
         if f.forms_sent.contains(&about)
             || f.answered.contains(&about)
             || f.skipped.contains(&about)
+            || (about_at >= f.since && f.paused_at(about_at))
         {
             out.push(Due::Digest {
                 pm: pm.key.clone(),
@@ -831,8 +834,15 @@ mod tests {
             Duration::minutes(15),
         );
         let keys: Vec<_> = fired.iter().map(|(_, d)| d.idempotency_key()).collect();
-        // W48 paused: no form, no reminder, no digest. W49 goes out after resume.
-        assert_eq!(keys, vec!["form:alice:2026-W49".to_string()]);
+        // W48 paused: no form, no reminder; the coach still gets the digest
+        // before the 1:1 (it says "paused"). W49 goes out after resume.
+        assert_eq!(
+            keys,
+            vec![
+                "digest:alice:2026-11-30".to_string(),
+                "form:alice:2026-W49".to_string()
+            ]
+        );
     }
 
     #[test]

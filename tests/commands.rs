@@ -255,6 +255,18 @@ fn pause_stops_forms_and_reminders_and_the_digest_says_paused_not_missed() {
         .filter(|s| s.subject.contains("Alice Martin"))
         .collect();
     assert!(digests.iter().all(|d| d.to == "maya@example.org"));
+    let dates: Vec<String> = digests
+        .iter()
+        .map(|d| d.date.format("%m-%d").to_string())
+        .collect();
+    assert_eq!(
+        dates,
+        ["01-12", "01-19", "01-26", "02-02"],
+        "a digest before every 1:1, paused or not"
+    );
+    for paused in &digests[1..3] {
+        assert!(paused.text.contains("PAUSED"), "{}", paused.text);
+    }
     let first = &digests[0];
     assert_eq!(first.date.format("%m-%d").to_string(), "01-12");
     assert!(first.text.contains("PAUSED"), "{}", first.text);
