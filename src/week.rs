@@ -44,8 +44,7 @@ impl Week {
 
     /// The date of `day` in this week.
     pub fn day(self, day: Weekday) -> NaiveDate {
-        // ok: a Week is only ever built from a valid ISO week.
-        NaiveDate::from_isoywd_opt(self.year, self.week, day).expect("valid ISO week")
+        NaiveDate::from_isoywd_opt(self.year, self.week, day).expect("valid ISO week") // ok: a Week is only built from a valid ISO week
     }
 
     pub fn monday(self) -> NaiveDate {
