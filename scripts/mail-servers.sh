@@ -52,6 +52,8 @@
 # Mail routing (virtual domain example.org, recipient_delimiter = +):
 #   alice bruno maya tom pulse postmaster @example.org → DIR/mail/<user>/ (Maildir,
 #   delivered by Postfix's virtual(8), read by Dovecot). pulse+anything@ → pulse.
+#   reflect@ and reflect+anything@ → pulse (virtual alias: coachmail's forms
+#   carry Reply-To reflect+KEY@<domain>, so replies reach the service mailbox).
 #   ingest@example.org and ingest+anything@ → Postfix pipe(8) transport
 #   "coachmail" running MAIL_PIPE_ARGV (default: a stand-in DIR/bin/ingest-standin
 #   that saves the message under DIR/pipe/ and exits with the code in
@@ -426,6 +428,7 @@ virtual_gid_maps = static:$VMAIL_GID
 virtual_minimum_uid = 100
 recipient_delimiter = +
 transport_maps = texthash:$PF_CONF/transport
+virtual_alias_maps = texthash:$PF_CONF/virtual_aliases
 coachmail_destination_recipient_limit = 1
 
 # TLS: a certificate made at start time (DIR/tls).
@@ -505,6 +508,8 @@ EOF
     local u
     for u in "${USERS[@]}" ingest; do echo "$u@$DOMAIN $u/" >>"$PF_CONF/virtual_mailboxes"; done
     echo "ingest@$DOMAIN coachmail:" >"$PF_CONF/transport"
+    # the forms' Reply-To (reflect+KEY@) lands in pulse's mailbox
+    echo "reflect@$DOMAIN pulse@$DOMAIN" >"$PF_CONF/virtual_aliases"
     # texthash: maps (read at process start, no postmap needed; fixed for the instance's life)
 }
 

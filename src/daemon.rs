@@ -119,7 +119,7 @@ impl Service {
     }
 
     /// Applies one IMAP message; answers the task after the commit.
-    fn apply_imap(&mut self, msg: ImapMessage, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    pub fn apply_imap(&mut self, msg: ImapMessage, now: DateTime<Utc>) -> Result<(), ServiceError> {
         let applied = self
             .engine
             .receive(&mut self.store, &msg.raw, now)
