@@ -1,0 +1,188 @@
+//! Nothing private in the logs: a whole cycle at DEBUG level, with canary
+//! strings in notes, comments and subjects.
+//!
+//! Its own test binary, holding one test: log capture with a scoped
+//! subscriber is only reliable when no other test runs in the process.
+
+mod util;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use coachmail::clock::Clock;
+use util::{Harness, Sent, dmarc, mail, trusting_mx, utc};
+
+const ALICE: (&str, &str) = ("Alice Martin", "alice@example.org");
+
+/// Captures every log line at DEBUG written while `f` runs.
+fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+/// Every skill of the framework with `score`, as a simulated client reply.
+fn reply_with(
+    h: &Harness,
+    form: &Sent,
+    from: (&str, &str),
+    score: u8,
+    note: &str,
+    unique: &str,
+) -> Vec<u8> {
+    use coachmail::replies::{ClientShape, ReplyContent, compose};
+    let scores = h
+        .service
+        .engine
+        .config
+        .framework
+        .active()
+        .map(|s| (s.name.clone(), s.key.clone(), score))
+        .collect();
+    compose(
+        ClientShape::OutlookTopPost,
+        &form.headers(),
+        from,
+        &ReplyContent {
+            scores,
+            note: note.to_string(),
+        },
+        h.clock.now(),
+        unique,
+    )
+}
+
+#[test]
+fn a_full_cycle_at_debug_level_logs_no_note_comment_subject_or_address() {
+    let note = "CANARY-note-5d1e my manager is the problem";
+    let comment = "CANARY-comment-0b7c";
+    let subject = "CANARY-subject-e4a9";
+    let mut h = Harness::start_with(utc(2026, 1, 5, 8, 0), trusting_mx);
+    let ((), logs) = logs_of(|| {
+        for week in 0..5 {
+            // The week's forms go out on Friday.
+            h.run_until(
+                utc(2026, 1, 9, 20, 0) + Duration::weeks(week),
+                Duration::hours(3),
+            );
+            let form = h
+                .sent_of("form")
+                .into_iter()
+                .rev()
+                .find(|s| s.to == "alice@example.org")
+                .unwrap();
+            let score = if week == 4 { 1 } else { 4 };
+            let raw = reply_with(&h, &form, ALICE, score, note, &format!("w{week}"));
+            h.deliver_and_pass(&format!("w{week}.eml"), &raw);
+        }
+        // A fresh message with a canary subject and a comment after a score.
+        let raw = mail(
+            ALICE,
+            subject,
+            &format!("Delivery: 2 {comment}\n{note}"),
+            &[dmarc("pass", "example.org")],
+            "fresh",
+            h.clock.now(),
+        );
+        h.deliver_and_pass("fresh.eml", &raw);
+        // The digest before Monday's 1:1, then every command.
+        h.run_until(utc(2026, 2, 9, 9, 0), Duration::hours(3));
+        for (i, command) in [
+            "trend",
+            "trend delivery 8",
+            "export",
+            "pause 1 week",
+            "resume",
+            "skip",
+            "bogus",
+            "forget",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let raw = mail(
+                ALICE,
+                command,
+                "",
+                &[dmarc("pass", "example.org")],
+                &format!("c{i}"),
+                h.clock.now(),
+            );
+            h.deliver_and_pass(&format!("c{i}.eml"), &raw);
+        }
+        let request = h.sent_of("forget").pop().unwrap();
+        let code = request
+            .text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("forget "))
+            .unwrap()
+            .to_string();
+        let raw = mail(
+            ALICE,
+            "Re: forget",
+            &format!("forget {code}"),
+            &[dmarc("pass", "example.org")],
+            "bye",
+            h.clock.now(),
+        );
+        h.deliver_and_pass("bye.eml", &raw);
+    });
+    // The cycle really ran: the canaries reached the coach and the PM.
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .rev()
+        .find(|d| d.subject.contains("Alice"))
+        .unwrap();
+    assert!(
+        digest.text.contains(note) && digest.text.contains(comment),
+        "{}",
+        digest.text
+    );
+    for kind in [
+        "confirm",
+        "trend",
+        "export",
+        "ack",
+        "help",
+        "forget",
+        "forgotten",
+    ] {
+        assert!(!h.sent_of(kind).is_empty(), "{kind}");
+    }
+    assert!(logs.lines().count() > 50, "debug logging was on:\n{logs}");
+    assert!(logs.contains("DEBUG"), "debug lines were captured:\n{logs}");
+    for canary in [note, comment, subject, "CANARY"] {
+        assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
+    }
+    let config = &h.service.engine.config;
+    for address in config
+        .pms
+        .iter()
+        .map(|p| &p.email)
+        .chain(config.coaches.iter().map(|c| &c.email))
+    {
+        assert!(!logs.contains(address.as_str()), "{address} in the logs");
+    }
+}
+
+// --- at rest -------------------------------------------------------------------
