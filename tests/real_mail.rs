@@ -192,10 +192,7 @@ async fn wait_for(
 ) -> Vec<Mail> {
     let deadline = Instant::now() + StdDuration::from_secs(15);
     loop {
-        let found: Vec<Mail> = mailbox(env, user, tag)
-            .into_iter()
-            .filter(|m| what(m))
-            .collect();
+        let found: Vec<Mail> = mailbox(env, user, tag).into_iter().filter(&what).collect();
         if found.len() >= n || Instant::now() > deadline {
             return found;
         }
