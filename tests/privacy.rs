@@ -4,12 +4,11 @@
 mod util;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use coachmail::clock::Clock;
 use coachmail::config::Config;
-use util::{Harness, Sent, dmarc, mail, trusting_mx, utc};
+use util::{Harness, Sent, dmarc, logs_of, mail, reply_with, trusting_mx, utc};
 
 const ALICE: (&str, &str) = ("Alice Martin", "alice@example.org");
 const BRUNO: (&str, &str) = ("Bruno Silva", "bruno@example.org");
@@ -41,31 +40,6 @@ fn db_bytes(h: &Harness) -> Vec<u8> {
 
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-/// Captures every log line at DEBUG written while `f` runs.
-fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    (out, text)
 }
 
 #[test]
@@ -389,37 +363,6 @@ fn replies_beyond_the_hourly_limit_are_recorded_but_not_answered() {
         .receive(&mut h.service.store, &raw, h.clock.now())
         .unwrap();
     assert!(r.answered && !r.rate_limited);
-}
-
-/// Every skill of the framework with `score`, as a simulated client reply.
-fn reply_with(
-    h: &Harness,
-    form: &Sent,
-    from: (&str, &str),
-    score: u8,
-    note: &str,
-    unique: &str,
-) -> Vec<u8> {
-    use coachmail::replies::{ClientShape, ReplyContent, compose};
-    let scores = h
-        .service
-        .engine
-        .config
-        .framework
-        .active()
-        .map(|s| (s.name.clone(), s.key.clone(), score))
-        .collect();
-    compose(
-        ClientShape::OutlookTopPost,
-        &form.headers(),
-        from,
-        &ReplyContent {
-            scores,
-            note: note.to_string(),
-        },
-        h.clock.now(),
-        unique,
-    )
 }
 
 fn mode(path: &std::path::Path) -> u32 {

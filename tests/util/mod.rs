@@ -291,3 +291,61 @@ impl Harness {
         .unwrap()
     }
 }
+
+/// Captures every log line at DEBUG written while `f` runs.
+pub fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+/// Every skill of the framework with `score`, as a simulated client reply.
+pub fn reply_with(
+    h: &Harness,
+    form: &Sent,
+    from: (&str, &str),
+    score: u8,
+    note: &str,
+    unique: &str,
+) -> Vec<u8> {
+    use coachmail::replies::{ClientShape, ReplyContent, compose};
+    let scores = h
+        .service
+        .engine
+        .config
+        .framework
+        .active()
+        .map(|s| (s.name.clone(), s.key.clone(), score))
+        .collect();
+    compose(
+        ClientShape::OutlookTopPost,
+        &form.headers(),
+        from,
+        &ReplyContent {
+            scores,
+            note: note.to_string(),
+        },
+        h.clock.now(),
+        unique,
+    )
+}
