@@ -3,37 +3,15 @@
 //! score; noise never yields a score; the order of answers is irrelevant; a
 //! filled-in quoted form reads back to its scores; no input panics.
 
+mod util;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use coachmail::config::Config;
 use coachmail::understand::grammar::{Lexicon, Line, Value, parse_line};
-use coachmail::understand::{Context, FormRef, Forms, Kind, understand};
-use coachmail::week::Week;
+use coachmail::understand::{Context, Kind, understand};
 use proptest::prelude::*;
-
-const KEY: &str = "k7q2mxa3bc4de5fg6hijklmnop";
-
-struct OneForm;
-
-impl Forms for OneForm {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        (key == KEY).then(|| FormRef {
-            pm: "alice".into(),
-            week: "2026-W48".parse().unwrap(),
-        })
-    }
-    fn by_message_id(&self, _: &str) -> Option<FormRef> {
-        None
-    }
-    fn latest_week(&self, _: &str) -> Option<Week> {
-        None
-    }
-}
-
-fn config() -> Config {
-    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml")).unwrap()
-}
+use util::{KEY, OneForm, shipped_config as config};
 
 /// Ways of naming skill `i`: key, name, aliases, and prefixes of the key.
 fn labels(config: &Config, i: usize) -> Vec<String> {

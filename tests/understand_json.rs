@@ -1,35 +1,11 @@
 //! The `coachmail parse` JSON line: its shape is a contract (DESIGN.md,
 //! "Reply contract"), so it is spelled out here in full.
 
-use std::path::Path;
+mod util;
 
-use coachmail::config::Config;
-use coachmail::understand::{Context, FormRef, Forms, NoForms, understand};
-use coachmail::week::Week;
+use coachmail::understand::{Context, NoForms, understand};
 use serde_json::json;
-
-const KEY: &str = "k7q2mxa3bc4de5fg6hijklmnop";
-
-struct OneForm;
-
-impl Forms for OneForm {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        (key == KEY).then(|| FormRef {
-            pm: "alice".into(),
-            week: "2026-W48".parse().unwrap(),
-        })
-    }
-    fn by_message_id(&self, _: &str) -> Option<FormRef> {
-        None
-    }
-    fn latest_week(&self, _: &str) -> Option<Week> {
-        None
-    }
-}
-
-fn config() -> Config {
-    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml")).unwrap()
-}
+use util::{KEY, OneForm, shipped_config as config};
 
 #[test]
 fn assessment_json_has_the_documented_shape() {

@@ -1,34 +1,11 @@
 //! Bad and huge input: a clear disposition, never a panic, bounded work.
 
-use std::path::Path;
+mod util;
+
 use std::time::{Duration, Instant};
 
-use coachmail::config::Config;
-use coachmail::understand::{Context, FormRef, Forms, Kind, Understanding, understand};
-use coachmail::week::Week;
-
-const KEY: &str = "k7q2mxa3bc4de5fg6hijklmnop";
-
-struct OneForm;
-
-impl Forms for OneForm {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        (key == KEY).then(|| FormRef {
-            pm: "alice".into(),
-            week: "2026-W48".parse().unwrap(),
-        })
-    }
-    fn by_message_id(&self, _: &str) -> Option<FormRef> {
-        None
-    }
-    fn latest_week(&self, _: &str) -> Option<Week> {
-        None
-    }
-}
-
-fn config() -> Config {
-    Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml")).unwrap()
-}
+use coachmail::understand::{Context, Kind, Understanding, understand};
+use util::{KEY, OneForm, shipped_config as config};
 
 fn head(content_type: &str) -> String {
     format!(

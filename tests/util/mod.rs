@@ -349,3 +349,29 @@ pub fn reply_with(
         unique,
     )
 }
+
+/// The reply key of the one form [`OneForm`] knows.
+pub const KEY: &str = "k7q2mxa3bc4de5fg6hijklmnop";
+
+/// A forms lookup that knows one form: alice's, week 2026-W48, key [`KEY`].
+pub struct OneForm;
+
+impl coachmail::understand::Forms for OneForm {
+    fn by_reply_key(&self, key: &str) -> Option<coachmail::understand::FormRef> {
+        (key == KEY).then(|| coachmail::understand::FormRef {
+            pm: "alice".into(),
+            week: "2026-W48".parse().unwrap(),
+        })
+    }
+    fn by_message_id(&self, _: &str) -> Option<coachmail::understand::FormRef> {
+        None
+    }
+    fn latest_week(&self, _: &str) -> Option<coachmail::week::Week> {
+        None
+    }
+}
+
+/// The shipped demo config, as it is in the repository.
+pub fn shipped_config() -> Config {
+    Config::load(&repo().join("config/coachmail.toml")).unwrap()
+}
