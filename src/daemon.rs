@@ -19,11 +19,12 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::config::Inbound;
+use crate::config::{Config, Inbound, Outbound};
 use crate::engine::{Engine, EngineError};
-use crate::inbound::{ImapMessage, ImapReader, InboundError, Maildir};
-use crate::outbound::{self, Delivered, Transport};
-use crate::store::Store;
+use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir};
+use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
+use crate::reply_key::Entropy;
+use crate::store::{Store, StoreError};
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
 /// level, `info` by default. Safe to call twice.
@@ -38,13 +39,93 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Why a pass of the loop stopped short.
+/// Why the service could not be put together, or a pass stopped short.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
     Inbound(#[from] InboundError),
+    #[error(transparent)]
+    Smtp(#[from] SmtpError),
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(
+        "the database key is read from the environment variable {var} (service.database_key_env), which is not set; set it, or remove database_key_env to run without encryption"
+    )]
+    DatabaseKey { var: String },
+}
+
+impl ServiceError {
+    /// The database is busy: a passing condition.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            ServiceError::Engine(e) => e.is_busy(),
+            ServiceError::Store(e) => e.is_busy(),
+            _ => false,
+        }
+    }
+
+    /// A fault the operator fixes in the configuration or its secrets.
+    pub fn is_config(&self) -> bool {
+        match self {
+            ServiceError::Engine(e) => e.is_config(),
+            ServiceError::Store(e) => e.is_config(),
+            ServiceError::Smtp(e) => e.is_config(),
+            ServiceError::Imap(e) => e.is_config(),
+            ServiceError::DatabaseKey { .. } => true,
+            ServiceError::Inbound(_) => false,
+        }
+    }
+}
+
+/// What a caller may put in place of the configured parts when wiring a
+/// [`Service`]: `demo` and the tests deliver through their own transport
+/// and draw deterministic secrets; `run` takes everything from the config.
+#[derive(Default)]
+pub struct Parts {
+    /// Deliver through this instead of the configured transport.
+    pub transport: Option<Box<dyn Transport>>,
+    /// Draw reply keys and codes from this instead of the OS.
+    pub entropy: Option<Box<dyn Entropy + Send + Sync>>,
+}
+
+/// Opens the configured database, with its key when one is configured.
+pub fn open_store(config: &Config) -> Result<Store, ServiceError> {
+    let key = database_key(config)?;
+    Ok(Store::open(&config.service.database, key.as_deref())?)
+}
+
+/// The database key from the environment variable the config names.
+pub fn database_key(config: &Config) -> Result<Option<String>, ServiceError> {
+    match &config.service.database_key_env {
+        Some(var) => std::env::var(var)
+            .map(Some)
+            .map_err(|_| ServiceError::DatabaseKey { var: var.clone() }),
+        None => Ok(None),
+    }
+}
+
+/// The transport the config names. Call it inside a Tokio runtime: the
+/// SMTP pool runs a background task.
+pub fn configured_transport(config: &Config) -> Result<Box<dyn Transport>, ServiceError> {
+    Ok(match &config.outbound {
+        Outbound::File { dir } => Box::new(FileTransport::new(dir.clone())),
+        Outbound::Smtp(smtp) => Box::new(SmtpTransport::from_config(smtp)?),
+    })
+}
+
+/// The IMAP reader the config names, if replies come over IMAP.
+pub fn configured_imap(config: &Config) -> Result<Option<ImapReader>, ServiceError> {
+    Ok(match &config.inbound {
+        Inbound::Imap(cfg) => Some(ImapReader::from_config(
+            cfg,
+            config.auth.max_message_bytes,
+        )?),
+        Inbound::Maildir { .. } | Inbound::None => None,
+    })
 }
 
 /// What one pass did.
@@ -72,6 +153,25 @@ pub struct Service {
 }
 
 impl Service {
+    /// The one way a service is put together, for `run`, `demo` and the
+    /// tests alike: templates checked, the database opened (with its key)
+    /// and its roster synced at `now`, the inbox and the transport the
+    /// config names, unless `parts` replaces them. Call it inside a Tokio
+    /// runtime when the config names SMTP.
+    pub fn open(config: Config, now: DateTime<Utc>, parts: Parts) -> Result<Service, ServiceError> {
+        let mut engine = Engine::new(config)?;
+        if let Some(entropy) = parts.entropy {
+            engine = engine.with_entropy(entropy);
+        }
+        let mut store = open_store(&engine.config)?;
+        store.sync_roster(&engine.config, now)?;
+        let transport = match parts.transport {
+            Some(t) => t,
+            None => configured_transport(&engine.config)?,
+        };
+        Service::new(engine, store, transport)
+    }
+
     /// Wires a service for `engine`'s config: opens the inbox it names.
     /// (IMAP is read by its own task; `none` means only `ingest`.)
     pub fn new(
@@ -99,10 +199,7 @@ impl Service {
         &mut self,
         reader: ImapReader,
     ) -> Result<tokio::task::JoinHandle<()>, ServiceError> {
-        let start = self
-            .store
-            .imap_position(&reader.mailbox())
-            .map_err(EngineError::from)?;
+        let start = self.store.imap_position(&reader.mailbox())?;
         let (tx, rx) = mpsc::channel(64);
         self.imap = Some(rx);
         Ok(tokio::spawn(reader.run(start, tx)))
@@ -146,8 +243,7 @@ impl Service {
             pass.queued = self.engine.tick(&mut self.store, now)?;
             let purged = self
                 .store
-                .purge_raw(now, self.engine.config.service.retention_days)
-                .map_err(EngineError::from)?;
+                .purge_raw(now, self.engine.config.service.retention_days)?;
             if purged > 0 {
                 info!(count = purged, "raw messages past retention purged");
             }
@@ -173,9 +269,7 @@ impl Service {
                     count += 1;
                 }
                 // The database is busy: stop here, the rest waits for the next pass.
-                Err(EngineError::Store(e)) if e.is_busy() => {
-                    return Err(EngineError::Store(e).into());
-                }
+                Err(e) if e.is_busy() => return Err(e.into()),
                 // Anything else stays in new/ to be tried again, and does
                 // not hold up the messages behind it.
                 Err(e) => {

@@ -14,14 +14,37 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::cli::CliError;
 use crate::clock::{Clock, ManualClock};
 use crate::config::{Coach, Config, Inbound, Outbound, Pm, Slot};
-use crate::daemon::Service;
-use crate::engine::{Engine, EngineError};
+use crate::daemon::{Parts, Service, ServiceError};
 use crate::outbound::{FileTransport, Parcel, SendFuture, Transport};
 use crate::replies::{self, ClientShape, ReplyContent};
-use crate::store::Store;
+
+/// Why a demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{} exists and was not made by `coachmail demo`; choose another folder with --dir", dir.display())]
+    NotADemoFolder { dir: PathBuf },
+    #[error("cannot prepare the demo folder {}: {source}. Check that its parent is writable, or choose another folder with --dir", dir.display())]
+    Folder {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl DemoError {
+    /// The operator named a folder the demo must not touch.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, DemoError::NotADemoFolder { .. })
+    }
+
+    /// A fault of the configuration the demo started from.
+    pub fn is_config(&self) -> bool {
+        matches!(self, DemoError::Service(e) if e.is_config())
+    }
+}
 
 const MARKER: &str = ".coachmail-demo";
 
@@ -124,10 +147,9 @@ struct Planned {
 
 /// Runs the demo in `dir` for `weeks` weeks; `pms` replaces the roster with
 /// that many generated PMs (for load tests).
-pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<Summary, CliError> {
+pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<Summary, DemoError> {
     prepare_dir(dir)?;
     let config = demo_config(config, pms, dir);
-    let engine = Engine::new(config)?;
     // 2026-03-02 is a Monday: the run crosses Europe's and the US's DST
     // start and Sydney's DST end.
     let start = Utc
@@ -135,22 +157,26 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
         .single()
         .unwrap_or_else(Utc::now);
     let clock = ManualClock::new(start);
-    let mut store =
-        Store::open(&engine.config.service.database, None).map_err(EngineError::from)?;
-    store
-        .sync_roster(&engine.config, start)
-        .map_err(EngineError::from)?;
     let sent = Arc::new(Mutex::new(Vec::new()));
     let transport = DemoTransport {
         file: FileTransport::new(dir.join("outbox")),
         sent: sent.clone(),
     };
-    let mut service = Service::new(engine, store, Box::new(transport))
-        .map_err(|e| CliError::Io(e.to_string()))?;
+    let mut service = Service::open(
+        config,
+        start,
+        Parts {
+            transport: Some(Box::new(transport)),
+            ..Parts::default()
+        },
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Io(format!("cannot start the runtime: {e}")))?;
+        .map_err(|source| DemoError::Folder {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
 
     let began = Instant::now();
     let end = start + Duration::weeks(i64::from(weeks));
@@ -167,18 +193,14 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
         let ready = planned.iter().take_while(|p| p.at <= now).count();
         for p in planned.drain(..ready) {
             unique += 1;
-            let inbox = service
-                .inbox
-                .as_ref()
-                .ok_or_else(|| CliError::Io("the demo needs a Maildir inbox".into()))?;
-            inbox
-                .deliver(&format!("{}.{unique}.demo", p.at.timestamp()), &p.bytes)
-                .map_err(|e| CliError::Io(e.to_string()))?;
+            if let Some(inbox) = service.inbox.as_ref() {
+                inbox
+                    .deliver(&format!("{}.{unique}.demo", p.at.timestamp()), &p.bytes)
+                    .map_err(ServiceError::from)?;
+            }
             replies += 1;
         }
-        runtime
-            .block_on(service.pass(now))
-            .map_err(|e| CliError::Io(e.to_string()))?;
+        runtime.block_on(service.pass(now))?;
         let parcels: Vec<Parcel> = sent
             .lock()
             .map(|mut s| std::mem::take(&mut *s))
@@ -206,27 +228,28 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
 }
 
 /// Clears `dir` if an earlier demo made it; refuses any other non-empty folder.
-fn prepare_dir(dir: &Path) -> Result<(), CliError> {
+fn prepare_dir(dir: &Path) -> Result<(), DemoError> {
+    let folder = |source| DemoError::Folder {
+        dir: dir.to_path_buf(),
+        source,
+    };
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
         if !empty && !dir.join(MARKER).exists() {
-            return Err(CliError::Io(format!(
-                "{} exists and was not made by `coachmail demo`; choose another folder with --dir",
-                dir.display()
-            )));
+            return Err(DemoError::NotADemoFolder {
+                dir: dir.to_path_buf(),
+            });
         }
-        std::fs::remove_dir_all(dir)
-            .map_err(|e| CliError::Io(format!("cannot clear {}: {e}", dir.display())))?;
+        std::fs::remove_dir_all(dir).map_err(folder)?;
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(folder)?;
     std::fs::write(
         dir.join(MARKER),
         "made by coachmail demo; cleared by the next demo run\n",
     )
-    .map_err(|e| CliError::Io(format!("cannot write in {}: {e}", dir.display())))
+    .map_err(folder)
 }
 
 /// The config pointed at the demo folder, with a generated roster if asked.

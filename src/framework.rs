@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, Source};
+use crate::config::source::{ConfigError, Source, check_display_text};
 
 /// One skill of the framework.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,15 +43,6 @@ impl Framework {
         self.skills.iter().find(|s| s.key == key)
     }
 
-    /// Loads and validates a framework file.
-    pub fn load(path: &Path) -> Result<Framework, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Framework::parse(&text, path)
-    }
-
     /// Parses and validates framework text; `path` only names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Framework, ConfigError> {
         let src = Source::new(path, text);
@@ -81,7 +72,7 @@ impl Framework {
                     "give each [[skill]] its own key",
                 ));
             }
-            crate::config::check_display_text(&src, &s.name, "skill.name")?;
+            check_display_text(&src, &s.name, "skill.name")?;
             let name = s.name.get_ref().trim().to_string();
             for word in std::iter::once(&key)
                 .chain(std::iter::once(&name))

@@ -14,15 +14,15 @@
 //! * [`inbound`] — where replies come from (Maildir, IMAP, stdin).
 //! * [`replies`] — simulated PM replies in real clients' shapes, for `demo` and the loop tests.
 //! * [`clock`] — the only place that reads the time: system or manual.
-//! * [`engine`] — one step of the loop: apply due actions and inbound messages to the store.
-//! * [`pm_commands`] — a PM's commands by email (trend, pause, skip, export, forget…): effects and answers.
+//! * [`engine`] — one step of the loop: apply due actions and inbound messages to the store;
+//!   `engine::pm_commands`, one file per PM command (trend, pause, skip, export, forget…).
+//! * [`reply_key`] — the secret key a form carries: made (from injected randomness), written, found again.
 //! * [`daemon`] — tokio tasks, ticks and clean shutdown for `coachmail run`.
-//! * [`cli`] — commands, exit codes and messages for the operator.
+//! * [`cli`] — the operator's commands, the one exit-code table, and next-step messages.
 
 pub mod analysis;
 pub mod cli;
 pub mod clock;
-pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod demo;
@@ -30,9 +30,9 @@ pub mod engine;
 pub mod framework;
 pub mod inbound;
 pub mod outbound;
-pub mod pm_commands;
 pub mod render;
 pub mod replies;
+pub mod reply_key;
 pub mod schedule;
 pub mod store;
 pub mod understand;

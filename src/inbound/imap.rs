@@ -74,6 +74,21 @@ pub enum ImapError {
     Session { server: String, class: String },
 }
 
+impl ImapError {
+    /// A fault of the configuration (or of the secret it names): the
+    /// operator must change something before replies can be read.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            ImapError::MissingPassword { .. }
+                | ImapError::PlainNotLoopback { .. }
+                | ImapError::CaCert { .. }
+                | ImapError::Login { .. }
+                | ImapError::Folder { .. }
+        )
+    }
+}
+
 /// The byte stream under an IMAP session: TCP, maybe wrapped in TLS.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Io for T {}

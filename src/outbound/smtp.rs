@@ -55,6 +55,21 @@ pub enum SmtpError {
     Unreachable { server: String, class: String },
 }
 
+impl SmtpError {
+    /// A fault of the configuration (or of the secret it names): the
+    /// operator must change something before the service can send.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            SmtpError::MissingPassword { .. }
+                | SmtpError::PlainNotLoopback { .. }
+                | SmtpError::CaCert { .. }
+                | SmtpError::Tls { .. }
+                | SmtpError::Login { .. }
+        )
+    }
+}
+
 /// SMTP reply codes that mean "your login is wrong", not "this message".
 const AUTH_CODES: [u16; 4] = [530, 534, 535, 538];
 

@@ -436,9 +436,7 @@ pub struct HelpView {
 // Addresses and ids.
 // ---------------------------------------------------------------------------
 
-fn domain_of(address: &str) -> &str {
-    address.rsplit_once('@').map_or(address, |(_, d)| d)
-}
+pub use crate::reply_key::{domain_of, form_message_id, reply_address};
 
 /// Whether `id` (without angle brackets) can go into In-Reply-To and
 /// References as it is: a message from a client with an odd Message-ID is
@@ -447,10 +445,6 @@ pub fn is_message_id(id: &str) -> bool {
     email::msg_id("Message-ID", id).is_ok()
 }
 
-/// `reflect+<key>@<domain>` for a service address such as `pulse@example.org`.
-pub fn reply_address(service_address: &str, key: &str) -> String {
-    format!("reflect+{key}@{}", domain_of(service_address))
-}
 
 /// A skill's answer line on the form, exactly as the text part shows it:
 /// `{name} ({key}): ` (with the trailing space). The reply parser may rely on it.
@@ -458,10 +452,6 @@ pub fn skill_line(name: &str, key: &str) -> String {
     format!("{name} ({key}): ")
 }
 
-/// The Message-ID of a form (without angle brackets): `form.<key>@<domain>`.
-pub fn form_message_id(service_address: &str, key: &str) -> String {
-    format!("form.{key}@{}", domain_of(service_address))
-}
 
 // ---------------------------------------------------------------------------
 // The renderer.

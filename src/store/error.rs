@@ -120,6 +120,18 @@ impl StoreError {
         }
     }
 
+    /// A fault only the operator can fix in the configuration (the
+    /// database key, a database that is not ours), not a passing one.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotADatabase { .. }
+                | StoreError::WrongKey { .. }
+                | StoreError::EncryptionUnavailable
+                | StoreError::TooNew { .. }
+        )
+    }
+
     /// Classifies a SQLite error raised while working on `path`.
     pub(crate) fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
         let path = path.to_path_buf();

@@ -38,15 +38,15 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 
-use crate::understand::{FormRef, Forms};
+use crate::understand::{FormRef, Forms, LookupError};
 use crate::week::Week;
 
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
 pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
-pub use privacy::{Event, EventKind, EventRow, Export, FormRow, NoteRow, Pause};
-pub use replies::{AnswerRow, InboundRecord};
+pub use privacy::{Event, EventKind, EventRow, Export, NoteRow, Pause};
+pub use replies::{AnswerRow, FormRow, InboundRecord};
 pub use roster::{Pairing, RosterChanges};
 
 use error::At;
@@ -482,35 +482,32 @@ reads! {
 
 // --- the forms lookup `understand` asks -------------------------------------
 
-/// A failed lookup reads as "no such form": the message is then treated as
-/// unkeyed, which the authorization policy handles. The error is logged.
-fn logged<T>(r: rusqlite::Result<Option<T>>) -> Option<T> {
-    r.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "form lookup failed");
-        None
-    })
+/// A failed lookup is an error, never "no such form": the caller leaves the
+/// message for a retry instead of refusing it.
+fn lookup<T>(r: rusqlite::Result<Option<T>>) -> Result<Option<T>, LookupError> {
+    r.map_err(|e| LookupError(e.to_string()))
 }
 
 impl Forms for Store {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        logged(replies::form_by_reply_key(&self.conn, key))
+    fn by_reply_key(&self, key: &str) -> Result<Option<FormRef>, LookupError> {
+        lookup(replies::form_by_reply_key(&self.conn, key))
     }
-    fn by_message_id(&self, message_id: &str) -> Option<FormRef> {
-        logged(replies::form_by_message_id(&self.conn, message_id))
+    fn by_message_id(&self, message_id: &str) -> Result<Option<FormRef>, LookupError> {
+        lookup(replies::form_by_message_id(&self.conn, message_id))
     }
-    fn latest_week(&self, pm: &str) -> Option<Week> {
-        logged(replies::latest_form_week(&self.conn, pm))
+    fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError> {
+        lookup(replies::latest_form_week(&self.conn, pm))
     }
 }
 
 impl Forms for Tx<'_> {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        logged(replies::form_by_reply_key(&self.tx, key))
+    fn by_reply_key(&self, key: &str) -> Result<Option<FormRef>, LookupError> {
+        lookup(replies::form_by_reply_key(&self.tx, key))
     }
-    fn by_message_id(&self, message_id: &str) -> Option<FormRef> {
-        logged(replies::form_by_message_id(&self.tx, message_id))
+    fn by_message_id(&self, message_id: &str) -> Result<Option<FormRef>, LookupError> {
+        lookup(replies::form_by_message_id(&self.tx, message_id))
     }
-    fn latest_week(&self, pm: &str) -> Option<Week> {
-        logged(replies::latest_form_week(&self.tx, pm))
+    fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError> {
+        lookup(replies::latest_form_week(&self.tx, pm))
     }
 }

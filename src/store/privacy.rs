@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::At;
-use super::replies::{AnswerRow, all_answers};
+use super::replies::{AnswerRow, FormRow, all_answers};
 use super::roster::open_pairing;
 use super::{Store, StoreError, Tx, ms, opt_time_at, opt_week_at, time_at, week_at};
 use crate::week::Week;
@@ -94,13 +94,6 @@ impl Pause {
     pub fn covers(&self, at: DateTime<Utc>) -> bool {
         self.starts_at <= at && at < self.until && self.resumed_at.is_none_or(|r| at < r)
     }
-}
-
-/// A form as exported (no reply key: it is a secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FormRow {
-    pub week: Week,
-    pub sent_at: DateTime<Utc>,
 }
 
 /// A note as exported.

@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::At;
-use super::privacy::FormRow;
 use super::{StoreError, Tx, ms, opt_time_at, score_at, time_at, week_at};
 use crate::understand::{FormRef, Kind};
 use crate::week::Week;
@@ -329,6 +328,13 @@ pub(crate) fn notes(c: &Connection, pm: &str, week: Week) -> rusqlite::Result<Ve
     let mut s = c.prepare_cached(NOTES)?;
     let rows = s.query_map(params![pm, week.to_string()], |r| r.get(0))?;
     rows.collect()
+}
+
+/// A form as exported (no reply key: it is a secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormRow {
+    pub week: Week,
+    pub sent_at: DateTime<Utc>,
 }
 
 pub(crate) fn form_for(c: &Connection, pm: &str, week: Week) -> rusqlite::Result<Option<FormRow>> {

@@ -337,19 +337,32 @@ fn forms_are_found_by_reply_key_message_id_and_latest_week() {
             .unwrap()
     );
     // Visible inside the transaction, to `understand`.
-    assert_eq!(Forms::latest_week(&tx, "alice"), Some(w("2026-W48")));
+    assert_eq!(Forms::latest_week(&tx, "alice"), Ok(Some(w("2026-W48"))));
     tx.commit().unwrap();
     let want = FormRef {
         pm: "alice".into(),
         week: w("2026-W47"),
     };
-    assert_eq!(s.by_reply_key("k1"), Some(want.clone()));
-    assert_eq!(s.by_message_id("m1@x"), Some(want));
-    assert_eq!(s.by_reply_key("nope"), None);
-    assert_eq!(Forms::latest_week(s, "alice"), Some(w("2026-W48")));
-    assert_eq!(Forms::latest_week(s, "bob"), None);
+    assert_eq!(s.by_reply_key("k1"), Ok(Some(want.clone())));
+    assert_eq!(s.by_message_id("m1@x"), Ok(Some(want)));
+    assert_eq!(s.by_reply_key("nope"), Ok(None));
+    assert_eq!(Forms::latest_week(s, "alice"), Ok(Some(w("2026-W48"))));
+    assert_eq!(Forms::latest_week(s, "bob"), Ok(None));
     let sent: Vec<Week> = s.forms_sent("alice").unwrap().into_iter().collect();
     assert_eq!(sent, vec![w("2026-W47"), w("2026-W48")]);
+}
+
+#[test]
+fn a_failed_forms_lookup_is_an_error_never_no_such_form() {
+    let s = &mut store();
+    s.write(|tx| tx.record_form("alice", w("2026-W48"), "k2", "m2@x", t(27, 15)))
+        .unwrap();
+    s.conn
+        .execute_batch("ALTER TABLE forms RENAME TO forms_elsewhere")
+        .unwrap();
+    assert!(s.by_reply_key("k2").is_err());
+    assert!(s.by_message_id("m2@x").is_err());
+    assert!(Forms::latest_week(s, "alice").is_err());
     assert_eq!(
         s.form_for("alice", w("2026-W48"))
             .unwrap()

@@ -24,12 +24,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Context, FormRef};
+use super::{Context, FormRef, LookupError};
 use crate::config::{Config, Pm};
+use crate::reply_key;
 use crate::week::Week;
 
-/// Reply keys are 26 characters of lowercase base32.
-pub const KEY_LEN: usize = 26;
 
 /// How an accepted message was tied to its PM and week.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,12 +88,18 @@ pub fn sender<'c>(msg: &mail_parser::Message<'_>, config: &'c Config) -> Result<
 }
 
 /// Decides whether the message counts, for whom, and for which week.
+///
+/// The outer `Err` is a lookup the store could not answer: nothing is
+/// decided then. The inner result is the decision.
 pub fn authorize<'c>(
     msg: &mail_parser::Message<'_>,
     ctx: &Context<'c>,
-) -> Result<Authorized<'c>, Refused> {
+) -> Result<Result<Authorized<'c>, Refused>, LookupError> {
     let config: &'c Config = ctx.config;
-    let pm = sender(msg, config)?;
+    let pm = match sender(msg, config) {
+        Ok(pm) => pm,
+        Err(r) => return Ok(Err(r)),
+    };
     let refuse = |reason: String| Refused {
         pm: Some(pm.key.clone()),
         reason,
@@ -102,9 +107,9 @@ pub fn authorize<'c>(
     let from_domain = pm.email.rsplit('@').next().unwrap_or("");
     let dmarc = dmarc(msg, &config.auth.trusted_authserv_ids, from_domain);
     if dmarc == Dmarc::Fail {
-        return Err(refuse(
+        return Ok(Err(refuse(
             "From failed DMARC at a trusted server (spoofed sender)".into(),
-        ));
+        )));
     }
     let domain = config
         .service
@@ -129,9 +134,9 @@ pub fn authorize<'c>(
         {
             continue;
         }
-        for key in plus_keys(value, &domain) {
-            match ctx.forms.by_reply_key(&key) {
-                Some(form) => return matched(pm, form, Via::ReplyKey).map_err(refuse),
+        for key in reply_key::keys_in_recipients(value, &domain) {
+            match ctx.forms.by_reply_key(&key)? {
+                Some(form) => return Ok(matched(pm, form, Via::ReplyKey).map_err(refuse)),
                 None => unknown_key = true,
             }
         }
@@ -151,14 +156,16 @@ pub fn authorize<'c>(
         }
     }
     for id in ids.iter().take(100) {
-        let form = ctx
-            .forms
-            .by_message_id(id)
-            .or_else(|| form_key_of(id, &domain).and_then(|k| ctx.forms.by_reply_key(&k)));
-        if let Some(form) = form {
-            return matched(pm, form, Via::Thread).map_err(refuse);
+        let mut form = ctx.forms.by_message_id(id)?;
+        if form.is_none()
+            && let Some(k) = reply_key::key_in_form_message_id(id, &domain)
+        {
+            form = ctx.forms.by_reply_key(&k)?;
         }
-        if form_key_of(id, &domain).is_some() {
+        if let Some(form) = form {
+            return Ok(matched(pm, form, Via::Thread).map_err(refuse));
+        }
+        if reply_key::key_in_form_message_id(id, &domain).is_some() {
             unknown_key = true;
         }
     }
@@ -168,19 +175,19 @@ pub fn authorize<'c>(
     } else if dmarc == Dmarc::Pass {
         Via::Dmarc
     } else if unknown_key {
-        return Err(refuse(
+        return Ok(Err(refuse(
             "the reply key is not one of ours (an old or mistyped form address) and the sender is not verified by DMARC".into(),
-        ));
+        )));
     } else {
-        return Err(refuse(
+        return Ok(Err(refuse(
             "no reply key and no trusted DMARC pass: reply to a form (or see auth.require_reply_key and auth.trusted_authserv_ids)".into(),
-        ));
+        )));
     };
     let week = ctx
         .forms
-        .latest_week(&pm.key)
+        .latest_week(&pm.key)?
         .unwrap_or_else(|| local_week(pm, ctx.now));
-    Ok(Authorized { pm, week, via })
+    Ok(Ok(Authorized { pm, week, via }))
 }
 
 /// The PM's current ISO week in their own time zone.
@@ -198,43 +205,6 @@ fn matched(pm: &Pm, form: FormRef, via: Via) -> Result<Authorized<'_>, String> {
     } else {
         Err("the reply key belongs to another PM's form".into())
     }
-}
-
-fn is_key_char(b: u8) -> bool {
-    b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)
-}
-
-/// Reply keys in `<anything>+<KEY>@<domain>` addresses found in a header value.
-pub fn plus_keys(value: &str, domain: &str) -> Vec<String> {
-    let lower = value.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let mut keys = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find('@').map(|p| p + from) {
-        from = at + 1;
-        let after = &lower[at + 1..];
-        let domain_ok = after.starts_with(domain)
-            && after[domain.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'));
-        if !domain_ok || at < KEY_LEN + 1 {
-            continue;
-        }
-        let start = at - KEY_LEN;
-        if bytes[start - 1] == b'+' && bytes[start..at].iter().all(|&b| is_key_char(b)) {
-            keys.push(lower[start..at].to_string());
-        }
-    }
-    keys
-}
-
-/// The key in a form's Message-ID, `form.<KEY>@<domain>`.
-pub fn form_key_of(id: &str, domain: &str) -> Option<String> {
-    let id = id.to_ascii_lowercase();
-    let (local, dom) = id.rsplit_once('@')?;
-    let key = local.strip_prefix("form.")?;
-    (dom == domain && key.len() == KEY_LEN && key.bytes().all(is_key_char)).then(|| key.to_string())
 }
 
 /// Message-IDs (without angle brackets) in an In-Reply-To or References value.
@@ -393,42 +363,6 @@ mod tests {
         assert_eq!(
             ar.results[2].props,
             [("header.from".into(), "example.org".into())]
-        );
-    }
-
-    #[test]
-    fn plus_key_found_only_on_the_service_domain() {
-        let k = "k7q2mxa3bc4de5fg6hijklmnop";
-        assert_eq!(k.len(), KEY_LEN);
-        assert_eq!(
-            plus_keys(
-                &format!("PM Pulse <reflect+{k}@example.org>"),
-                "example.org"
-            ),
-            [k]
-        );
-        assert_eq!(
-            plus_keys(
-                &format!("pulse+{}@Example.org", k.to_uppercase()),
-                "example.org"
-            ),
-            [k]
-        );
-        assert!(plus_keys(&format!("x+{k}@example.org.evil.com"), "example.org").is_empty());
-        assert!(plus_keys(&format!("x+{k}@evil.com"), "example.org").is_empty());
-        assert!(plus_keys("a@example.org", "example.org").is_empty());
-    }
-
-    #[test]
-    fn form_message_id_carries_the_key() {
-        let k = "k7q2mxa3bc4de5fg6hijklmnop";
-        assert_eq!(
-            form_key_of(&format!("form.{k}@example.org"), "example.org"),
-            Some(k.into())
-        );
-        assert_eq!(
-            form_key_of(&format!("form.{k}@evil.org"), "example.org"),
-            None
         );
     }
 }

@@ -119,29 +119,77 @@ pub struct FormRef {
     pub week: Week,
 }
 
+/// A lookup the store could not answer (busy, disk, corruption). The
+/// message must then be left for a retry, never judged on a guess: a keyed
+/// reply read as "no such form" would be refused and lost.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot look up the forms sent: {0}")]
+pub struct LookupError(pub String);
+
 /// What `understand` may ask about forms already sent. The store implements
-/// it; tests use a map.
+/// it; tests, benches and the fuzz target use [`MemoryForms`].
 pub trait Forms {
     /// The form whose secret reply key this is.
-    fn by_reply_key(&self, key: &str) -> Option<FormRef>;
+    fn by_reply_key(&self, key: &str) -> Result<Option<FormRef>, LookupError>;
     /// The form sent with this Message-ID (without angle brackets).
-    fn by_message_id(&self, message_id: &str) -> Option<FormRef>;
+    fn by_message_id(&self, message_id: &str) -> Result<Option<FormRef>, LookupError>;
     /// The newest week whose form was sent to `pm`: a fresh message lands there.
-    fn latest_week(&self, pm: &str) -> Option<Week>;
+    fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError>;
 }
 
-/// No forms known (e.g. `coachmail parse` without a database).
-pub struct NoForms;
+/// Forms held in memory: the one lookup tests, benches and the fuzz target
+/// share. Empty, it knows no form (`coachmail parse` without a database).
+#[derive(Clone, Debug, Default)]
+pub struct MemoryForms {
+    by_key: BTreeMap<String, FormRef>,
+    by_message_id: BTreeMap<String, FormRef>,
+}
 
-impl Forms for NoForms {
-    fn by_reply_key(&self, _: &str) -> Option<FormRef> {
-        None
+impl MemoryForms {
+    pub fn new() -> MemoryForms {
+        MemoryForms::default()
     }
-    fn by_message_id(&self, _: &str) -> Option<FormRef> {
-        None
+
+    /// Knows the form of `pm` for `week` by its reply key.
+    pub fn with_form(mut self, key: &str, pm: &str, week: Week) -> MemoryForms {
+        self.by_key.insert(
+            key.to_string(),
+            FormRef {
+                pm: pm.to_string(),
+                week,
+            },
+        );
+        self
     }
-    fn latest_week(&self, _: &str) -> Option<Week> {
-        None
+
+    /// Knows the form of `pm` for `week` by the Message-ID it was sent with.
+    pub fn with_message_id(mut self, message_id: &str, pm: &str, week: Week) -> MemoryForms {
+        self.by_message_id.insert(
+            message_id.to_string(),
+            FormRef {
+                pm: pm.to_string(),
+                week,
+            },
+        );
+        self
+    }
+}
+
+impl Forms for MemoryForms {
+    fn by_reply_key(&self, key: &str) -> Result<Option<FormRef>, LookupError> {
+        Ok(self.by_key.get(key).cloned())
+    }
+    fn by_message_id(&self, message_id: &str) -> Result<Option<FormRef>, LookupError> {
+        Ok(self.by_message_id.get(message_id).cloned())
+    }
+    fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError> {
+        Ok(self
+            .by_key
+            .values()
+            .chain(self.by_message_id.values())
+            .filter(|f| f.pm == pm)
+            .map(|f| f.week)
+            .max())
     }
 }
 
@@ -161,15 +209,16 @@ impl Context<'_> {
     }
 }
 
-/// Reads one raw message.
-pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
+/// Reads one raw message. Fails only when a lookup fails: then nothing can
+/// be decided and the message must be retried.
+pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, LookupError> {
     let mut u = Understanding::empty(raw);
     if let Err(e) = mime::precheck(raw, ctx.policy().max_message_bytes) {
-        return u.rejected(None, e.reason());
+        return Ok(u.rejected(None, e.reason()));
     }
     let msg = match mime::parse(raw) {
         Ok(m) => m,
-        Err(e) => return u.rejected(None, e.reason()),
+        Err(e) => return Ok(u.rejected(None, e.reason())),
     };
     u.message_id = msg
         .message_id()
@@ -181,11 +230,11 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
             .ok()
             .map(|p| p.key.clone());
         u.reason = Some(reason);
-        return u;
+        return Ok(u);
     }
-    let auth = match authorize::authorize(&msg, ctx) {
+    let auth = match authorize::authorize(&msg, ctx)? {
         Ok(a) => a,
-        Err(r) => return u.rejected(r.pm, r.reason),
+        Err(r) => return Ok(u.rejected(r.pm, r.reason)),
     };
     u.pm = Some(auth.pm.key.clone());
     u.week = Some(auth.week);
@@ -210,7 +259,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
     {
         u.kind = Kind::Command;
         u.command = Some(cmd);
-        return u;
+        return Ok(u);
     }
 
     let answers = grammar::read(&own, &lex);
@@ -226,7 +275,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Understanding {
     u.comments = answers.comments;
     u.invalid = answers.invalid;
     u.note = (!answers.note.is_empty()).then_some(answers.note);
-    u
+    Ok(u)
 }
 
 impl Understanding {

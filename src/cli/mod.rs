@@ -10,18 +10,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 
-/// sysexits(3) codes used by coachmail.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const USAGE: u8 = 64;
-    pub const DATAERR: u8 = 65;
-    pub const SOFTWARE: u8 = 70;
-    pub const IOERR: u8 = 74;
-    pub const TEMPFAIL: u8 = 75;
-    pub const CONFIG: u8 = 78;
-}
+mod error;
+mod ops;
+
+pub use error::{Caller, CliError, exit, exit_code};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,30 +66,6 @@ pub enum Command {
     Backup { path: PathBuf },
 }
 
-/// Every way a command can fail, each with its exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
-    #[error("{0}")]
-    Io(String),
-    #[error("{0}")]
-    Malformed(String),
-}
-
-impl CliError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Config(_) => exit::CONFIG,
-            CliError::Engine(e) => e.exit_code(),
-            CliError::Io(_) => exit::IOERR,
-            CliError::Malformed(_) => exit::DATAERR,
-        }
-    }
-}
-
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -112,12 +82,15 @@ pub fn main() -> ExitCode {
         }
     };
     crate::daemon::init_logging();
-    let is_ingest = matches!(cli.command, Command::Ingest);
+    let caller = match cli.command {
+        Command::Ingest => Caller::MailServer,
+        _ => Caller::Operator,
+    };
     // An MTA bounces a message to its sender on any exit code but 0 and 75:
     // an unexpected panic while ingesting must mean "try again later".
     let outcome = match std::panic::catch_unwind(|| run(cli)) {
         Ok(outcome) => outcome,
-        Err(_) if is_ingest => {
+        Err(_) if caller == Caller::MailServer => {
             eprintln!("coachmail: internal error while ingesting; the MTA should retry (exit 75)");
             return ExitCode::from(exit::TEMPFAIL);
         }
@@ -125,9 +98,13 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`coachmail check | head -1`): not a failure.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(exit::OK)
+        }
         Err(e) => {
             eprintln!("coachmail: {e}");
-            ExitCode::from(e.exit_code())
+            ExitCode::from(exit_code(&e, caller))
         }
     }
 }
@@ -136,12 +113,12 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let config_path = cli.config.clone();
     let load = || Config::load(&config_path);
     match cli.command {
-        Command::Parse { files } => crate::commands::parse(load()?, &files),
-        Command::Check => crate::commands::check(load()?),
-        Command::Ingest => crate::commands::ingest(load()?),
-        Command::Run => crate::commands::run_service(load()?),
-        Command::Demo { weeks, pms, dir } => crate::commands::demo(load()?, weeks, pms, &dir),
-        Command::Status => crate::commands::status(load()?),
-        Command::Backup { path } => crate::commands::backup(load()?, &path),
+        Command::Parse { files } => ops::parse(load()?, &files),
+        Command::Check => ops::check(load()?),
+        Command::Ingest => ops::ingest(load()?),
+        Command::Run => ops::run_service(load()?),
+        Command::Demo { weeks, pms, dir } => ops::demo(load()?, weeks, pms, &dir),
+        Command::Status => ops::status(load()?),
+        Command::Backup { path } => ops::backup(load()?, &path),
     }
 }

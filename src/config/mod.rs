@@ -7,16 +7,18 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{Duration, NaiveTime, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::framework::Framework;
+
+pub mod source;
+
+pub use source::{ConfigError, Source, check_display_text};
 
 /// Where the config is looked for when neither `--config` nor `COACHMAIL_CONFIG` is given.
 pub const DEFAULT_PATH: &str = "config/coachmail.toml";
@@ -169,11 +171,7 @@ impl fmt::Display for Slot {
 impl Config {
     /// Loads the config at `path` and the framework it names.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Config::parse(&text, path)
+        Config::parse(&source::read(path)?, path)
     }
 
     /// Parses and validates config text; `path` names it in errors and
@@ -206,113 +204,12 @@ impl Config {
     }
 }
 
-/// Why a config or framework file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {}: {source}. Check the path, or pass --config / set COACHMAIL_CONFIG", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Syntax {
-        path: PathBuf,
-        line: Option<usize>,
-        message: String,
-    },
-    #[error("{}{}: `{key}`: {problem}. Fix: {fix}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        path: PathBuf,
-        line: Option<usize>,
-        key: String,
-        problem: String,
-        fix: String,
-    },
-}
-
-/// A config file's text, kept to turn spans into line numbers.
-pub(crate) struct Source<'a> {
-    path: &'a Path,
-    text: &'a str,
-}
-
-impl<'a> Source<'a> {
-    pub(crate) fn new(path: &'a Path, text: &'a str) -> Self {
-        Source { path, text }
+impl Framework {
+    /// Loads and validates a framework file (file access stays out of
+    /// `framework`, which only parses).
+    pub fn load(path: &Path) -> Result<Framework, ConfigError> {
+        Framework::parse(&source::read(path)?, path)
     }
-
-    fn line_of(&self, span: Range<usize>) -> usize {
-        let end = span.start.min(self.text.len());
-        self.text[..end].bytes().filter(|&b| b == b'\n').count() + 1
-    }
-
-    pub(crate) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        toml::from_str(self.text).map_err(|e| {
-            let message = e.message().trim().to_string();
-            let message = if message.starts_with("unknown field") {
-                format!("{message}; remove it or fix its spelling (every key is documented in the shipped config/coachmail.toml)")
-            } else {
-                message
-            };
-            ConfigError::Syntax {
-                path: self.path.to_path_buf(),
-                line: e.span().map(|s| self.line_of(s)),
-                message,
-            }
-        })
-    }
-
-    pub(crate) fn invalid<T>(
-        &self,
-        at: &toml::Spanned<T>,
-        key: &str,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            line: Some(self.line_of(at.span())),
-            key: key.to_string(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-
-    fn invalid_nowhere(
-        &self,
-        key: &str,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            line: None,
-            key: key.to_string(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
-/// Names go into mail headers: refuse anything that could inject one.
-pub(crate) fn check_display_text(
-    src: &Source<'_>,
-    value: &toml::Spanned<String>,
-    key: &str,
-) -> Result<(), ConfigError> {
-    let v = value.get_ref();
-    if v.trim().is_empty() {
-        return Err(src.invalid(value, key, "is empty", "give it a value"));
-    }
-    if v.chars().any(|c| c.is_control()) {
-        return Err(src.invalid(
-            value,
-            key,
-            "contains a line break or control character, which could forge mail headers",
-            "write it on one line with printable characters only",
-        ));
-    }
-    Ok(())
 }
 
 fn check_email(

@@ -1,0 +1,225 @@
+//! What each operator command does, wired from the edges: config in, the
+//! service put together by `daemon::Service::open`, the engine handed over.
+//!
+//! Owns the operator-facing output of each command (written so that a
+//! closed standard output is an error, never a panic). Never holds product
+//! logic: that lives in the engine and the pure core. Reads the time only
+//! through `clock::SystemClock`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::error::{CliError, exit};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Outbound};
+use crate::daemon::{self, Parts, Service, ServiceError};
+use crate::engine::Engine;
+use crate::inbound::{ImapError, ImapReader};
+use crate::outbound::{SmtpError, SmtpTransport};
+use crate::store::Store;
+use crate::understand::{self, Context, Forms, Kind, MemoryForms};
+
+/// Writes one line to standard output; a closed pipe is an error, not a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(CliError::Output)
+    };
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+/// Logs in to the relay once at start: a refused login stops the service
+/// with the env var to fix; an unreachable relay is only a warning (the
+/// queue waits and retries).
+pub async fn verify_smtp(transport: &SmtpTransport) -> Result<(), ServiceError> {
+    match transport.verify().await {
+        Ok(()) => Ok(()),
+        Err(e @ SmtpError::Unreachable { .. }) => {
+            tracing::warn!(error = %e, "SMTP relay not reachable at start");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Logs in to the mailbox once at start: a refused login or a missing
+/// folder stops the service with what to fix; an unreachable server is
+/// only a warning (the reader keeps trying).
+pub async fn verify_imap(reader: &ImapReader) -> Result<(), ServiceError> {
+    match reader.verify().await {
+        Ok(()) => Ok(()),
+        Err(e @ (ImapError::Connect { .. } | ImapError::Session { .. })) => {
+            tracing::warn!(error = %e, "IMAP server not reachable at start");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `coachmail parse`: one JSON line per message, nothing written.
+pub fn parse(config: Config, files: &[PathBuf]) -> Result<u8, CliError> {
+    let store = if config.service.database.exists() {
+        Store::open_read_only(&config.service.database).ok()
+    } else {
+        None
+    };
+    let none = MemoryForms::new();
+    let forms: &dyn Forms = match &store {
+        Some(s) => s,
+        None => &none,
+    };
+    let ctx = Context {
+        config: &config,
+        forms,
+        now: SystemClock.now(),
+    };
+    let limit = config.auth.max_message_bytes;
+    let emit = |raw: &[u8]| -> Result<(), CliError> {
+        let line = match understand::understand(raw, &ctx) {
+            Ok(u) => serde_json::to_string(&u).unwrap_or_default(),
+            Err(e) => serde_json::json!({
+                "kind": "unknown",
+                "reason": e.to_string(),
+            })
+            .to_string(),
+        };
+        say!("{line}")
+    };
+    if files.is_empty() {
+        let raw = crate::inbound::read_stdin(limit)?;
+        emit(&raw)?;
+    }
+    for file in files {
+        match std::fs::File::open(file).and_then(|f| crate::inbound::read_bounded(f, limit)) {
+            Ok(raw) => emit(&raw)?,
+            Err(e) => {
+                // Still one JSON line, so a batch run keeps its shape.
+                let line = serde_json::json!({
+                    "kind": "rejected",
+                    "file": file.display().to_string(),
+                    "reason": format!("cannot read the file: {e}"),
+                });
+                say!("{line}")?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `coachmail check`: config, framework, templates and every rule `run`
+/// applies at start (transports, secrets in the environment); next times
+/// per PM. Connects to nothing.
+pub fn check(config: Config) -> Result<u8, CliError> {
+    let engine = Engine::new(config)?;
+    let config = &engine.config;
+    daemon::database_key(config)?;
+    {
+        let rt = runtime()?;
+        let _entered = rt.enter();
+        daemon::configured_transport(config)?;
+        daemon::configured_imap(config)?;
+    }
+    let now = SystemClock.now();
+    say!(
+        "config ok: {} ({} coaches, {} PMs, {} skills asked)",
+        config.path.display(),
+        config.coaches.len(),
+        config.pms.len(),
+        config.framework.active().count()
+    )?;
+    say!("templates ok: {}", config.service.templates.display())?;
+    say!()?;
+    say!(
+        "{:<12} {:<22} {:<28} {:<28}",
+        "PM",
+        "time zone",
+        "next form (local)",
+        "next digest (local)"
+    )?;
+    for pm in &config.pms {
+        let next = crate::schedule::next_times(now, config, pm);
+        say!(
+            "{:<12} {:<22} {:<28} {:<28}",
+            pm.key,
+            pm.timezone.name(),
+            next.form.format("%a %Y-%m-%d %H:%M %Z").to_string(),
+            next.digest.format("%a %Y-%m-%d %H:%M %Z").to_string(),
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+/// `coachmail ingest`: one message from standard input, sysexits.
+pub fn ingest(config: Config) -> Result<u8, CliError> {
+    let limit = config.auth.max_message_bytes;
+    let raw = crate::inbound::read_stdin(limit)?;
+    let engine = Engine::new(config)?;
+    let mut store = daemon::open_store(&engine.config)?;
+    let receipt = engine.receive(&mut store, &raw, SystemClock.now())?;
+    // A message that could not even be read as mail is recorded (above)
+    // and reported as malformed so the MTA does not retry it.
+    if receipt.kind == Kind::Rejected && raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(CliError::Malformed(
+            "the message on standard input is empty; it was recorded and will not be retried"
+                .into(),
+        ));
+    }
+    Ok(exit::OK)
+}
+
+/// `coachmail run`: the service, until SIGTERM or Ctrl-C.
+pub fn run_service(config: Config) -> Result<u8, CliError> {
+    let runtime = runtime()?;
+    let _entered = runtime.enter();
+    let imap = daemon::configured_imap(&config)?;
+    let mut service = Service::open(config, SystemClock.now(), Parts::default())?;
+    if let Outbound::Smtp(smtp) = &service.engine.config.outbound {
+        runtime.block_on(verify_smtp(&SmtpTransport::from_config(smtp).map_err(ServiceError::from)?))?;
+    }
+    if let Some(reader) = imap {
+        runtime.block_on(verify_imap(&reader))?;
+        service.spawn_imap(reader)?;
+    }
+    runtime.block_on(service.run(
+        &SystemClock,
+        std::time::Duration::from_secs(2),
+        crate::daemon::shutdown_signal(),
+    ));
+    Ok(exit::OK)
+}
+
+/// `coachmail status`: the outbox at a glance.
+pub fn status(config: Config) -> Result<u8, CliError> {
+    let store = daemon::open_store(&config)?;
+    let s = store.outbox_status(SystemClock.now())?;
+    say!("pending: {} ({} due now)", s.pending, s.due)?;
+    match s.oldest_pending_at {
+        Some(t) => say!("oldest pending: {}", t.format("%Y-%m-%d %H:%M UTC"))?,
+        None => say!("oldest pending: -")?,
+    }
+    say!("dead letters: {}", s.dead_total)?;
+    for (key, class, at) in &s.dead {
+        say!("  {key}  {class}  {}", at.format("%Y-%m-%d %H:%M UTC"))?;
+    }
+    Ok(if s.dead_total > 0 { 1 } else { exit::OK })
+}
+
+/// `coachmail backup PATH`.
+pub fn backup(config: Config, path: &Path) -> Result<u8, CliError> {
+    let store = daemon::open_store(&config)?;
+    store.backup(path)?;
+    say!("backup written to {}", path.display())?;
+    Ok(exit::OK)
+}
+
+/// `coachmail demo`.
+pub fn demo(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<u8, CliError> {
+    let summary = crate::demo::run(config, weeks, pms, dir)?;
+    say!("{summary}")?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,234 @@
+//! One step of the weekly loop: turn what is due into queued mail, and one
+//! inbound message into stored effects plus the answer it deserves.
+//!
+//! Owns the rule that an effect and the mail it causes commit in one
+//! transaction, and that mail is addressed from the roster, never from the
+//! inbound message. Takes `now` as an argument; never reads a clock, never
+//! talks to the network (the outbox worker delivers), never logs content.
+//!
+//! * [`Engine`] (here) — config, templates, the random source, and what the
+//!   steps share: a PM's history, queueing an answer, a new secret.
+//! * `tick` — what is due at `now` → forms, reminders, digests queued.
+//! * `receive` — one inbound message → stored effects and its answer.
+//! * [`pm_commands`] — one file per PM command (`trend`, `pause`, …).
+
+use chrono::{DateTime, Utc};
+
+use crate::analysis::History;
+use crate::config::{Config, Pm};
+use crate::render::{Email, Mailbox, RenderError, Renderer, ServiceView};
+use crate::reply_key::{self, Entropy, EntropyError};
+use crate::schedule;
+use crate::store::{NewOutbound, Store, StoreError, Tx};
+use crate::understand::{Kind, LookupError};
+use crate::week::Week;
+
+pub mod pm_commands;
+mod receive;
+mod tick;
+
+/// Why a step of the loop failed. Every variant is a local fault: the
+/// message or the due mail is tried again, never judged on it.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Random(#[from] EntropyError),
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+}
+
+impl EngineError {
+    /// The database is busy (another process holds its write lock).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, EngineError::Store(e) if e.is_busy())
+    }
+
+    /// A fault of the configuration (a template, a database key) rather
+    /// than of the moment.
+    pub fn is_config(&self) -> bool {
+        match self {
+            EngineError::Store(e) => e.is_config(),
+            EngineError::Render(_) => true,
+            EngineError::Random(_) | EngineError::Lookup(_) => false,
+        }
+    }
+}
+
+/// What receiving one message did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub kind: Kind,
+    pub pm: Option<String>,
+    pub week: Option<Week>,
+    /// Seen before: nothing was applied again.
+    pub duplicate: bool,
+    /// An answer (confirmation, help…) was queued.
+    pub answered: bool,
+    /// Over the per-sender hourly limit: recorded, not answered.
+    pub rate_limited: bool,
+}
+
+/// The operating system's random source: the one used for real keys.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), EntropyError> {
+        getrandom::fill(buf).map_err(|e| EntropyError(e.to_string()))
+    }
+}
+
+/// The loop's heart: config, templates and the random source; no open
+/// connections.
+pub struct Engine {
+    pub config: Config,
+    pub renderer: Renderer,
+    entropy: Box<dyn Entropy + Send + Sync>,
+}
+
+impl Engine {
+    /// Loads the templates the config names; a broken template fails here.
+    pub fn new(config: Config) -> Result<Engine, EngineError> {
+        let renderer = Renderer::load(&config.service.templates)?;
+        Ok(Engine {
+            config,
+            renderer,
+            entropy: Box::new(OsEntropy),
+        })
+    }
+
+    /// The same engine drawing its secrets from `entropy` (deterministic
+    /// keys for tests and simulations).
+    pub fn with_entropy(mut self, entropy: Box<dyn Entropy + Send + Sync>) -> Engine {
+        self.entropy = entropy;
+        self
+    }
+
+    /// A new secret: a form's reply key or a one-time code.
+    pub fn new_secret(&self) -> Result<String, EngineError> {
+        Ok(reply_key::generate(self.entropy.as_ref())?)
+    }
+
+    pub(crate) fn service(&self) -> ServiceView {
+        ServiceView::from_config(&self.config.service)
+    }
+
+    pub(crate) fn mailbox(pm: &Pm) -> Mailbox {
+        Mailbox::new(pm.name.clone(), pm.email.clone())
+    }
+
+    /// A PM's history as analysis wants it, with forms, skips and the weeks
+    /// pauses touched, up to `upto`.
+    pub fn history(&self, store: &Store, pm: &Pm, upto: Week) -> Result<History, EngineError> {
+        Ok(build_history(
+            pm,
+            &store.history(&pm.key)?,
+            store.forms_sent(&pm.key)?,
+            store.skipped_weeks(&pm.key)?,
+            &store.pauses(&pm.key)?,
+            upto,
+        ))
+    }
+
+    /// [`Engine::history`], read inside a transaction.
+    pub(crate) fn history_in(&self, tx: &Tx<'_>, pm: &Pm, upto: Week) -> Result<History, EngineError> {
+        Ok(build_history(
+            pm,
+            &tx.history(&pm.key)?,
+            tx.forms_sent(&pm.key)?,
+            tx.skipped_weeks(&pm.key)?,
+            &tx.pauses(&pm.key)?,
+            upto,
+        ))
+    }
+
+
+    /// Queues an answer to the PM's registered address, once per inbound
+    /// message and kind.
+    pub(crate) fn enqueue_answer(
+        &self,
+        tx: &Tx<'_>,
+        kind: &str,
+        pm: &Pm,
+        email: &Email,
+        dedup_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        let bytes = email.to_bytes()?;
+        let key = format!("{kind}:{dedup_key}");
+        Ok(enqueue(tx, &key, kind, pm, &pm.email, &bytes, now)?)
+    }
+}
+
+/// Builds a [`History`] from the store's rows. A week counts as paused
+/// when a pause overlapped it — from its form time to the next one — so a
+/// pause that begins after the form went out still reads "paused", not
+/// "missed", to the coach.
+fn build_history(
+    pm: &Pm,
+    rows: &[(Week, String, Option<u8>)],
+    forms_sent: std::collections::BTreeSet<Week>,
+    skipped: std::collections::BTreeSet<Week>,
+    pauses: &[crate::store::Pause],
+    upto: Week,
+) -> History {
+    let mut history = History::from_rows(rows);
+    history.forms_sent = forms_sent;
+    history.skipped = skipped;
+    for p in pauses {
+        let end = p.resumed_at.map_or(p.until, |r| r.min(p.until));
+        if end <= p.starts_at {
+            continue;
+        }
+        let mut week = schedule::open_week(p.starts_at, pm).prev();
+        let last = schedule::open_week(end, pm).min(upto);
+        while week <= last {
+            let from = schedule::form_at(pm, week);
+            let to = schedule::form_at(pm, week.next());
+            if p.starts_at < to && end > from {
+                history.paused.insert(week);
+            }
+            week = week.next();
+        }
+    }
+    history
+}
+
+fn enqueue(
+    tx: &Tx<'_>,
+    key: &str,
+    kind: &str,
+    pm: &Pm,
+    recipient: &str,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    tx.enqueue(
+        &NewOutbound {
+            key,
+            kind,
+            pm: Some(&pm.key),
+            recipient,
+            bytes,
+        },
+        now,
+    )
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_entropy_gives_different_keys() {
+        let a = reply_key::generate(&OsEntropy).unwrap();
+        let b = reply_key::generate(&OsEntropy).unwrap();
+        assert!(reply_key::is_key(&a));
+        assert_ne!(a, b);
+    }
+}

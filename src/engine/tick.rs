@@ -1,0 +1,160 @@
+//! The scheduled side of a step: what is due at `now` becomes queued mail
+//! (forms with a fresh reply key, reminders, digests), each once under its
+//! idempotency key.
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info};
+
+use super::{Engine, EngineError, enqueue};
+use crate::analysis;
+use crate::config::Pm;
+use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, ReminderView, SkillView};
+use crate::schedule::{self, Due};
+use crate::store::Store;
+use crate::week::Week;
+
+impl Engine {
+    /// Queues everything due at `now`; returns the idempotency keys queued.
+    pub fn tick(&self, store: &mut Store, now: DateTime<Utc>) -> Result<Vec<String>, EngineError> {
+        let facts = store.schedule_facts(now)?;
+        let mut queued = Vec::new();
+        for due in schedule::due(now, &self.config, &facts) {
+            let Some(pm) = self.config.pm(due.pm()) else {
+                continue;
+            };
+            let key = due.idempotency_key();
+            let done = match &due {
+                Due::Form { week, .. } => self.queue_form(store, pm, *week, &key, now)?,
+                Due::Reminder { week, .. } => self.queue_reminder(store, pm, *week, &key, now)?,
+                Due::Digest {
+                    week, one_on_one, ..
+                } => self.queue_digest(store, pm, *week, *one_on_one, &key, now)?,
+            };
+            if done {
+                debug!(pm = %pm.key, key = %key, "queued");
+                queued.push(key);
+            }
+        }
+        if !queued.is_empty() {
+            info!(count = queued.len(), "scheduled mail queued");
+        }
+        Ok(queued)
+    }
+
+    fn queue_form(
+        &self,
+        store: &mut Store,
+        pm: &Pm,
+        week: Week,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        let reply_key = self.new_secret()?;
+        let address = &self.config.service.address;
+        let email = self.renderer.form(&FormView {
+            service: self.service(),
+            pm: Self::mailbox(pm),
+            week,
+            reply_to: crate::render::reply_address(address, &reply_key),
+            reply_key: reply_key.clone(),
+            skills: SkillView::active(&self.config.framework),
+            date: now,
+        })?;
+        let bytes = email.to_bytes()?;
+        store.write(|tx| -> Result<bool, EngineError> {
+            tx.record_form(&pm.key, week, &reply_key, &email.message_id, now)?;
+            Ok(enqueue(tx, key, "form", pm, &pm.email, &bytes, now)?)
+        })
+    }
+
+    fn queue_reminder(
+        &self,
+        store: &mut Store,
+        pm: &Pm,
+        week: Week,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        let Some(reply_key) = store.reply_key_for(&pm.key, week)? else {
+            return Ok(false);
+        };
+        let email = self.renderer.reminder(&ReminderView {
+            service: self.service(),
+            pm: Self::mailbox(pm),
+            week,
+            reply_to: crate::render::reply_address(&self.config.service.address, &reply_key),
+            reply_key,
+            skills: SkillView::active(&self.config.framework),
+            date: now,
+        })?;
+        let bytes = email.to_bytes()?;
+        store.write(|tx| -> Result<bool, EngineError> {
+            Ok(enqueue(tx, key, "reminder", pm, &pm.email, &bytes, now)?)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn queue_digest(
+        &self,
+        store: &mut Store,
+        pm: &Pm,
+        week: Week,
+        one_on_one: DateTime<Utc>,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        let Some(coach) = self.config.coach_of(pm) else {
+            return Ok(false);
+        };
+        let history = self.history(store, pm, week)?;
+        let data = analysis::digest(
+            &history,
+            &self.config.framework,
+            week,
+            self.config.schedule.dip_threshold,
+        );
+        let pause = store.active_pause(&pm.key, one_on_one)?;
+        let email = self.renderer.digest(&DigestView {
+            service: self.service(),
+            coach: Mailbox::new(coach.name.clone(), coach.email.clone()),
+            pm_key: pm.key.clone(),
+            pm_name: pm.name.clone(),
+            week,
+            one_on_one: one_on_one.with_timezone(&pm.timezone).naive_local(),
+            timezone: pm.timezone.name().to_string(),
+            skills: data
+                .skills
+                .iter()
+                .map(|s| DigestSkill {
+                    key: s.key.clone(),
+                    name: s.name.clone(),
+                    answer: match (s.status, s.score) {
+                        (analysis::AnswerStatus::Scored, Some(n)) => Answer::Score(n),
+                        (analysis::AnswerStatus::Skipped, _) => Answer::Skipped,
+                        _ => Answer::Missing,
+                    },
+                    baseline: s.baseline,
+                    dip: s.dip,
+                    recent: analysis::trend(&history, &s.key, week, analysis::DIGEST_WINDOW_WEEKS)
+                        .points
+                        .iter()
+                        .map(|(_, score)| *score)
+                        .collect(),
+                })
+                .collect(),
+            notes: store.notes(&pm.key, week)?,
+            missed_weeks: data.missed.clone(),
+            paused_weeks: data.paused.clone(),
+            dip_threshold: self.config.schedule.dip_threshold,
+            streak: data.streak,
+            paused: pause.is_some() || data.status == analysis::WeekStatus::Paused,
+            paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
+            date: now,
+        })?;
+        let bytes = email.to_bytes()?;
+        store.write(|tx| -> Result<bool, EngineError> {
+            Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
+        })
+    }
+
+}
