@@ -16,34 +16,23 @@ use std::time::{Duration, Instant};
 
 use coachmail::config::Config;
 use coachmail::understand::grammar::{self, Lexicon};
-use coachmail::understand::{Context, FormRef, Forms, mime, quotes, understand};
-use coachmail::week::Week;
+use coachmail::understand::{Context, MemoryForms, mime, quotes, understand};
 use criterion::{Criterion, Throughput};
 
-struct MapForms;
+/// The forms the corpus replies answer (reply key, PM, week).
+const FORMS: &[(&str, &str, &str)] = &[
+    ("k7q2mxa3bc4de5fg6hijklmnop", "alice", "2026-W48"),
+    ("a3f5h7j2k4m6n2p3q5r7s2t4u6", "alice", "2026-W47"),
+    ("b2c3d4e5f6g7h2j3k4m5n6p7q2", "bruno", "2026-W48"),
+    ("c7d6e5f4g3h2j7k6m5n4p3q2r7", "chloe", "2026-W48"),
+    ("d2e3f4g5h6j7k2m3n4p5q6r7s2", "dev", "2026-W48"),
+    ("e7f6g5h4j3k2m7n6p5q4r3s2t7", "emma", "2026-W48"),
+];
 
-impl Forms for MapForms {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        let (pm, week) = match key {
-            "k7q2mxa3bc4de5fg6hijklmnop" => ("alice", "2026-W48"),
-            "a3f5h7j2k4m6n2p3q5r7s2t4u6" => ("alice", "2026-W47"),
-            "b2c3d4e5f6g7h2j3k4m5n6p7q2" => ("bruno", "2026-W48"),
-            "c7d6e5f4g3h2j7k6m5n4p3q2r7" => ("chloe", "2026-W48"),
-            "d2e3f4g5h6j7k2m3n4p5q6r7s2" => ("dev", "2026-W48"),
-            "e7f6g5h4j3k2m7n6p5q4r3s2t7" => ("emma", "2026-W48"),
-            _ => return None,
-        };
-        Some(FormRef {
-            pm: pm.into(),
-            week: week.parse().ok()?,
-        })
-    }
-    fn by_message_id(&self, id: &str) -> Option<FormRef> {
-        self.by_reply_key(id.strip_prefix("form.")?.strip_suffix("@example.org")?)
-    }
-    fn latest_week(&self, _: &str) -> Option<Week> {
-        "2026-W48".parse().ok()
-    }
+fn corpus_forms() -> MemoryForms {
+    FORMS.iter().fold(MemoryForms::new(), |forms, (k, pm, w)| {
+        forms.with_form(k, pm, w.parse().unwrap())
+    })
 }
 
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
@@ -91,7 +80,7 @@ fn report(name: &str, msgs: &[&[u8]], ctx: &Context<'_>) {
     for _ in 0..rounds {
         for m in msgs {
             let t = Instant::now();
-            black_box(understand(black_box(m), ctx));
+            black_box(understand(black_box(m), ctx).unwrap());
             per.push(t.elapsed());
         }
     }
@@ -118,7 +107,7 @@ fn main() {
             }
         };
     config.auth.trusted_authserv_ids = vec!["mx.example.org".into()];
-    let forms = MapForms;
+    let forms = corpus_forms();
     let ctx = Context {
         config: &config,
         forms: &forms,
@@ -141,7 +130,7 @@ fn main() {
         let raw = std::fs::read(&one).unwrap_or_default();
         let t = Instant::now();
         for _ in 0..20_000 {
-            black_box(understand(black_box(&raw), &ctx));
+            black_box(understand(black_box(&raw), &ctx).unwrap());
         }
         println!(
             "{one}: {:.1} µs",
@@ -171,7 +160,7 @@ fn main() {
             .map(|(p, raw)| {
                 let t = Instant::now();
                 for _ in 0..50 {
-                    black_box(understand(black_box(raw), &ctx));
+                    black_box(understand(black_box(raw), &ctx).unwrap());
                 }
                 (t.elapsed() / 50, p.as_path())
             })
@@ -218,7 +207,7 @@ fn main() {
     g.bench_function("whole corpus", |b| {
         b.iter(|| {
             for m in &all {
-                black_box(understand(black_box(m), &ctx));
+                black_box(understand(black_box(m), &ctx).unwrap());
             }
         })
     });
@@ -226,7 +215,7 @@ fn main() {
     g.bench_function("typical replies", |b| {
         b.iter(|| {
             for m in &typical_msgs {
-                black_box(understand(black_box(m), &ctx));
+                black_box(understand(black_box(m), &ctx).unwrap());
             }
         })
     });

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use coachmail::config::Config;
-use coachmail::understand::{Context, NoForms, understand};
+use coachmail::understand::{Context, MemoryForms, understand};
 
 fn main() {
     let open = std::env::args().any(|a| a == "--open");
@@ -33,9 +33,9 @@ fn main() {
     };
     let ctx = Context {
         config: &config,
-        forms: &NoForms,
+        forms: &MemoryForms::new(),
         now: chrono::Utc::now(),
     };
-    let u = understand(&raw, &ctx);
+    let u = understand(&raw, &ctx).unwrap();
     println!("{}", serde_json::to_string(&u).unwrap_or_default());
 }

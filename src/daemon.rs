@@ -120,10 +120,7 @@ pub fn configured_transport(config: &Config) -> Result<Box<dyn Transport>, Servi
 /// The IMAP reader the config names, if replies come over IMAP.
 pub fn configured_imap(config: &Config) -> Result<Option<ImapReader>, ServiceError> {
     Ok(match &config.inbound {
-        Inbound::Imap(cfg) => Some(ImapReader::from_config(
-            cfg,
-            config.auth.max_message_bytes,
-        )?),
+        Inbound::Imap(cfg) => Some(ImapReader::from_config(cfg, config.auth.max_message_bytes)?),
         Inbound::Maildir { .. } | Inbound::None => None,
     })
 }

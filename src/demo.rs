@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -17,7 +16,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::clock::{Clock, ManualClock};
 use crate::config::{Coach, Config, Inbound, Outbound, Pm, Slot};
 use crate::daemon::{Parts, Service, ServiceError};
-use crate::outbound::{FileTransport, Parcel, SendFuture, Transport};
+use crate::outbound::{Copying, FileTransport, Parcel};
 use crate::replies::{self, ClientShape, ReplyContent};
 
 /// Why a demo could not run.
@@ -112,33 +111,6 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Delivers to files and remembers which forms went out, so the simulated
-/// PMs can answer them.
-struct DemoTransport {
-    file: FileTransport,
-    sent: Arc<Mutex<Vec<Parcel>>>,
-}
-
-impl Transport for DemoTransport {
-    fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a> {
-        Box::pin(async move {
-            self.file.send(parcel).await?;
-            if let Ok(mut sent) = self.sent.lock() {
-                let keep = parcel.key.starts_with("form:") || parcel.key.starts_with("digest:");
-                sent.push(Parcel {
-                    bytes: if keep {
-                        parcel.bytes.clone()
-                    } else {
-                        Vec::new()
-                    },
-                    ..parcel.clone()
-                });
-            }
-            Ok(())
-        })
-    }
-}
-
 /// A reply waiting to be "sent" by a simulated PM.
 struct Planned {
     at: DateTime<Utc>,
@@ -157,11 +129,8 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
         .single()
         .unwrap_or_else(Utc::now);
     let clock = ManualClock::new(start);
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let transport = DemoTransport {
-        file: FileTransport::new(dir.join("outbox")),
-        sent: sent.clone(),
-    };
+    let transport = Copying::new(Box::new(FileTransport::new(dir.join("outbox"))));
+    let sent = transport.copies();
     let mut service = Service::open(
         config,
         start,
@@ -201,10 +170,7 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
             replies += 1;
         }
         runtime.block_on(service.pass(now))?;
-        let parcels: Vec<Parcel> = sent
-            .lock()
-            .map(|mut s| std::mem::take(&mut *s))
-            .unwrap_or_default();
+        let parcels: Vec<Parcel> = sent.take();
         for parcel in parcels {
             let kind = parcel.key.split(':').next().unwrap_or("other").to_string();
             *sent_by_kind.entry(kind.clone()).or_default() += 1;

@@ -177,7 +177,9 @@ mod tests {
             keys_in_recipients(&addr.to_ascii_uppercase(), "example.org"),
             vec![k.clone()]
         );
-        assert!(keys_in_recipients(&format!("x+{k}@example.org.evil.com"), "example.org").is_empty());
+        assert!(
+            keys_in_recipients(&format!("x+{k}@example.org.evil.com"), "example.org").is_empty()
+        );
         assert!(keys_in_recipients(&format!("x+{k}@evil.com"), "example.org").is_empty());
         assert!(keys_in_recipients("a@example.org", "example.org").is_empty());
     }
@@ -191,6 +193,9 @@ mod tests {
             key_in_form_message_id(&format!("form.{k}@evil.org"), "example.org"),
             None
         );
-        assert_eq!(key_in_form_message_id("form.short@example.org", "example.org"), None);
+        assert_eq!(
+            key_in_form_message_id("form.short@example.org", "example.org"),
+            None
+        );
     }
 }

@@ -37,15 +37,15 @@ fn send(h: &mut Harness, from: (&str, &str), subject: &str, body: &str, unique: 
         unique,
         now(h),
     );
-    let before = h.sent_paths();
+    let before = h.sent_count();
     h.deliver_and_pass(&format!("{unique}.eml"), &raw);
-    answers_to(h.sent_new(&before), unique)
+    answers_to(h.sent_new(before), unique)
 }
 
 /// The answers to message `unique` among `sent` (not the scheduled mail
 /// the same pass may have sent).
 fn answers_to(sent: Vec<Sent>, unique: &str) -> Vec<Sent> {
-    let id = format!("-{unique}-client-example");
+    let id = format!(":{unique}@client.example");
     sent.into_iter().filter(|s| s.key.ends_with(&id)).collect()
 }
 
@@ -506,9 +506,9 @@ fn reply_to(h: &mut Harness, request: &Sent, body: &str, unique: &str) -> Vec<Se
     let raw = String::from_utf8(raw)
         .unwrap()
         .replace("To: PM Pulse <pulse@example.org>", &format!("To: {to}"));
-    let before = h.sent_paths();
+    let before = h.sent_count();
     h.deliver_and_pass(&format!("{unique}.eml"), raw.as_bytes());
-    answers_to(h.sent_new(&before), unique)
+    answers_to(h.sent_new(before), unique)
 }
 
 #[test]
@@ -552,10 +552,10 @@ fn forget_deletes_every_row_only_after_the_code_comes_back_then_says_done() {
     assert!(h.rows_about("forms", "chloe") > 0, "other PMs keep theirs");
 
     // The same confirmation delivered again does nothing and answers nothing.
-    let before = h.sent_paths();
+    let before = h.sent_count();
     let again = reply_to(&mut h, &request, &format!("forget {code}"), "f2");
     assert!(again.is_empty());
-    assert!(h.sent_new(&before).is_empty());
+    assert!(h.sent_new(before).is_empty());
     assert_eq!(h.rows_about("outbox", "alice"), 1);
 }
 
@@ -630,10 +630,10 @@ fn an_odd_message_id_is_answered_unthreaded_not_retried_forever() {
         "Message-ID: <odd@client.example>",
         "Message-ID: <odd id\"with[junk]@client example>",
     );
-    let before = h.sent_paths();
+    let before = h.sent_count();
     h.deliver_and_pass("odd.eml", raw.as_bytes());
     let trend: Vec<Sent> = h
-        .sent_new(&before)
+        .sent_new(before)
         .into_iter()
         .filter(|s| s.kind() == "trend")
         .collect();

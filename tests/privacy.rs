@@ -22,9 +22,9 @@ fn now(h: &Harness) -> DateTime<Utc> {
 }
 
 fn deliver(h: &mut Harness, raw: &[u8], name: &str) -> Vec<Sent> {
-    let before = h.sent_paths();
+    let before = h.sent_count();
     h.deliver_and_pass(name, raw);
-    h.sent_new(&before)
+    h.sent_new(before)
 }
 
 fn db_bytes(h: &Harness) -> Vec<u8> {

@@ -4,8 +4,11 @@
 //!
 //! The servers are the project's own throwaway instances, started by
 //! `scripts/test.sh` (through `scripts/mail-servers.sh`), which exports
-//! `COACHMAIL_TEST_MAIL_ENV`. Without it these tests fail and say so: a
-//! skipped real-mail test would look like a passing one.
+//! `COACHMAIL_TEST_MAIL_ENV`. Without it (a plain `cargo test` on a
+//! machine without the servers) each test says it was skipped and how to
+//! run it, and passes; `scripts/test.sh` also sets
+//! `COACHMAIL_REQUIRE_REAL_MAIL=1`, under which a missing server fails the
+//! test, so CI can never pass without them.
 //!
 //! The servers are shared, so the tests take turns (one lock) and each
 //! gives its people plus-addresses of its own (`alice+TAG@example.org`),
@@ -22,12 +25,10 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use coachmail::clock::{Clock, ManualClock};
 use coachmail::config::{Inbound, Outbound};
-use coachmail::daemon::Service;
-use coachmail::engine::Engine;
+use coachmail::daemon::{Parts, Service};
 use coachmail::inbound::{ImapError, ImapReader};
 use coachmail::outbound::{SmtpError, SmtpTransport};
 use coachmail::replies::{self, ClientShape, ReplyContent};
-use coachmail::store::Store;
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use mail_parser::MessageParser;
@@ -42,14 +43,22 @@ struct MailEnv {
 }
 
 impl MailEnv {
-    fn load() -> MailEnv {
+    /// The servers' addresses, or `None` (the test is skipped) when none
+    /// were started and the run does not require them.
+    fn load() -> Option<MailEnv> {
+        const HOW: &str = "Run scripts/test.sh: it installs Postfix and Dovecot, starts them on \
+             loopback and sets COACHMAIL_TEST_MAIL_ENV (or run `scripts/mail-servers.sh start DIR` \
+             yourself and export COACHMAIL_TEST_MAIL_ENV=DIR/env).";
         let Ok(path) = std::env::var("COACHMAIL_TEST_MAIL_ENV") else {
-            panic!(
-                "COACHMAIL_TEST_MAIL_ENV is not set, so there are no mail servers to test against. \
-                 Run scripts/test.sh: it installs Postfix and Dovecot, starts them on loopback \
-                 and sets this variable (or run `scripts/mail-servers.sh start DIR` yourself and \
-                 export COACHMAIL_TEST_MAIL_ENV=DIR/env)."
-            )
+            if std::env::var_os("COACHMAIL_REQUIRE_REAL_MAIL").is_some() {
+                panic!(
+                    "COACHMAIL_REQUIRE_REAL_MAIL is set but COACHMAIL_TEST_MAIL_ENV is not. {HOW}"
+                );
+            }
+            eprintln!(
+                "skipped: no mail servers to test against (COACHMAIL_TEST_MAIL_ENV is not set). {HOW}"
+            );
+            return None;
         };
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read COACHMAIL_TEST_MAIL_ENV={path}: {e}"));
@@ -58,7 +67,7 @@ impl MailEnv {
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        MailEnv { vars }
+        Some(MailEnv { vars })
     }
 
     fn get(&self, key: &str) -> &str {
@@ -285,25 +294,27 @@ impl Rig {
         let tag = unique_tag(name);
         let dir = tempfile::tempdir().unwrap();
         let config = util::config_in(dir.path(), |t| config_text(env, &tag, t));
-        let engine = Engine::new(config).unwrap();
-        let mut store = Store::open(&engine.config.service.database, None).unwrap();
-        store.sync_roster(&engine.config, friday()).unwrap();
-        let Outbound::Smtp(smtp) = &engine.config.outbound else {
+        let Outbound::Smtp(smtp) = &config.outbound else {
             panic!("smtp expected")
         };
+        // The passwords come from the servers' env file, not the process
+        // environment, so the transport and reader are handed in.
         let transport = SmtpTransport::new(smtp, Some(env.password("pulse"))).unwrap();
-        let reader = match &engine.config.inbound {
+        let reader = match &config.inbound {
             Inbound::Imap(cfg) if imap => Some(
-                ImapReader::new(
-                    cfg,
-                    env.password("pulse"),
-                    engine.config.auth.max_message_bytes,
-                )
-                .unwrap(),
+                ImapReader::new(cfg, env.password("pulse"), config.auth.max_message_bytes).unwrap(),
             ),
             _ => None,
         };
-        let mut service = Service::new(engine, store, Box::new(transport)).unwrap();
+        let mut service = Service::open(
+            config,
+            friday(),
+            Parts {
+                transport: Some(Box::new(transport)),
+                ..Parts::default()
+            },
+        )
+        .unwrap();
         if let Some(reader) = reader {
             service.spawn_imap(reader).unwrap();
         }
@@ -386,7 +397,7 @@ fn scores_of(service: &Service, pm: &str) -> Vec<Option<u8>> {
 
 #[tokio::test]
 async fn weekly_form_goes_out_over_smtp_and_the_reply_comes_back_over_imap_idle() {
-    let env = MailEnv::load();
+    let Some(env) = MailEnv::load() else { return };
     let _turn = SERVERS.lock().await;
     env.empty_service_mailbox();
     let mut rig = Rig::start(&env, "loop", true);
@@ -448,7 +459,7 @@ async fn weekly_form_goes_out_over_smtp_and_the_reply_comes_back_over_imap_idle(
 
 #[tokio::test]
 async fn coach_digest_lands_in_the_coachs_mailbox_and_nobody_elses() {
-    let env = MailEnv::load();
+    let Some(env) = MailEnv::load() else { return };
     let _turn = SERVERS.lock().await;
     let mut rig = Rig::start(&env, "digest", false);
     rig.pass_at(friday()).await;
@@ -475,7 +486,7 @@ async fn coach_digest_lands_in_the_coachs_mailbox_and_nobody_elses() {
 
 #[tokio::test]
 async fn relay_deferring_4xx_is_retried_and_delivers_exactly_once() {
-    let env = MailEnv::load();
+    let Some(env) = MailEnv::load() else { return };
     let _turn = SERVERS.lock().await;
     let mut rig = Rig::start(&env, "defer", false);
     let alice = rig.addr("alice");
@@ -519,7 +530,7 @@ async fn relay_deferring_4xx_is_retried_and_delivers_exactly_once() {
 
 #[tokio::test]
 async fn relay_rejecting_5xx_dead_letters_and_nothing_else_is_stuck() {
-    let env = MailEnv::load();
+    let Some(env) = MailEnv::load() else { return };
     let _turn = SERVERS.lock().await;
     let mut rig = Rig::start(&env, "reject", false);
     let alice = rig.addr("alice");
@@ -553,7 +564,7 @@ async fn relay_rejecting_5xx_dead_letters_and_nothing_else_is_stuck() {
 
 #[tokio::test]
 async fn dovecot_restarted_during_idle_reconnects_and_loses_nothing() {
-    let env = MailEnv::load();
+    let Some(env) = MailEnv::load() else { return };
     let _turn = SERVERS.lock().await;
     env.empty_service_mailbox();
     let mut rig = Rig::start(&env, "restart", true);
@@ -598,7 +609,7 @@ async fn dovecot_restarted_during_idle_reconnects_and_loses_nothing() {
 
 #[tokio::test]
 async fn wrong_password_is_a_clear_error_naming_the_env_var() {
-    let env = MailEnv::load();
+    let Some(env) = MailEnv::load() else { return };
     let _turn = SERVERS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let config = util::config_in(dir.path(), |t| config_text(&env, "pw", t));

@@ -10,13 +10,11 @@
 //! config for that message (`require_reply_key`, `max_message_bytes`,
 //! `no_forms`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use coachmail::config::Config;
-use coachmail::understand::{Context, FormRef, Forms, NoForms, understand};
-use coachmail::week::Week;
+use coachmail::understand::{Context, Forms, MemoryForms, understand};
 use serde_json::{Value, json};
 
 /// The forms the test store "sent": reply key → (pm, week).
@@ -29,43 +27,11 @@ pub const FORMS: &[(&str, &str, &str)] = &[
     ("e7f6g5h4j3k2m7n6p5q4r3s2t7", "emma", "2026-W48"),
 ];
 
-struct MapForms {
-    by_key: HashMap<String, FormRef>,
-}
-
-impl MapForms {
-    fn new() -> MapForms {
-        let by_key = FORMS
-            .iter()
-            .map(|(k, pm, w)| {
-                (
-                    k.to_string(),
-                    FormRef {
-                        pm: pm.to_string(),
-                        week: w.parse().unwrap(),
-                    },
-                )
-            })
-            .collect();
-        MapForms { by_key }
-    }
-}
-
-impl Forms for MapForms {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        self.by_key.get(key).cloned()
-    }
-    fn by_message_id(&self, id: &str) -> Option<FormRef> {
-        let key = id.strip_prefix("form.")?.strip_suffix("@example.org")?;
-        self.by_key.get(key).cloned()
-    }
-    fn latest_week(&self, pm: &str) -> Option<Week> {
-        self.by_key
-            .values()
-            .filter(|f| f.pm == pm)
-            .map(|f| f.week)
-            .max()
-    }
+/// The forms of [`FORMS`], as the one in-memory lookup.
+fn corpus_forms() -> MemoryForms {
+    FORMS.iter().fold(MemoryForms::new(), |forms, (k, pm, w)| {
+        forms.with_form(k, pm, w.parse().unwrap())
+    })
 }
 
 fn root() -> PathBuf {
@@ -239,9 +205,9 @@ fn run_one(eml: &Path, base: &Config) -> Result<(), String> {
     if let Some(n) = policy["max_message_bytes"].as_u64() {
         config.auth.max_message_bytes = n as usize;
     }
-    let map = MapForms::new();
+    let map = corpus_forms();
     let forms: &dyn Forms = if policy["no_forms"].as_bool() == Some(true) {
-        &NoForms
+        &MemoryForms::new()
     } else {
         &map
     };
@@ -253,7 +219,7 @@ fn run_one(eml: &Path, base: &Config) -> Result<(), String> {
     let mut problems = Vec::new();
     let mut last = Value::Null;
     for (ending, bytes) in [("LF", to_lf(&raw)), ("CRLF", to_crlf(&to_lf(&raw)))] {
-        let u = understand(&bytes, &ctx);
+        let u = understand(&bytes, &ctx).unwrap();
         let actual = serde_json::to_value(&u).unwrap();
         for p in compare(&expected, &actual) {
             problems.push(format!("[{ending}] {p}"));
@@ -323,7 +289,7 @@ fn every_reply_in_the_corpus_is_understood_as_expected() {
 #[test]
 fn understanding_is_deterministic_and_hashes_the_raw_bytes() {
     let base = config();
-    let forms = MapForms::new();
+    let forms = corpus_forms();
     let ctx = Context {
         config: &base,
         forms: &forms,
@@ -331,8 +297,8 @@ fn understanding_is_deterministic_and_hashes_the_raw_bytes() {
     };
     for eml in emls().iter().take(10) {
         let raw = std::fs::read(eml).unwrap();
-        let a = understand(&raw, &ctx);
-        let b = understand(&raw, &ctx);
+        let a = understand(&raw, &ctx).unwrap();
+        let b = understand(&raw, &ctx).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.content_hash, coachmail::understand::content_hash(&raw));
         assert_eq!(a.content_hash.len(), 64);

@@ -11,7 +11,7 @@ use coachmail::config::Config;
 use coachmail::understand::grammar::{Lexicon, Line, Value, parse_line};
 use coachmail::understand::{Context, Kind, understand};
 use proptest::prelude::*;
-use util::{KEY, OneForm, shipped_config as config};
+use util::{KEY, one_form, shipped_config as config};
 
 /// Ways of naming skill `i`: key, name, aliases, and prefixes of the key.
 fn labels(config: &Config, i: usize) -> Vec<String> {
@@ -147,9 +147,9 @@ proptest! {
             state ^= state << 17;
             lines.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let u = understand(&message(&lines.join("\r\n")), &ctx);
+        let u = understand(&message(&lines.join("\r\n")), &ctx).unwrap();
         let want: BTreeMap<String, u8> =
             scores.iter().map(|(i, n)| (keys[*i].clone(), *n)).collect();
         prop_assert_eq!(u.kind, Kind::Assessment);
@@ -184,9 +184,9 @@ proptest! {
         }
         text.push_str("\r\n");
         text.push_str(&body);
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let u = understand(&message(&text), &ctx);
+        let u = understand(&message(&text), &ctx).unwrap();
         let keys: Vec<String> = config.framework.active().map(|s| s.key.clone()).collect();
         let want: BTreeMap<String, u8> =
             scores.iter().map(|(i, n)| (keys[*i].clone(), *n)).collect();
@@ -199,11 +199,11 @@ proptest! {
     #[test]
     fn no_bytes_make_understand_panic(raw in prop::collection::vec(any::<u8>(), 0..2048)) {
         let config = config();
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let _ = understand(&raw, &ctx);
+        let _ = understand(&raw, &ctx).unwrap();
         let mut wrapped = message("");
         wrapped.extend_from_slice(&raw);
-        let _ = understand(&wrapped, &ctx);
+        let _ = understand(&wrapped, &ctx).unwrap();
     }
 }

@@ -3,9 +3,9 @@
 
 mod util;
 
-use coachmail::understand::{Context, NoForms, understand};
+use coachmail::understand::{Context, MemoryForms, understand};
 use serde_json::json;
-use util::{KEY, OneForm, shipped_config as config};
+use util::{KEY, one_form, shipped_config as config};
 
 #[test]
 fn assessment_json_has_the_documented_shape() {
@@ -15,10 +15,10 @@ fn assessment_json_has_the_documented_shape() {
     let config = config();
     let ctx = Context {
         config: &config,
-        forms: &OneForm,
+        forms: &one_form(),
         now: "2026-11-28T10:00:00Z".parse().unwrap(),
     };
-    let u = understand(raw.as_bytes(), &ctx);
+    let u = understand(raw.as_bytes(), &ctx).unwrap();
     let mut got = serde_json::to_value(&u).unwrap();
     let hash = got["content_hash"].as_str().unwrap().to_string();
     assert_eq!(hash.len(), 64);
@@ -51,13 +51,13 @@ fn command_and_rejection_json_name_what_happened() {
     let config = config();
     let ctx = Context {
         config: &config,
-        forms: &OneForm,
+        forms: &one_form(),
         now: "2026-11-28T10:00:00Z".parse().unwrap(),
     };
     let raw = format!(
         "From: alice@example.org\r\nTo: reflect+{KEY}@example.org\r\nSubject: Re: week\r\n\r\npause 2 weeks\r\n"
     );
-    let u = serde_json::to_value(understand(raw.as_bytes(), &ctx)).unwrap();
+    let u = serde_json::to_value(understand(raw.as_bytes(), &ctx).unwrap()).unwrap();
     assert_eq!(u["kind"], "command");
     assert_eq!(
         u["command"],
@@ -67,13 +67,12 @@ fn command_and_rejection_json_name_what_happened() {
 
     let ctx = Context {
         config: &config,
-        forms: &NoForms,
+        forms: &MemoryForms::new(),
         now: "2026-11-28T10:00:00Z".parse().unwrap(),
     };
-    let u = serde_json::to_value(understand(
-        b"From: mallory@evil.example\r\n\r\nData: 1\r\n",
-        &ctx,
-    ))
+    let u = serde_json::to_value(
+        understand(b"From: mallory@evil.example\r\n\r\nData: 1\r\n", &ctx).unwrap(),
+    )
     .unwrap();
     assert_eq!(u["kind"], "rejected");
     assert_eq!(u["pm"], json!(null));

@@ -5,7 +5,7 @@ mod util;
 use std::time::{Duration, Instant};
 
 use coachmail::understand::{Context, Kind, Understanding, understand};
-use util::{KEY, OneForm, shipped_config as config};
+use util::{KEY, one_form, shipped_config as config};
 
 fn head(content_type: &str) -> String {
     format!(
@@ -17,11 +17,11 @@ fn run(raw: &[u8]) -> (Understanding, Duration) {
     let config = config();
     let ctx = Context {
         config: &config,
-        forms: &OneForm,
+        forms: &one_form(),
         now: "2026-11-28T10:00:00Z".parse().unwrap(),
     };
     let t = Instant::now();
-    let u = understand(raw, &ctx);
+    let u = understand(raw, &ctx).unwrap();
     (u, t.elapsed())
 }
 

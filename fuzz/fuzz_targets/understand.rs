@@ -10,30 +10,15 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use coachmail::config::Config;
-use coachmail::understand::{Context, FormRef, Forms, understand};
+use coachmail::understand::{Context, MemoryForms, understand};
 use coachmail::week::Week;
 use libfuzzer_sys::fuzz_target;
 
 const KEY: &str = "k7q2mxa3bc4de5fg6hijklmnop";
 
-struct OneForm;
-
-impl Forms for OneForm {
-    fn by_reply_key(&self, key: &str) -> Option<FormRef> {
-        if key != KEY {
-            return None;
-        }
-        Some(FormRef {
-            pm: "alice".into(),
-            week: Week::new(2026, 48)?,
-        })
-    }
-    fn by_message_id(&self, id: &str) -> Option<FormRef> {
-        self.by_reply_key(id.strip_prefix("form.")?.strip_suffix("@example.org")?)
-    }
-    fn latest_week(&self, _: &str) -> Option<Week> {
-        Week::new(2026, 48)
-    }
+fn forms() -> &'static MemoryForms {
+    static FORMS: OnceLock<MemoryForms> = OnceLock::new();
+    FORMS.get_or_init(|| MemoryForms::new().with_form(KEY, "alice", Week::new(2026, 48).unwrap()))
 }
 
 fn config() -> &'static Config {
@@ -49,7 +34,7 @@ fn config() -> &'static Config {
 fuzz_target!(|data: &[u8]| {
     let ctx = Context {
         config: config(),
-        forms: &OneForm,
+        forms: &one_form(),
         now: chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap_or_default(),
     };
     match data.split_first() {
@@ -65,10 +50,10 @@ fuzz_target!(|data: &[u8]| {
             )
             .into_bytes();
             raw.extend_from_slice(rest);
-            let _ = understand(&raw, &ctx);
+            let _ = understand(&raw, &ctx).unwrap();
         }
         _ => {
-            let _ = understand(data, &ctx);
+            let _ = understand(data, &ctx).unwrap();
         }
     }
 });

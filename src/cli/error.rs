@@ -135,7 +135,10 @@ mod tests {
     #[test]
     fn configuration_faults_exit_78_for_the_operator_and_75_for_the_mail_server() {
         assert_eq!(exit_code(&config_error(), Caller::Operator), exit::CONFIG);
-        assert_eq!(exit_code(&config_error(), Caller::MailServer), exit::TEMPFAIL);
+        assert_eq!(
+            exit_code(&config_error(), Caller::MailServer),
+            exit::TEMPFAIL
+        );
         let key = CliError::Service(ServiceError::DatabaseKey { var: "K".into() });
         assert_eq!(exit_code(&key, Caller::Operator), exit::CONFIG);
     }

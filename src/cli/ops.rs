@@ -179,7 +179,9 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
     let imap = daemon::configured_imap(&config)?;
     let mut service = Service::open(config, SystemClock.now(), Parts::default())?;
     if let Outbound::Smtp(smtp) = &service.engine.config.outbound {
-        runtime.block_on(verify_smtp(&SmtpTransport::from_config(smtp).map_err(ServiceError::from)?))?;
+        runtime.block_on(verify_smtp(
+            &SmtpTransport::from_config(smtp).map_err(ServiceError::from)?,
+        ))?;
     }
     if let Some(reader) = imap {
         runtime.block_on(verify_imap(&reader))?;

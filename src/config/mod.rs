@@ -886,7 +886,7 @@ struct RawPm {
 mod tests {
     use super::*;
 
-    const SHIPPED: &str = include_str!("../config/coachmail.toml");
+    const SHIPPED: &str = include_str!("../../config/coachmail.toml");
 
     /// The shipped demo config with `from` replaced by `to`, parsed as if it
     /// lived in the repository's `config/` folder.

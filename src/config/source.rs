@@ -126,4 +126,3 @@ pub fn check_display_text(
     }
     Ok(())
 }
-

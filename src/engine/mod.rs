@@ -135,7 +135,12 @@ impl Engine {
     }
 
     /// [`Engine::history`], read inside a transaction.
-    pub(crate) fn history_in(&self, tx: &Tx<'_>, pm: &Pm, upto: Week) -> Result<History, EngineError> {
+    pub(crate) fn history_in(
+        &self,
+        tx: &Tx<'_>,
+        pm: &Pm,
+        upto: Week,
+    ) -> Result<History, EngineError> {
         Ok(build_history(
             pm,
             &tx.history(&pm.key)?,
@@ -145,7 +150,6 @@ impl Engine {
             upto,
         ))
     }
-
 
     /// Queues an answer to the PM's registered address, once per inbound
     /// message and kind.
@@ -218,7 +222,6 @@ fn enqueue(
         now,
     )
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -157,7 +157,6 @@ impl Engine {
         let email = self.renderer.confirm(&view)?;
         self.enqueue_answer(tx, "confirm", pm, &email, dedup_key, now)
     }
-
 }
 
 /// A content-free handle on the sender for the rate limit: SHA-256 of the
@@ -167,4 +166,3 @@ fn sender_hash(raw: &[u8]) -> Option<String> {
     let from = headers.from()?.first()?.address()?.to_ascii_lowercase();
     Some(understand::content_hash(from.as_bytes()))
 }
-

@@ -156,5 +156,4 @@ impl Engine {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
         })
     }
-
 }

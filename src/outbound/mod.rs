@@ -161,6 +161,57 @@ impl Transport for RecordedTransport {
     }
 }
 
+/// Delivers through another transport and keeps a copy of each message it
+/// accepted: `demo` answers the forms it sent, and the tests read what was
+/// sent as typed parcels instead of parsing file names.
+pub struct Copying {
+    inner: Box<dyn Transport>,
+    copies: Copies,
+}
+
+/// The copies a [`Copying`] transport kept, shared with its owner.
+#[derive(Clone, Debug, Default)]
+pub struct Copies(Arc<Mutex<Vec<Parcel>>>);
+
+impl Copies {
+    /// Everything accepted since the last call, in order.
+    pub fn take(&self) -> Vec<Parcel> {
+        self.0
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+impl Copying {
+    pub fn new(inner: Box<dyn Transport>) -> Copying {
+        Copying {
+            inner,
+            copies: Copies::default(),
+        }
+    }
+
+    pub fn copies(&self) -> Copies {
+        self.copies.clone()
+    }
+}
+
+impl Transport for Copying {
+    fn send<'a>(&'a self, parcel: &'a Parcel) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.inner.send(parcel).await?;
+            if let Ok(mut copies) = self.copies.0.lock() {
+                copies.push(parcel.clone());
+            }
+            Ok(())
+        })
+    }
+
+    fn concurrency(&self) -> usize {
+        self.inner.concurrency()
+    }
+}
+
 /// When to try again after `attempts` failed tries: exponential from one
 /// minute, capped at six hours, with up to 20% jitter from `jitter` (0..1).
 pub fn backoff(attempts: u32, jitter: f64) -> Duration {

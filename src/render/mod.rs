@@ -445,13 +445,11 @@ pub fn is_message_id(id: &str) -> bool {
     email::msg_id("Message-ID", id).is_ok()
 }
 
-
 /// A skill's answer line on the form, exactly as the text part shows it:
 /// `{name} ({key}): ` (with the trailing space). The reply parser may rely on it.
 pub fn skill_line(name: &str, key: &str) -> String {
     format!("{name} ({key}): ")
 }
-
 
 // ---------------------------------------------------------------------------
 // The renderer.

@@ -29,7 +29,6 @@ use crate::config::{Config, Pm};
 use crate::reply_key;
 use crate::week::Week;
 
-
 /// How an accepted message was tied to its PM and week.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {

@@ -3,14 +3,15 @@
 //! driven by a manual clock.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use coachmail::clock::{Clock, ManualClock};
 use coachmail::config::Config;
-use coachmail::daemon::Service;
-use coachmail::engine::Engine;
-use coachmail::outbound::FileTransport;
+use coachmail::daemon::{Parts, Service};
+use coachmail::outbound::{Copies, Copying, FileTransport, Parcel, Transport};
+use coachmail::reply_key::SeededEntropy;
 use coachmail::store::Store;
 use mail_parser::MessageParser;
 
@@ -47,10 +48,13 @@ pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
 }
 
-/// One sent email, read back from its .eml file.
+/// One sent email: the outbox row's key and recipient as the transport
+/// got them, and the message parsed back with mail-parser.
 #[derive(Clone, Debug)]
 pub struct Sent {
+    /// The `.eml` file the file transport wrote it to.
     pub path: PathBuf,
+    /// The outbox idempotency key, e.g. `form:alice:2026-W48`.
     pub key: String,
     pub bytes: Vec<u8>,
     pub to: String,
@@ -61,18 +65,49 @@ pub struct Sent {
 }
 
 impl Sent {
-    pub fn kind(&self) -> &str {
-        self.key.split('-').next().unwrap_or("")
+    fn of(parcel: Parcel, path: PathBuf) -> Sent {
+        let msg = MessageParser::default().parse(&parcel.bytes[..]).unwrap();
+        let to = msg
+            .to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap()
+            .to_string();
+        assert_eq!(to, parcel.to, "the envelope and the To header differ");
+        Sent {
+            path,
+            key: parcel.key.clone(),
+            to,
+            subject: msg.subject().unwrap_or_default().to_string(),
+            date: DateTime::from_timestamp(msg.date().unwrap().to_timestamp(), 0).unwrap(),
+            text: msg.body_text(0).unwrap_or_default().into_owned(),
+            html: msg.body_html(0).unwrap_or_default().into_owned(),
+            bytes: parcel.bytes,
+        }
     }
+
+    /// `form`, `reminder`, `digest`, `confirm`, `help`…: the key's first part.
+    pub fn kind(&self) -> &str {
+        self.key.split(':').next().unwrap_or("")
+    }
+
     pub fn headers(&self) -> coachmail::replies::FormHeaders {
         coachmail::replies::read_form(&self.bytes).unwrap()
     }
 }
 
+/// A service on a manual clock in a temp folder, wired exactly as `run`
+/// wires one (`Service::open`), delivering through the file transport with
+/// a copy of each sent message kept for the test.
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub clock: ManualClock,
     pub service: Service,
+    copies: Copies,
+    sent: RefCell<Vec<Sent>>,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Harness {
@@ -83,39 +118,74 @@ impl Harness {
     pub fn start_with(at: DateTime<Utc>, edit: impl Fn(String) -> String) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(at);
-        let service = Harness::service(dir.path(), at, &edit);
+        let (service, copies) = Harness::service(dir.path(), at, &edit);
         Harness {
             dir,
             clock,
             service,
+            copies,
+            sent: RefCell::new(Vec::new()),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
         }
     }
 
-    fn service(dir: &Path, at: DateTime<Utc>, edit: &dyn Fn(String) -> String) -> Service {
+    fn service(
+        dir: &Path,
+        at: DateTime<Utc>,
+        edit: &dyn Fn(String) -> String,
+    ) -> (Service, Copies) {
         let config = config_in(dir, edit);
-        let engine = Engine::new(config).unwrap();
-        let mut store = Store::open(&engine.config.service.database, None).unwrap();
-        store.sync_roster(&engine.config, at).unwrap();
-        let transport = FileTransport::new(dir.join("var/outbox"));
-        Service::new(engine, store, Box::new(transport)).unwrap()
+        let transport = Copying::new(Box::new(FileTransport::new(dir.join("var/outbox"))));
+        let copies = transport.copies();
+        let service = Service::open(
+            config,
+            at,
+            Parts {
+                transport: Some(Box::new(transport) as Box<dyn Transport>),
+                entropy: Some(Box::new(SeededEntropy::new(at.timestamp() as u64))),
+            },
+        )
+        .unwrap();
+        (service, copies)
     }
 
     /// Stops the service (drops every handle) and starts a new one on the
     /// same files, as a restart of the process would.
     pub fn restart(&mut self) {
+        self.collect();
         let now = self.clock.now();
-        let fresh = Harness::service(self.dir.path(), now, &|t| t);
+        let (fresh, copies) = Harness::service(self.dir.path(), now, &|t| t);
         self.service = fresh;
+        self.copies = copies;
+    }
+
+    /// The harness's one notion of the time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn pass(&mut self) -> coachmail::daemon::Pass {
         let now = self.clock.now();
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(self.service.pass(now))
-            .unwrap()
+        let pass = self.runtime.block_on(self.service.pass(now)).unwrap();
+        self.collect();
+        pass
+    }
+
+    /// Runs `f` on the harness's runtime (for async parts of the service).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    fn collect(&self) {
+        let file = FileTransport::new(self.outbox_dir());
+        let mut sent = self.sent.borrow_mut();
+        for parcel in self.copies.take() {
+            let path = file.path_of(&parcel);
+            sent.push(Sent::of(parcel, path));
+        }
     }
 
     /// Moves the clock to `until` in `step`s, one pass per step.
@@ -136,40 +206,11 @@ impl Harness {
         self.dir.path().join("var/outbox")
     }
 
-    /// Every email sent so far, in sending order.
+    /// Every email sent so far, in sending order (a message sent twice
+    /// appears twice).
     pub fn sent(&self) -> Vec<Sent> {
-        let Ok(entries) = std::fs::read_dir(self.outbox_dir()) else {
-            return Vec::new();
-        };
-        let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-        paths.sort();
-        paths
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .map(|path| {
-                let bytes = std::fs::read(&path).unwrap();
-                let msg = MessageParser::default().parse(&bytes[..]).unwrap();
-                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-                let key = name.split_once('-').unwrap().1.to_string();
-                Sent {
-                    key,
-                    to: msg
-                        .to()
-                        .unwrap()
-                        .first()
-                        .unwrap()
-                        .address()
-                        .unwrap()
-                        .to_string(),
-                    subject: msg.subject().unwrap_or_default().to_string(),
-                    date: DateTime::from_timestamp(msg.date().unwrap().to_timestamp(), 0).unwrap(),
-                    text: msg.body_text(0).unwrap_or_default().into_owned(),
-                    html: msg.body_html(0).unwrap_or_default().into_owned(),
-                    path,
-                    bytes,
-                }
-            })
-            .collect()
+        self.collect();
+        self.sent.borrow().clone()
     }
 
     pub fn sent_of(&self, kind: &str) -> Vec<Sent> {
@@ -265,18 +306,14 @@ impl Harness {
         self.pass()
     }
 
-    /// The files of every email sent so far.
-    pub fn sent_paths(&self) -> std::collections::HashSet<PathBuf> {
-        self.sent().into_iter().map(|s| s.path).collect()
+    /// How many emails were sent so far: a mark for [`Harness::sent_new`].
+    pub fn sent_count(&self) -> usize {
+        self.sent().len()
     }
 
-    /// The emails sent that are not in `before` (outbox ids can be reused
-    /// after a forget, so file order alone does not tell).
-    pub fn sent_new(&self, before: &std::collections::HashSet<PathBuf>) -> Vec<Sent> {
-        self.sent()
-            .into_iter()
-            .filter(|s| !before.contains(&s.path))
-            .collect()
+    /// The emails sent after the mark `before` (from [`Harness::sent_count`]).
+    pub fn sent_new(&self, before: usize) -> Vec<Sent> {
+        self.sent().into_iter().skip(before).collect()
     }
 
     /// Rows in `table` about `pm` (its `pm` column), read from the file.
@@ -350,25 +387,12 @@ pub fn reply_with(
     )
 }
 
-/// The reply key of the one form [`OneForm`] knows.
+/// The reply key of the one form [`one_form`] knows.
 pub const KEY: &str = "k7q2mxa3bc4de5fg6hijklmnop";
 
 /// A forms lookup that knows one form: alice's, week 2026-W48, key [`KEY`].
-pub struct OneForm;
-
-impl coachmail::understand::Forms for OneForm {
-    fn by_reply_key(&self, key: &str) -> Option<coachmail::understand::FormRef> {
-        (key == KEY).then(|| coachmail::understand::FormRef {
-            pm: "alice".into(),
-            week: "2026-W48".parse().unwrap(),
-        })
-    }
-    fn by_message_id(&self, _: &str) -> Option<coachmail::understand::FormRef> {
-        None
-    }
-    fn latest_week(&self, _: &str) -> Option<coachmail::week::Week> {
-        None
-    }
+pub fn one_form() -> coachmail::understand::MemoryForms {
+    coachmail::understand::MemoryForms::new().with_form(KEY, "alice", "2026-W48".parse().unwrap())
 }
 
 /// The shipped demo config, as it is in the repository.

@@ -194,6 +194,4 @@ impl Request<'_, '_> {
         })?;
         self.send("ack", &email)
     }
-
 }
-

@@ -9,7 +9,11 @@ use crate::schedule;
 use crate::store::EventKind;
 
 impl Request<'_, '_> {
-    pub(super) fn pause(&self, weeks: Option<u32>, until: Option<NaiveDate>) -> Result<bool, EngineError> {
+    pub(super) fn pause(
+        &self,
+        weeks: Option<u32>,
+        until: Option<NaiveDate>,
+    ) -> Result<bool, EngineError> {
         let end = match (weeks, until) {
             (_, Some(date)) => {
                 // The start of that day in the PM's own zone: forms resume on it.
