@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::source::{ConfigError, Source, check_display_text};
+use crate::config_file::{ConfigError, Source, check_display_text};
 
 /// One skill of the framework.
 #[derive(Clone, Debug, PartialEq, Eq)]

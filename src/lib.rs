@@ -3,7 +3,8 @@
 //!
 //! A pure core with thin edges around it. Module roles:
 //!
-//! * [`config`], [`framework`] — `coachmail.toml` and `framework.toml` → validated values.
+//! * [`config`], [`framework`] — `coachmail.toml` and `framework.toml` → validated values;
+//!   [`config_file`], the file text and the error both become.
 //! * [`week`] — the ISO week every form, answer and digest belongs to.
 //! * [`understand`] — pure: raw message bytes → what it is, who sent it, what it says.
 //! * [`schedule`] — pure: what is due at `now` (forms, reminders, digests), catch-up included.
@@ -24,6 +25,7 @@ pub mod analysis;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod daemon;
 pub mod demo;
 pub mod engine;

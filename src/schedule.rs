@@ -166,17 +166,26 @@ impl PmFacts {
     }
 }
 
-/// A pause: from `from` (inclusive) until `until` (exclusive); `None` means
-/// until the PM resumes.
+/// A pause of a PM's forms (`pause 2 weeks`, `pause until …`), ended early
+/// by `resume`. The one pause type: the store keeps it, the schedule and
+/// the digest read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pause {
-    pub from: DateTime<Utc>,
-    pub until: Option<DateTime<Utc>>,
+    pub starts_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Ended early by `resume` (or replaced by a later pause).
+    pub resumed_at: Option<DateTime<Utc>>,
 }
 
 impl Pause {
-    pub fn covers(&self, t: DateTime<Utc>) -> bool {
-        t >= self.from && self.until.is_none_or(|u| t < u)
+    /// When it really ends: `until`, or the resume if that came first.
+    pub fn end(&self) -> DateTime<Utc> {
+        self.resumed_at.map_or(self.until, |r| r.min(self.until))
+    }
+
+    /// Whether the pause is in force at `at`.
+    pub fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.starts_at <= at && at < self.end()
     }
 }
 
@@ -825,8 +834,9 @@ mod tests {
         let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
         let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
         sim.pm("alice").paused.push(Pause {
-            from: utc(2026, 11, 25, 0, 0),
-            until: Some(utc(2026, 12, 2, 0, 0)),
+            starts_at: utc(2026, 11, 25, 0, 0),
+            until: utc(2026, 12, 2, 0, 0),
+            resumed_at: None,
         });
         let fired = sim.run(
             utc(2026, 11, 25, 0, 0),
@@ -852,8 +862,9 @@ mod tests {
         let f = sim.pm("alice");
         f.forms_sent.insert(week("2026-W48"));
         f.paused.push(Pause {
-            from: utc(2026, 11, 28, 0, 0),
-            until: None,
+            starts_at: utc(2026, 11, 28, 0, 0),
+            until: utc(2027, 11, 28, 0, 0),
+            resumed_at: None,
         });
         assert_eq!(sim.tick(utc(2026, 11, 29, 15, 0)), vec![]);
         assert!(!week_paused(
@@ -954,20 +965,27 @@ mod tests {
     }
 
     #[test]
-    fn pause_without_end_covers_everything_after_its_start() {
+    fn a_pause_covers_from_its_start_to_its_end_or_its_resume() {
         let p = Pause {
-            from: utc(2026, 1, 1, 0, 0),
-            until: None,
+            starts_at: utc(2026, 1, 1, 0, 0),
+            until: utc(2026, 1, 8, 0, 0),
+            resumed_at: None,
         };
         assert!(!p.covers(utc(2025, 12, 31, 23, 59)));
         assert!(p.covers(utc(2026, 1, 1, 0, 0)));
-        assert!(p.covers(utc(2036, 1, 1, 0, 0)));
+        assert!(p.covers(utc(2026, 1, 7, 23, 59)));
+        assert!(!p.covers(utc(2026, 1, 8, 0, 0)));
         let q = Pause {
-            until: Some(utc(2026, 1, 8, 0, 0)),
+            resumed_at: Some(utc(2026, 1, 3, 0, 0)),
             ..p
         };
-        assert!(q.covers(utc(2026, 1, 7, 23, 59)));
-        assert!(!q.covers(utc(2026, 1, 8, 0, 0)));
+        assert!(q.covers(utc(2026, 1, 2, 23, 59)));
+        assert!(!q.covers(utc(2026, 1, 3, 0, 0)));
+        let late = Pause {
+            resumed_at: Some(utc(2026, 2, 1, 0, 0)),
+            ..p
+        };
+        assert_eq!(late.end(), p.until);
     }
 
     #[test]

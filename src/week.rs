@@ -106,6 +106,37 @@ impl<'de> Deserialize<'de> for Week {
     }
 }
 
+impl Week {
+    /// The week's days as people read them: `23–29 Nov 2026`, or
+    /// `28 Dec 2026 – 3 Jan 2027` across months or years. The one place a
+    /// week is written for people.
+    pub fn dates(self) -> String {
+        let monday = self.monday();
+        let sunday = monday + chrono::Duration::days(6);
+        if monday.format("%b %Y").to_string() == sunday.format("%b %Y").to_string() {
+            format!("{}–{}", monday.format("%-d"), sunday.format("%-d %b %Y"))
+        } else if monday.format("%Y").to_string() == sunday.format("%Y").to_string() {
+            format!(
+                "{} – {}",
+                monday.format("%-d %b"),
+                sunday.format("%-d %b %Y")
+            )
+        } else {
+            format!(
+                "{} – {}",
+                monday.format("%-d %b %Y"),
+                sunday.format("%-d %b %Y")
+            )
+        }
+    }
+}
+
+/// A local time as every email writes it: `Fri 4 Dec 2026, 16:00`. The one
+/// place a local time is written for people.
+pub fn local_time(t: chrono::NaiveDateTime) -> String {
+    t.format("%a %-d %b %Y, %H:%M").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

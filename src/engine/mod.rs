@@ -184,7 +184,7 @@ fn build_history(
     history.forms_sent = forms_sent;
     history.skipped = skipped;
     for p in pauses {
-        let end = p.resumed_at.map_or(p.until, |r| r.min(p.until));
+        let end = p.end();
         if end <= p.starts_at {
             continue;
         }

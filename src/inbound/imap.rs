@@ -205,7 +205,7 @@ impl ImapReader {
     pub fn new(cfg: &Imap, password: String, limit: usize) -> Result<ImapReader, ImapError> {
         let tls = match cfg.tls {
             Tls::None => {
-                if !crate::outbound::smtp::is_loopback(&cfg.host) {
+                if !crate::config::is_loopback(&cfg.host) {
                     return Err(ImapError::PlainNotLoopback {
                         host: cfg.host.clone(),
                     });

@@ -215,21 +215,10 @@ pub struct FormView {
     pub date: DateTime<Utc>,
 }
 
-/// The one nudge when a form has no reply. Auto-generated, threaded under
-/// the form, same Reply-To; Message-ID `reminder.<reply_key>@domain`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ReminderView {
-    pub service: ServiceView,
-    pub pm: Mailbox,
-    pub week: Week,
-    /// The reply key of the form this nudges about.
-    pub reply_key: String,
-    /// The same address as the form's Reply-To.
-    pub reply_to: String,
-    /// Active skills, listed as bare answer lines.
-    pub skills: Vec<SkillView>,
-    pub date: DateTime<Utc>,
-}
+/// The one nudge when a form has no reply takes the same view as the form
+/// it nudges about (same reply key and Reply-To); auto-generated, threaded
+/// under the form, Message-ID `reminder.<reply_key>@domain`.
+pub type ReminderView = FormView;
 
 /// One skill recorded from a reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -717,11 +706,7 @@ impl Renderer {
                 .skills
                 .iter()
                 .any(|s| matches!(s.answer, Answer::Score(_) | Answer::Skipped)),
-            meeting: format!(
-                "{} ({})",
-                v.one_on_one.format("%a %-d %b %Y, %H:%M"),
-                v.timezone
-            ),
+            meeting: format!("{} ({})", crate::week::local_time(v.one_on_one), v.timezone),
         };
         let (text, html) = self.both("digest", &ctx)?;
         let mut inline = Vec::new();
@@ -762,10 +747,12 @@ impl Renderer {
             #[serde(flatten)]
             v: &'a HelpView,
             example: String,
+            commands: Vec<CommandLine>,
         }
         let ctx = Ctx {
             v,
             example: form_example(&v.skills),
+            commands: command_lines(&v.skills),
         };
         let (text, html) = self.both("help", &ctx)?;
         Ok(Email {
@@ -980,25 +967,36 @@ fn form_subject(service: &ServiceView, week: Week) -> String {
     format!("{} — your week {week} reflection", service.name)
 }
 
-/// e.g. `23–29 Nov 2026`, or `28 Dec 2026 – 3 Jan 2027` across months/years.
 fn week_dates(week: Week) -> String {
-    let monday = week.monday();
-    let sunday = monday + chrono::Duration::days(6);
-    if monday.format("%b %Y").to_string() == sunday.format("%b %Y").to_string() {
-        format!("{}–{}", monday.format("%-d"), sunday.format("%-d %b %Y"))
-    } else if monday.format("%Y").to_string() == sunday.format("%Y").to_string() {
-        format!(
-            "{} – {}",
-            monday.format("%-d %b"),
-            sunday.format("%-d %b %Y")
-        )
-    } else {
-        format!(
-            "{} – {}",
-            monday.format("%-d %b %Y"),
-            sunday.format("%-d %b %Y")
-        )
-    }
+    week.dates()
+}
+
+/// One line of the command list in help, from the command table.
+#[derive(Serialize)]
+struct CommandLine {
+    usage: String,
+    /// `usage` padded to the text part's column.
+    padded: String,
+    summary: String,
+    example: String,
+}
+
+/// The command table's lines, with `{skill}` made a real skill key.
+fn command_lines(skills: &[SkillView]) -> Vec<CommandLine> {
+    let skill = skills
+        .get(1)
+        .or(skills.first())
+        .map_or("", |s| s.key.as_str());
+    crate::understand::command::COMMANDS
+        .iter()
+        .flat_map(|c| c.usage)
+        .map(|u| CommandLine {
+            usage: u.usage.to_string(),
+            padded: format!("{:<24}", u.usage),
+            summary: u.summary.replace("{skill}", skill),
+            example: u.example.replace("{skill}", skill),
+        })
+        .collect()
 }
 
 /// One answer line a PM could copy: `Delivery: 4 shipped the beta`.

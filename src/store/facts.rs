@@ -91,10 +91,10 @@ impl Store {
         for row in rows {
             let (pm, from, until, resumed) = row.at(p)?;
             if let Some(f) = facts.pms.get_mut(&pm) {
-                let until = resumed.map_or(until, |r| r.min(until));
                 f.paused.push(Pause {
-                    from,
-                    until: Some(until),
+                    starts_at: from,
+                    until,
+                    resumed_at: resumed,
                 });
             }
         }

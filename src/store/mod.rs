@@ -41,11 +41,12 @@ use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 use crate::understand::{FormRef, Forms, LookupError};
 use crate::week::Week;
 
+pub use crate::schedule::Pause;
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
 pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
-pub use privacy::{Event, EventKind, EventRow, Export, NoteRow, Pause};
+pub use privacy::{Event, EventKind, EventRow, Export, NoteRow};
 pub use replies::{AnswerRow, FormRow, InboundRecord};
 pub use roster::{Pairing, RosterChanges};
 

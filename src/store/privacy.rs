@@ -15,6 +15,7 @@ use super::error::At;
 use super::replies::{AnswerRow, FormRow, all_answers};
 use super::roster::open_pairing;
 use super::{Store, StoreError, Tx, ms, opt_time_at, opt_week_at, time_at, week_at};
+use crate::schedule::Pause;
 use crate::week::Week;
 
 /// What a PM did, recorded without content.
@@ -78,22 +79,6 @@ pub struct EventRow {
     pub week: Option<Week>,
     pub until: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
-}
-
-/// A pause of forms and reminders.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pause {
-    pub starts_at: DateTime<Utc>,
-    pub until: DateTime<Utc>,
-    /// Ended early by `resume` (or replaced by a later pause).
-    pub resumed_at: Option<DateTime<Utc>>,
-}
-
-impl Pause {
-    /// Whether the pause is in force at `at`.
-    pub fn covers(&self, at: DateTime<Utc>) -> bool {
-        self.starts_at <= at && at < self.until && self.resumed_at.is_none_or(|r| at < r)
-    }
 }
 
 /// A note as exported.

@@ -23,8 +23,11 @@ use serde::Serialize;
 use crate::config::{Auth, Config};
 use crate::week::Week;
 
+pub use command::Command;
+
 pub mod authorize;
 pub mod classify;
+pub mod command;
 pub mod grammar;
 pub mod mime;
 pub mod quotes;
@@ -41,35 +44,6 @@ pub enum Kind {
     Ignored,
     /// Not accepted: unknown sender, failed authorization, unreadable.
     Rejected,
-}
-
-/// A PM's command by email.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "name", rename_all = "lowercase")]
-pub enum Command {
-    /// History of all skills, or one, over `weeks` weeks (default 12).
-    Trend {
-        skill: Option<String>,
-        weeks: u32,
-    },
-    Help,
-    /// Pause forms and reminders for `weeks` weeks, or until a local date.
-    Pause {
-        weeks: Option<u32>,
-        until: Option<chrono::NaiveDate>,
-    },
-    Resume,
-    /// Skip this week on purpose.
-    Skip,
-    Export,
-    /// Ask to erase everything; `token` is set when this confirms a request.
-    Forget {
-        token: Option<String>,
-    },
-    /// Looked like a command but is none: the PM gets the help text.
-    Unknown {
-        word: String,
-    },
 }
 
 /// An answer line that was not stored, and why, in words a PM understands.
@@ -255,7 +229,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     let subject = msg.subject();
     let forget_thread = subject.is_some_and(|s| grammar::fold(s).contains("forget"));
     if own.iter().all(|l| !l.from_quote && l.prompt.is_none())
-        && let Some(cmd) = classify::command(&u.reply_text, subject, &lex, forget_thread)
+        && let Some(cmd) = command::read(&u.reply_text, subject, &lex, forget_thread)
     {
         u.kind = Kind::Command;
         u.command = Some(cmd);

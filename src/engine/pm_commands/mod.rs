@@ -71,7 +71,7 @@ pub(crate) fn apply(
     let Some(command) = &u.command else {
         return Ok(false);
     };
-    info!(pm = %pm.key, command = command_name(command), "command");
+    info!(pm = %pm.key, command = command.name(), "command");
     match command {
         Command::Help => r.help(None),
         Command::Unknown { word } => r.help(Some(word.clone())),
@@ -82,22 +82,6 @@ pub(crate) fn apply(
         Command::Export => r.export(),
         Command::Forget { token: None } => r.forget_request(),
         Command::Forget { token: Some(t) } => r.forget_confirm(t),
-    }
-}
-
-/// The command's name for logs: never its arguments (a skill or a date says
-/// little, a forget code is a secret).
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Trend { .. } => "trend",
-        Command::Help => "help",
-        Command::Pause { .. } => "pause",
-        Command::Resume => "resume",
-        Command::Skip => "skip",
-        Command::Export => "export",
-        Command::Forget { token: None } => "forget",
-        Command::Forget { token: Some(_) } => "forget-confirm",
-        Command::Unknown { .. } => "unknown",
     }
 }
 
@@ -160,8 +144,7 @@ impl Request<'_, '_> {
     fn local(&self, t: DateTime<Utc>) -> String {
         format!(
             "{} ({})",
-            t.with_timezone(&self.pm.timezone)
-                .format("%a %-d %b %Y, %H:%M"),
+            crate::week::local_time(t.with_timezone(&self.pm.timezone).naive_local()),
             self.pm.timezone.name()
         )
     }

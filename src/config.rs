@@ -16,9 +16,7 @@ use serde::Deserialize;
 
 use crate::framework::Framework;
 
-pub mod source;
-
-pub use source::{ConfigError, Source, check_display_text};
+pub use crate::config_file::{ConfigError, Source, check_display_text};
 
 /// Where the config is looked for when neither `--config` nor `COACHMAIL_CONFIG` is given.
 pub const DEFAULT_PATH: &str = "config/coachmail.toml";
@@ -171,7 +169,7 @@ impl fmt::Display for Slot {
 impl Config {
     /// Loads the config at `path` and the framework it names.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Config::parse(&source::read(path)?, path)
+        Config::parse(&crate::config_file::read(path)?, path)
     }
 
     /// Parses and validates config text; `path` names it in errors and
@@ -204,11 +202,22 @@ impl Config {
     }
 }
 
+/// True for `localhost` and loopback addresses: the only hosts plain-text
+/// SMTP or IMAP (`tls = "none"`) may talk to.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Framework {
     /// Loads and validates a framework file (file access stays out of
     /// `framework`, which only parses).
     pub fn load(path: &Path) -> Result<Framework, ConfigError> {
-        Framework::parse(&source::read(path)?, path)
+        Framework::parse(&crate::config_file::read(path)?, path)
     }
 }
 
@@ -886,7 +895,7 @@ struct RawPm {
 mod tests {
     use super::*;
 
-    const SHIPPED: &str = include_str!("../../config/coachmail.toml");
+    const SHIPPED: &str = include_str!("../config/coachmail.toml");
 
     /// The shipped demo config with `from` replaced by `to`, parsed as if it
     /// lived in the repository's `config/` folder.

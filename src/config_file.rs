@@ -1,4 +1,4 @@
-//! Reading config text: the error every config and framework fault becomes,
+//! A configuration file's text: the error every config and framework fault becomes,
 //! and the source text that turns a TOML span into a line number.
 //!
 //! Owns the shape of a configuration error (file, line, key, problem, fix).
