@@ -373,3 +373,211 @@ fn run_stops_cleanly_on_sigterm() {
         "the Maildir was created"
     );
 }
+
+// --- one test per documented exit code of every command ---------------------
+
+/// The shipped config sending over SMTP with the given extra keys.
+fn smtp(extra: &'static str) -> impl Fn(String) -> String {
+    move |t: String| {
+        t.replace(
+            "transport = \"file\"                     # \"file\" (each email an .eml in dir) | \"smtp\"\ndir = \"var/outbox\"",
+            &format!("transport = \"smtp\"\nhost = \"smtp.example.org\"\n{extra}"),
+        )
+    }
+}
+
+#[test]
+fn a_plain_text_relay_that_is_not_on_loopback_exits_78_from_check_and_run() {
+    let (_dir, config) = setup(smtp("tls = \"none\""));
+    for cmd in ["check", "run"] {
+        let out = coachmail(&["--config", &config, cmd], b"");
+        assert_eq!(out.status.code(), Some(78), "{cmd}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("loopback"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_missing_smtp_password_exits_78_from_check_and_run_naming_the_variable() {
+    let (_dir, config) = setup(smtp(
+        "user = \"pulse@example.org\"\npassword_env = \"COACHMAIL_TEST_UNSET_PASSWORD\"",
+    ));
+    for cmd in ["check", "run"] {
+        let out = coachmail(&["--config", &config, cmd], b"");
+        assert_eq!(out.status.code(), Some(78), "{cmd}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("COACHMAIL_TEST_UNSET_PASSWORD"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_missing_ca_file_exits_78_from_check() {
+    let (_dir, config) = setup(smtp("ca_cert = \"/nonexistent/ca.pem\""));
+    let out = coachmail(&["--config", &config, "check"], b"");
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ca_cert"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_missing_database_key_exits_78_from_every_operator_command_and_75_from_ingest() {
+    let (_dir, config) = setup(|t| {
+        t.replace(
+            "database_key_env = \"\"",
+            "database_key_env = \"COACHMAIL_TEST_UNSET_DB_KEY\"",
+        )
+    });
+    for args in [
+        vec!["check"],
+        vec!["run"],
+        vec!["status"],
+        vec!["backup", "/nonexistent/copy.db"],
+    ] {
+        let mut all = vec!["--config", config.as_str()];
+        all.extend(args.iter().copied());
+        let out = coachmail(&all, b"");
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("COACHMAIL_TEST_UNSET_DB_KEY"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // A mail server must retry, never bounce the PM's reply.
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: alice@example.org\r\n\r\nData: 3\r\n",
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_broken_template_makes_ingest_retry_not_bounce() {
+    let (dir, config) = setup(|t| t);
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    for e in std::fs::read_dir(util::repo().join("templates")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, templates.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(templates.join("help.txt.j2"), "{{ broken(").unwrap();
+    let config_text = std::fs::read_to_string(&config).unwrap();
+    let edited = config_text
+        .lines()
+        .map(|l| {
+            if l.starts_with("templates =") {
+                format!("templates = {:?}", templates)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config, edited).unwrap();
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: Alice <alice@example.org>\r\nSubject: help\r\nMessage-ID: <t@x>\r\n\r\nhelp\r\n",
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    // The operator sees the same fault as a configuration error.
+    let out = coachmail(&["--config", &config, "check"], b"");
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_demo_folder_not_made_by_demo_exits_64() {
+    let (dir, config) = setup(|t| t);
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "mine").unwrap();
+    let out = coachmail(
+        &[
+            "--config",
+            &config,
+            "demo",
+            "--weeks",
+            "1",
+            "--dir",
+            foreign.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(foreign.join("keep.txt").exists());
+}
+
+#[test]
+fn an_unwritable_database_folder_exits_74_for_the_operator_and_75_for_ingest() {
+    let (dir, config) = setup(|t| {
+        t.replace(
+            "database = \"var/coachmail.db\"",
+            "database = \"/proc/coachmail-cannot-be-here/coachmail.db\"",
+        )
+    });
+    let _ = dir;
+    let out = coachmail(&["--config", &config, "status"], b"");
+    assert_eq!(out.status.code(), Some(74), "{}", text(&out.stderr));
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: alice@example.org\r\n\r\nData: 3\r\n",
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_piped_into_a_reader_that_closes_early_does_not_panic() {
+    let (_dir, config) = setup(|t| t);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(["--config", &config, "check"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before anything is read, as `| head -0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn ingest_exits_75_and_records_nothing_when_the_forms_cannot_be_read() {
+    let (dir, config) = setup(|t| t);
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: x@y.example\r\n\r\nhi\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("var/coachmail.db")).unwrap();
+    db.execute_batch("ALTER TABLE forms RENAME TO forms_away")
+        .unwrap();
+    let keyed = b"From: Alice <alice@example.org>\r\nTo: reflect+k7q2mxa3bc4de5fg6hijklmnop@example.org\r\nMessage-ID: <keyed@x>\r\n\r\nData: 3\r\n";
+    let out = coachmail(&["--config", &config, "ingest"], keyed);
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    let logged: i64 = db
+        .query_row(
+            "SELECT count(*) FROM inbound WHERE dedup_key = 'mid:keyed@x'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 0);
+}

@@ -378,3 +378,55 @@ fn three_days_of_downtime_catch_up_with_one_form_not_three() {
         assert_eq!(forms_to(&h, pm).len(), 2, "{pm}");
     }
 }
+
+#[test]
+fn a_store_error_while_reading_a_reply_leaves_it_for_the_next_pass() {
+    let mut h = Harness::start(utc(2026, 11, 23, 0, 0));
+    h.run_until(utc(2026, 11, 27, 16, 0), Duration::hours(1));
+    let form = forms_to(&h, "alice@example.org")
+        .pop()
+        .expect("alice got her form");
+    let week: coachmail::week::Week = "2026-W48".parse().unwrap();
+    let bytes = reply_all(
+        &h,
+        &form,
+        ("Alice Martin", "alice@example.org"),
+        4,
+        &[],
+        "Keyed reply.",
+        ClientShape::OutlookTopPost,
+        "lost1",
+    );
+    // The forms lookup fails (the table is away) while the reply is read,
+    // in the same minute as the last pass (so the schedule is not read).
+    let db = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    db.execute_batch("ALTER TABLE forms RENAME TO forms_away")
+        .unwrap();
+    let pass = h.deliver_and_pass("1.lost1.host", &bytes);
+    assert_eq!(pass.received, 0);
+    let inbox = h.dir.path().join("var/inbox");
+    assert_eq!(std::fs::read_dir(inbox.join("new")).unwrap().count(), 1);
+    let logged: i64 = db
+        .query_row("SELECT count(*) FROM inbound", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(logged, 0, "a reply that could not be judged was recorded");
+    assert!(h.sent_of("confirm").is_empty());
+
+    // The store recovers: the next pass applies the same message.
+    db.execute_batch("ALTER TABLE forms_away RENAME TO forms")
+        .unwrap();
+    h.clock.advance(Duration::minutes(1));
+    let pass = h.pass();
+    assert_eq!(pass.received, 1);
+    let history = h.store().history("alice").unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|(w, _, s)| *w == week && *s == Some(4))
+            .count(),
+        8,
+        "{history:?}"
+    );
+    assert_eq!(h.sent_of("confirm").len(), 1);
+    assert_eq!(std::fs::read_dir(inbox.join("new")).unwrap().count(), 0);
+}
