@@ -125,6 +125,29 @@ pub fn configured_imap(config: &Config) -> Result<Option<ImapReader>, ServiceErr
     })
 }
 
+/// A request to stop, shared between the signal watcher and the loop. The
+/// loop looks at it between messages, so a stop is honoured within one
+/// message's work even in the middle of a long pass.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Stop {
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Resolves once a stop was requested.
+    pub async fn wait(self) {
+        while !self.requested() {
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+    }
+}
+
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -147,6 +170,7 @@ pub struct Service {
     last_tick: Option<i64>,
     /// Messages from the IMAP task, once [`Service::spawn_imap`] started it.
     pub imap: Option<mpsc::Receiver<ImapMessage>>,
+    stop: Stop,
 }
 
 impl Service {
@@ -187,7 +211,20 @@ impl Service {
             transport,
             last_tick: None,
             imap: None,
+            stop: Stop::default(),
         })
+    }
+
+    /// The same service, stopping when `stop` is requested (a handle made
+    /// before the service, so a signal during start-up is not lost).
+    pub fn stopping_on(mut self, stop: Stop) -> Service {
+        self.stop = stop;
+        self
+    }
+
+    /// The handle that asks this service to stop between two messages.
+    pub fn stop_handle(&self) -> Stop {
+        self.stop.clone()
     }
 
     /// Starts the IMAP task on the current Tokio runtime, from the position
@@ -259,6 +296,10 @@ impl Service {
         let limit = self.engine.config.auth.max_message_bytes;
         let mut count = 0;
         for msg in inbox.pending()? {
+            // Asked to stop: the rest waits, unread, for the next start.
+            if self.stop.requested() {
+                break;
+            }
             let raw = inbox.read(&msg, limit)?;
             match self.engine.receive(&mut self.store, &raw, now) {
                 Ok(_) => {
@@ -308,6 +349,9 @@ impl Service {
         info!(pms = self.engine.config.pms.len(), "coachmail is running");
         let mut next_pass = tokio::time::Instant::now();
         loop {
+            if self.stop.requested() {
+                break;
+            }
             if tokio::time::Instant::now() >= next_pass {
                 if let Err(e) = self.pass(clock.now()).await {
                     warn!(error = %e, "pass failed; will try again");
@@ -349,26 +393,32 @@ impl Service {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Watches for Ctrl-C and SIGTERM and turns either into `stop`. The
+/// handlers are registered before this returns (so a signal during the
+/// first pass is caught, never fatal); call it inside a Tokio runtime whose
+/// worker threads keep running while the loop works, so a stop is seen in
+/// the middle of a pass.
+pub fn watch_signals(stop: Stop) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
+            info!("stop requested; stopping after the current message");
+            stop.request();
+        });
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            stop.request();
+        });
     }
+    Ok(())
 }

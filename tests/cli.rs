@@ -581,3 +581,56 @@ fn ingest_exits_75_and_records_nothing_when_the_forms_cannot_be_read() {
         .unwrap();
     assert_eq!(logged, 0);
 }
+
+#[test]
+fn sigterm_during_the_first_pass_stops_between_messages_and_loses_none() {
+    let (dir, config) = setup(|t| t);
+    let new = dir.path().join("var/inbox/new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::create_dir_all(dir.path().join("var/inbox/cur")).unwrap();
+    std::fs::create_dir_all(dir.path().join("var/inbox/tmp")).unwrap();
+    let total = 4000;
+    for i in 0..total {
+        let m = format!(
+            "From: stranger{i}@elsewhere.example\r\nMessage-ID: <s{i}@elsewhere.example>\r\nSubject: hi\r\n\r\nhello {i}\r\n"
+        );
+        std::fs::write(new.join(format!("{i}.stranger")), m).unwrap();
+    }
+    let count = |d: &str| {
+        std::fs::read_dir(dir.path().join("var/inbox").join(d))
+            .unwrap()
+            .count()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(["--config", &config, "run"])
+        .env("COACHMAIL_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop as soon as the first pass is under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count("cur") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first pass never began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stopped cleanly"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Interrupted mid-pass: some messages wait for the next start, and
+    // every message is in exactly one place.
+    assert!(count("new") > 0, "the pass was not interrupted");
+    assert_eq!(count("new") + count("cur"), total);
+}

@@ -174,10 +174,19 @@ pub fn ingest(config: Config) -> Result<u8, CliError> {
 
 /// `coachmail run`: the service, until SIGTERM or Ctrl-C.
 pub fn run_service(config: Config) -> Result<u8, CliError> {
-    let runtime = runtime()?;
+    // One worker thread besides the loop: it watches for signals (and runs
+    // the SMTP pool and IMAP tasks) while the loop works through a pass.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
     let _entered = runtime.enter();
+    let stop = daemon::Stop::default();
+    daemon::watch_signals(stop.clone()).map_err(CliError::Runtime)?;
     let imap = daemon::configured_imap(&config)?;
-    let mut service = Service::open(config, SystemClock.now(), Parts::default())?;
+    let mut service =
+        Service::open(config, SystemClock.now(), Parts::default())?.stopping_on(stop.clone());
     if let Outbound::Smtp(smtp) = &service.engine.config.outbound {
         runtime.block_on(verify_smtp(
             &SmtpTransport::from_config(smtp).map_err(ServiceError::from)?,
@@ -187,11 +196,7 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
         runtime.block_on(verify_imap(&reader))?;
         service.spawn_imap(reader)?;
     }
-    runtime.block_on(service.run(
-        &SystemClock,
-        std::time::Duration::from_secs(2),
-        crate::daemon::shutdown_signal(),
-    ));
+    runtime.block_on(service.run(&SystemClock, std::time::Duration::from_secs(2), stop.wait()));
     Ok(exit::OK)
 }
 
