@@ -634,3 +634,20 @@ fn sigterm_during_the_first_pass_stops_between_messages_and_loses_none() {
     assert!(count("new") > 0, "the pass was not interrupted");
     assert_eq!(count("new") + count("cur"), total);
 }
+
+#[test]
+fn two_messages_whose_ids_differ_only_in_invalid_bytes_are_both_kept() {
+    let (dir, config) = setup(|t| t);
+    for (i, byte) in [0xffu8, 0xfe].into_iter().enumerate() {
+        let mut m = b"From: Stranger <s@elsewhere.example>\r\nMessage-ID: <same".to_vec();
+        m.push(byte);
+        m.extend_from_slice(format!("@x>\r\nSubject: s\r\n\r\nmessage {i}\r\n").as_bytes());
+        let out = coachmail(&["--config", &config, "ingest"], &m);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let db = rusqlite::Connection::open(dir.path().join("var/coachmail.db")).unwrap();
+    let logged: i64 = db
+        .query_row("SELECT count(*) FROM inbound", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(logged, 2, "the second message was dropped as already seen");
+}

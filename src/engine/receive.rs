@@ -29,10 +29,7 @@ impl Engine {
                 now,
             },
         )?;
-        let dedup_key = match &u.message_id {
-            Some(id) => format!("mid:{id}"),
-            None => format!("sha256:{}", u.content_hash),
-        };
+        let dedup_key = dedup_key(raw, &u);
         let sender_hash = sender_hash(raw);
         let span = tracing::info_span!(
             "inbound",
@@ -165,4 +162,67 @@ fn sender_hash(raw: &[u8]) -> Option<String> {
     let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
     let from = headers.from()?.first()?.address()?.to_ascii_lowercase();
     Some(understand::content_hash(from.as_bytes()))
+}
+
+/// What makes two deliveries "the same message": the Message-ID, compared
+/// as its raw bytes — two ids that differ only in bytes a decoder would
+/// replace are two messages, never merged — or, without one, the content
+/// hash. Ids that are clean text keep their readable key.
+fn dedup_key(raw: &[u8], u: &Understanding) -> String {
+    match (raw_message_id(raw), &u.message_id) {
+        (Some(bytes), _) if std::str::from_utf8(bytes).is_err() => {
+            format!("mid-bytes:{}", understand::content_hash(bytes))
+        }
+        (_, Some(id)) => format!("mid:{id}"),
+        _ => format!("sha256:{}", u.content_hash),
+    }
+}
+
+/// The raw value of the first Message-ID header (folded lines included),
+/// trimmed; `None` without one.
+fn raw_message_id(raw: &[u8]) -> Option<&[u8]> {
+    let end = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .or_else(|| raw.windows(4).position(|w| w == b"\r\n\r\n"))
+        .unwrap_or(raw.len());
+    let head = &raw[..end];
+    let mut start = 0;
+    while start < head.len() {
+        let line_end = head[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(head.len(), |p| start + p);
+        let line = &head[start..line_end];
+        if line.len() >= 11 && line[..11].eq_ignore_ascii_case(b"message-id:") {
+            // The value runs on over folded (indented) lines.
+            let mut value_end = line_end;
+            while value_end + 1 < head.len() && matches!(head[value_end + 1], b' ' | b'\t') {
+                value_end = head[value_end + 1..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(head.len(), |p| value_end + 1 + p);
+            }
+            return Some(head[start + 11..value_end].trim_ascii());
+        }
+        start = line_end + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_message_id;
+
+    #[test]
+    fn the_raw_message_id_is_found_with_its_bytes() {
+        let raw = b"From: a@b\r\nMessage-ID: <a\xff@x>\r\nSubject: s\r\n\r\nbody\r\n";
+        assert_eq!(raw_message_id(raw), Some(&b"<a\xff@x>"[..]));
+        let folded = b"Message-Id:\r\n <long@x>\r\n\r\n";
+        assert_eq!(raw_message_id(folded), Some(&b"<long@x>"[..]));
+        assert_eq!(
+            raw_message_id(b"From: a@b\r\n\r\nMessage-ID: <in-body@x>\r\n"),
+            None
+        );
+    }
 }
