@@ -261,12 +261,45 @@ fn stranger_mail_through_ingest_is_recorded_and_never_answered() {
 }
 
 #[test]
-fn status_and_backup_work_on_a_fresh_database() {
+fn status_and_backup_never_create_a_database_and_work_on_a_fresh_one() {
     let (dir, config) = setup(|t| t);
+    let db = dir.path().join("var/coachmail.db");
     let out = coachmail(&["--config", &config, "status"], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("pending: 0"));
+    assert!(
+        text(&out.stdout).contains("no database yet"),
+        "{}",
+        text(&out.stdout)
+    );
     let backup = dir.path().join("backup.db");
+    let out = coachmail(
+        &["--config", &config, "backup", backup.to_str().unwrap()],
+        b"",
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        !db.exists() && !backup.exists(),
+        "a read command created a database"
+    );
+    // A stranger's message makes the database; status then reports it.
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: s@elsewhere.example\r\nMessage-ID: <st@x>\r\n\r\nhi\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = coachmail(&["--config", &config, "status"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("pending: 0"), "{stdout}");
+    assert!(
+        stdout.contains("rejected") && stdout.contains("not a registered PM"),
+        "{stdout}"
+    );
+    let out = coachmail(&["--config", &config, "status", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["attention"], false);
+    assert_eq!(v["inbound_last_7_days"][0]["kind"], "rejected");
+    assert_eq!(v["inbound_last_7_days"][0]["count"], 1);
     let out = coachmail(
         &["--config", &config, "backup", backup.to_str().unwrap()],
         b"",
@@ -430,12 +463,18 @@ fn a_missing_ca_file_exits_78_from_check() {
 
 #[test]
 fn a_missing_database_key_exits_78_from_every_operator_command_and_75_from_ingest() {
-    let (_dir, config) = setup(|t| {
+    let (dir, config) = setup(|t| {
         t.replace(
             "database_key_env = \"\"",
             "database_key_env = \"COACHMAIL_TEST_UNSET_DB_KEY\"",
         )
     });
+    // A database exists (status and backup never create one).
+    std::fs::create_dir_all(dir.path().join("var")).unwrap();
+    rusqlite::Connection::open(dir.path().join("var/coachmail.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
     for args in [
         vec!["check"],
         vec!["run"],
@@ -529,7 +568,9 @@ fn an_unwritable_database_folder_exits_74_for_the_operator_and_75_for_ingest() {
         )
     });
     let _ = dir;
-    let out = coachmail(&["--config", &config, "status"], b"");
+    let out = coachmail(&["--config", &config, "check"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = coachmail(&["--config", &config, "run"], b"");
     assert_eq!(out.status.code(), Some(74), "{}", text(&out.stderr));
     let out = coachmail(
         &["--config", &config, "ingest"],
@@ -650,4 +691,38 @@ fn two_messages_whose_ids_differ_only_in_invalid_bytes_are_both_kept() {
         .query_row("SELECT count(*) FROM inbound", [], |r| r.get(0))
         .unwrap();
     assert_eq!(logged, 2, "the second message was dropped as already seen");
+}
+
+#[test]
+fn status_exits_1_when_replies_wait_too_long_in_the_inbox() {
+    let (dir, config) = setup(|t| t);
+    let out = coachmail(
+        &["--config", &config, "ingest"],
+        b"From: s@elsewhere.example\r\nMessage-ID: <st2@x>\r\n\r\nhi\r\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let new = dir.path().join("var/inbox/new");
+    std::fs::create_dir_all(&new).unwrap();
+    let waiting = new.join("1.waiting.host");
+    std::fs::write(&waiting, b"From: a@b\r\n\r\nx\r\n").unwrap();
+    let out = coachmail(&["--config", &config, "status"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("waiting in the inbox: 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same message, twenty minutes old.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 60);
+    std::fs::File::options()
+        .write(true)
+        .open(&waiting)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = coachmail(&["--config", &config, "status", "--json"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["attention"], true);
+    assert_eq!(v["inbox"]["waiting"], 1);
 }

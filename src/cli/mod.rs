@@ -60,8 +60,14 @@ pub enum Command {
     /// Show what each message would do, as one JSON line each, without
     /// writing anything. Reads standard input when no FILE is given.
     Parse { files: Vec<PathBuf> },
-    /// Show the outbox: queue depth, oldest pending, dead letters.
-    Status,
+    /// What needs attention: the outbox (pending, dead letters), replies
+    /// waiting in the inbox, and the last 7 days of inbound mail by kind and
+    /// reason. Exits 1 when something needs attention. Creates nothing.
+    Status {
+        /// One JSON object instead of text, for scripts and monitoring.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy the database to PATH with SQLite's online backup.
     Backup { path: PathBuf },
 }
@@ -118,7 +124,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Ingest => ops::ingest(load()?),
         Command::Run => ops::run_service(load()?),
         Command::Demo { weeks, pms, dir } => ops::demo(load()?, weeks, pms, &dir),
-        Command::Status => ops::status(load()?),
+        Command::Status { json } => ops::status(load()?, json),
         Command::Backup { path } => ops::backup(load()?, &path),
     }
 }

@@ -200,24 +200,120 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-/// `coachmail status`: the outbox at a glance.
-pub fn status(config: Config) -> Result<u8, CliError> {
+/// Replies waiting in the Maildir longer than this need attention.
+const WAITING_TOO_LONG_MINUTES: i64 = 10;
+
+/// `coachmail status`: what needs attention. Never creates a database.
+pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
+    let now = SystemClock.now();
+    let db = &config.service.database;
+    if !db.exists() {
+        if json {
+            say!(
+                "{}",
+                serde_json::json!({ "database": null, "attention": false })
+            )?;
+        } else {
+            say!(
+                "no database yet at {} (`coachmail run`, `ingest` or `demo` creates it)",
+                db.display()
+            )?;
+        }
+        return Ok(exit::OK);
+    }
     let store = daemon::open_store(&config)?;
-    let s = store.outbox_status(SystemClock.now())?;
-    say!("pending: {} ({} due now)", s.pending, s.due)?;
-    match s.oldest_pending_at {
-        Some(t) => say!("oldest pending: {}", t.format("%Y-%m-%d %H:%M UTC"))?,
-        None => say!("oldest pending: -")?,
+    let outbox = store.outbox_status(now)?;
+    let inbound = store.inbound_summary(now - chrono::Duration::days(7))?;
+    // Replies waiting in the Maildir: how many, and how long the oldest waits.
+    let (waiting, oldest_wait) = match &config.inbound {
+        crate::config::Inbound::Maildir { dir } => {
+            let new = dir.join("new");
+            let mut count = 0u64;
+            let mut oldest: Option<std::time::SystemTime> = None;
+            for e in std::fs::read_dir(&new).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                count += 1;
+                if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                }
+            }
+            let age = oldest
+                .and_then(|t| t.elapsed().ok())
+                .map(|d| (d.as_secs() / 60) as i64);
+            (count, age)
+        }
+        _ => (0, None),
+    };
+    let stuck = oldest_wait.is_some_and(|m| m >= WAITING_TOO_LONG_MINUTES);
+    let attention = outbox.dead_total > 0 || stuck;
+    if json {
+        let dead: Vec<_> = outbox
+            .dead
+            .iter()
+            .map(|(key, class, at)| serde_json::json!({"key": key, "class": class, "at": at}))
+            .collect();
+        say!(
+            "{}",
+            serde_json::json!({
+                "database": db.display().to_string(),
+                "attention": attention,
+                "outbox": {
+                    "pending": outbox.pending,
+                    "due": outbox.due,
+                    "oldest_pending_at": outbox.oldest_pending_at,
+                    "dead_letters": outbox.dead_total,
+                    "dead": dead,
+                },
+                "inbox": { "waiting": waiting, "oldest_waiting_minutes": oldest_wait },
+                "inbound_last_7_days": inbound,
+            })
+        )?;
+    } else {
+        say!("pending: {} ({} due now)", outbox.pending, outbox.due)?;
+        match outbox.oldest_pending_at {
+            Some(t) => say!("oldest pending: {}", t.format("%Y-%m-%d %H:%M UTC"))?,
+            None => say!("oldest pending: -")?,
+        }
+        say!("dead letters: {}", outbox.dead_total)?;
+        for (key, class, at) in &outbox.dead {
+            say!("  {key}  {class}  {}", at.format("%Y-%m-%d %H:%M UTC"))?;
+        }
+        match oldest_wait {
+            Some(m) => say!("waiting in the inbox: {waiting} (oldest {m} min)")?,
+            None => say!("waiting in the inbox: {waiting}")?,
+        }
+        say!("inbound, last 7 days:")?;
+        if inbound.is_empty() {
+            say!("  none")?;
+        }
+        for c in &inbound {
+            say!(
+                "  {:>6}  {:<10}  {}",
+                c.count,
+                c.kind,
+                c.reason.as_deref().unwrap_or("")
+            )?;
+        }
+        if stuck {
+            say!(
+                "attention: replies have waited {} min or more; check the log for the store or inbox error",
+                WAITING_TOO_LONG_MINUTES
+            )?;
+        }
     }
-    say!("dead letters: {}", s.dead_total)?;
-    for (key, class, at) in &s.dead {
-        say!("  {key}  {class}  {}", at.format("%Y-%m-%d %H:%M UTC"))?;
-    }
-    Ok(if s.dead_total > 0 { 1 } else { exit::OK })
+    Ok(if attention { 1 } else { exit::OK })
 }
 
-/// `coachmail backup PATH`.
+/// `coachmail backup PATH`: never creates a database, only copies one.
 pub fn backup(config: Config, path: &Path) -> Result<u8, CliError> {
+    if !config.service.database.exists() {
+        return Err(CliError::Malformed(format!(
+            "there is no database at {} to back up yet (`coachmail run`, `ingest` or `demo` creates it)",
+            config.service.database.display()
+        )));
+    }
     let store = daemon::open_store(&config)?;
     store.backup(path)?;
     say!("backup written to {}", path.display())?;

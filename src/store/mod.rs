@@ -23,6 +23,7 @@ mod imap;
 mod outbox;
 mod privacy;
 mod replies;
+mod report;
 mod roster;
 mod schema;
 
@@ -48,6 +49,7 @@ pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, NoteRow};
 pub use replies::{AnswerRow, FormRow, InboundRecord};
+pub use report::InboundCount;
 pub use roster::{Pairing, RosterChanges};
 
 use error::At;
