@@ -726,3 +726,31 @@ fn status_exits_1_when_replies_wait_too_long_in_the_inbox() {
     assert_eq!(v["attention"], true);
     assert_eq!(v["inbox"]["waiting"], 1);
 }
+
+#[test]
+fn send_form_sends_this_weeks_form_once_and_refuses_an_unknown_pm() {
+    let (dir, config) = setup(|t| t);
+    let out = coachmail(&["--config", &config, "send-form", "alice"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let forms = |d: &std::path::Path| {
+        std::fs::read_dir(d.join("var/outbox"))
+            .map(|r| {
+                r.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().contains("form-alice"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(forms(dir.path()), 1);
+    let out = coachmail(&["--config", &config, "send-form", "alice"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("already sent"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(forms(dir.path()), 1);
+    let out = coachmail(&["--config", &config, "send-form", "nobody"], b"");
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("alice"), "{}", text(&out.stderr));
+}

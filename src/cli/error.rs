@@ -44,6 +44,9 @@ pub enum CliError {
     /// Standard output was closed or failed (e.g. `coachmail check | head -1`).
     #[error("cannot write to standard output: {0}")]
     Output(std::io::Error),
+    /// The operator's arguments name something that does not exist.
+    #[error("{0}")]
+    Usage(String),
     /// The input could not be read as a message at all.
     #[error("{0}")]
     Malformed(String),
@@ -59,6 +62,7 @@ impl CliError {
             CliError::Store(e) => e.is_config(),
             CliError::Demo(e) => e.is_config(),
             CliError::Inbound(_)
+            | CliError::Usage(_)
             | CliError::Runtime(_)
             | CliError::Output(_)
             | CliError::Malformed(_) => false,
@@ -77,7 +81,7 @@ impl CliError {
 
     /// The operator's arguments are off.
     pub fn is_usage(&self) -> bool {
-        matches!(self, CliError::Demo(e) if e.is_usage())
+        matches!(self, CliError::Usage(_)) || matches!(self, CliError::Demo(e) if e.is_usage())
     }
 }
 

@@ -68,6 +68,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send this week's form to a PM now (onboarding a new PM, or trying
+    /// the loop at once). The scheduled send then finds it done: never twice.
+    SendForm {
+        /// The PM's key in the config's roster.
+        pm: String,
+    },
     /// Copy the database to PATH with SQLite's online backup.
     Backup { path: PathBuf },
 }
@@ -126,5 +132,6 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Demo { weeks, pms, dir } => ops::demo(load()?, weeks, pms, &dir),
         Command::Status { json } => ops::status(load()?, json),
         Command::Backup { path } => ops::backup(load()?, &path),
+        Command::SendForm { pm } => ops::send_form(load()?, &pm),
     }
 }

@@ -320,6 +320,41 @@ pub fn backup(config: Config, path: &Path) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
+/// `coachmail send-form PM`: this week's form for one PM, queued under the
+/// schedule's own key and delivered at once.
+pub fn send_form(config: Config, pm: &str) -> Result<u8, CliError> {
+    let Some(known) = config.pm(pm).cloned() else {
+        let keys: Vec<&str> = config.pms.iter().map(|p| p.key.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "there is no PM `{pm}` in {}; the PMs are: {}",
+            config.path.display(),
+            keys.join(", ")
+        )));
+    };
+    let runtime = runtime()?;
+    let _entered = runtime.enter();
+    let now = SystemClock.now();
+    let mut service = Service::open(config, now, Parts::default())?;
+    match service
+        .engine
+        .send_form_now(&mut service.store, &known, now)?
+    {
+        Some(key) => {
+            let delivered = runtime.block_on(service.deliver(now))?;
+            say!(
+                "{key}: queued for {} ({} delivered now; `coachmail run` retries anything pending)",
+                known.key,
+                delivered.sent
+            )?;
+        }
+        None => say!(
+            "{}: this week's form was already sent; nothing sent again",
+            known.key
+        )?,
+    }
+    Ok(exit::OK)
+}
+
 /// `coachmail demo`.
 pub fn demo(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<u8, CliError> {
     let summary = crate::demo::run(config, weeks, pms, dir)?;

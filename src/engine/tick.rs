@@ -41,6 +41,24 @@ impl Engine {
         Ok(queued)
     }
 
+    /// Queues this week's form for `pm` now, under the schedule's own
+    /// idempotency key: the scheduled send then finds it done. Returns the
+    /// key, or `None` when this week's form was already queued or sent.
+    /// How an operator onboards a new PM, or tries the loop at once.
+    pub fn send_form_now(
+        &self,
+        store: &mut Store,
+        pm: &Pm,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, EngineError> {
+        let week = schedule::open_week(now, pm);
+        let key = schedule::form_key(&pm.key, week);
+        if store.has_outbound_key(&key)? {
+            return Ok(None);
+        }
+        Ok(self.queue_form(store, pm, week, &key, now)?.then_some(key))
+    }
+
     fn queue_form(
         &self,
         store: &mut Store,
