@@ -74,6 +74,15 @@ pub enum Command {
         /// The PM's key in the config's roster.
         pm: String,
     },
+    /// Write a sample reply from a PM to their latest form into the Maildir
+    /// inbox, as their mail client would (to try the loop by hand).
+    SampleReply {
+        /// The PM's key in the config's roster.
+        pm: String,
+        /// The score given to every skill.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=5))]
+        score: u8,
+    },
     /// Copy the database to PATH with SQLite's online backup.
     Backup { path: PathBuf },
 }
@@ -133,5 +142,6 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Status { json } => ops::status(load()?, json),
         Command::Backup { path } => ops::backup(load()?, &path),
         Command::SendForm { pm } => ops::send_form(load()?, &pm),
+        Command::SampleReply { pm, score } => ops::sample_reply(load()?, &pm, score),
     }
 }

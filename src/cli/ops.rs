@@ -320,17 +320,83 @@ pub fn backup(config: Config, path: &Path) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-/// `coachmail send-form PM`: this week's form for one PM, queued under the
-/// schedule's own key and delivered at once.
-pub fn send_form(config: Config, pm: &str) -> Result<u8, CliError> {
-    let Some(known) = config.pm(pm).cloned() else {
+/// The PM with this key, or a usage error that lists the roster.
+fn roster_pm(config: &Config, pm: &str) -> Result<crate::config::Pm, CliError> {
+    config.pm(pm).cloned().ok_or_else(|| {
         let keys: Vec<&str> = config.pms.iter().map(|p| p.key.as_str()).collect();
-        return Err(CliError::Usage(format!(
+        CliError::Usage(format!(
             "there is no PM `{pm}` in {}; the PMs are: {}",
             config.path.display(),
             keys.join(", ")
-        )));
+        ))
+    })
+}
+
+/// `coachmail sample-reply PM`: a reply to the PM's latest form, as their
+/// mail client would write it, dropped into the Maildir inbox.
+pub fn sample_reply(config: Config, pm: &str, score: u8) -> Result<u8, CliError> {
+    let known = roster_pm(&config, pm)?;
+    let crate::config::Inbound::Maildir { dir } = &config.inbound else {
+        return Err(CliError::Usage(
+            "sample-reply writes into the Maildir inbox, and inbound.transport is not \"maildir\""
+                .into(),
+        ));
     };
+    let no_form = || {
+        CliError::Usage(format!(
+            "{} has no form yet; send one first with `coachmail send-form {}`",
+            known.key, known.key
+        ))
+    };
+    if !config.service.database.exists() {
+        return Err(no_form());
+    }
+    let store = daemon::open_store(&config)?;
+    let week = Forms::latest_week(&store, &known.key)
+        .map_err(|e| CliError::Engine(e.into()))?
+        .ok_or_else(no_form)?;
+    let key = store.reply_key_for(&known.key, week)?.ok_or_else(no_form)?;
+    let now = SystemClock.now();
+    let address = &config.service.address;
+    let form = crate::replies::FormHeaders {
+        message_id: crate::reply_key::form_message_id(address, &key),
+        reply_to: crate::reply_key::reply_address(address, &key),
+        subject: format!("{} — your week of {}", config.service.name, week.dates()),
+        text: String::new(),
+        date: Some(now),
+    };
+    let content = crate::replies::ReplyContent {
+        scores: config
+            .framework
+            .active()
+            .map(|s| (s.name.clone(), s.key.clone(), score))
+            .collect(),
+        note: "A sample reply written by `coachmail sample-reply`.".into(),
+    };
+    let unique = format!("sample.{}.{}", known.key, now.timestamp_millis());
+    let bytes = crate::replies::compose(
+        crate::replies::ClientShape::OutlookTopPost,
+        &form,
+        (&known.name, &known.email),
+        &content,
+        now,
+        &unique,
+    );
+    let inbox = crate::inbound::Maildir::open(dir)?;
+    let path = inbox.deliver(&unique, &bytes)?;
+    say!(
+        "a reply from {} for the week of {} is waiting in {}; `coachmail run` reads it within seconds",
+        known.key,
+        week.dates(),
+        path.display()
+    )?;
+    Ok(exit::OK)
+}
+
+/// `coachmail send-form PM`: this week's form for one PM, queued under the
+/// schedule's own key and delivered at once.
+pub fn send_form(config: Config, pm: &str) -> Result<u8, CliError> {
+    let known = roster_pm(&config, pm)?;
     let runtime = runtime()?;
     let _entered = runtime.enter();
     let now = SystemClock.now();
