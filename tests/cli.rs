@@ -642,7 +642,7 @@ fn sigterm_during_the_first_pass_stops_between_messages_and_loses_none() {
             .unwrap()
             .count()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+    let child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
         .args(["--config", &config, "run"])
         .env("COACHMAIL_LOG", "info")
         .stdout(Stdio::piped())
