@@ -88,7 +88,11 @@ impl Pace {
             *next = at + self.interval;
             at
         };
-        tokio::time::sleep_until(at).await;
+        // A timer rounds up to the next millisecond tick: never wait for
+        // one when the slot is already here.
+        if at > Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
     }
 }
 
