@@ -46,8 +46,15 @@ pub struct Service {
     /// Name of the env var that holds the SQLCipher key; `None` = no encryption.
     pub database_key_env: Option<String>,
     pub retention_days: u32,
+    /// Delivered outbox rows (key and kind, no message) are deleted after
+    /// this many days; at least [`MIN_OUTBOX_KEEP_DAYS`].
+    pub outbox_keep_days: u32,
     pub templates: PathBuf,
 }
+
+/// Delivered outbox keys must outlive the schedule's look-back (three
+/// weeks) with a week to spare, or a message could be queued twice.
+pub const MIN_OUTBOX_KEEP_DAYS: u32 = 28;
 
 #[derive(Clone, Debug)]
 pub struct Schedule {
@@ -473,6 +480,21 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
             None => None,
         },
         retention_days: s.retention_days,
+        outbox_keep_days: match &s.outbox_keep_days {
+            Some(v) if *v.get_ref() < MIN_OUTBOX_KEEP_DAYS => {
+                return Err(src.invalid(
+                    v,
+                    "service.outbox_keep_days",
+                    format!(
+                        "{} days is shorter than the {MIN_OUTBOX_KEEP_DAYS} days a delivered message's key must be kept to never send it twice",
+                        v.get_ref()
+                    ),
+                    format!("set it to {MIN_OUTBOX_KEEP_DAYS} or more (default 35)"),
+                ));
+            }
+            Some(v) => *v.get_ref(),
+            None => 35,
+        },
         templates: resolve(root, &s.templates),
     };
     let framework_path = resolve(config_dir, &s.framework);
@@ -765,6 +787,7 @@ struct RawService {
     database_key: Option<toml::Spanned<toml::Value>>,
     #[serde(default = "default_retention")]
     retention_days: u32,
+    outbox_keep_days: Option<toml::Spanned<u32>>,
     #[serde(default = "default_framework")]
     framework: String,
     #[serde(default = "default_templates")]
@@ -943,6 +966,15 @@ mod tests {
         assert!(err.contains("coachmail.toml:18"), "{err}");
         assert!(err.contains("unknown field `retention`"), "{err}");
         assert!(err.contains("remove it or fix its spelling"), "{err}");
+    }
+
+    #[test]
+    fn outbox_keep_shorter_than_the_schedules_look_back_is_refused() {
+        let err = error_of("outbox_keep_days = 35", "outbox_keep_days = 7");
+        assert!(err.contains("service.outbox_keep_days"), "{err}");
+        assert!(err.contains("28 or more"), "{err}");
+        let c = parse_with("outbox_keep_days = 35", "outbox_keep_days = 60").unwrap();
+        assert_eq!(c.service.outbox_keep_days, 60);
     }
 
     #[test]

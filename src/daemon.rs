@@ -281,6 +281,15 @@ impl Service {
             if purged > 0 {
                 info!(count = purged, "raw messages past retention purged");
             }
+            let pruned = self
+                .store
+                .prune_sent(now, self.engine.config.service.outbox_keep_days)?;
+            if pruned > 0 {
+                info!(
+                    count = pruned,
+                    "delivered outbox rows past their window pruned"
+                );
+            }
             self.last_tick = Some(minute);
         }
         pass.delivered = self.deliver(now).await?;

@@ -1,27 +1,32 @@
-//! Delivery through an SMTP relay: lettre's async, pooled transport.
+//! Delivery through an SMTP relay: a pool of our own client connections.
 //!
 //! Owns the TLS mode (STARTTLS, implicit TLS, plain on loopback only), AUTH
 //! with the password from the environment, the pool, the concurrency limit,
-//! the per-minute rate limit, and the mapping of every lettre error to a
+//! the per-minute rate limit, and the mapping of every failure to a
 //! content-free class (`smtp-451`, `connect-refused`, `timeout`, ...) that
-//! says whether trying again can help. Never logs or returns addresses,
-//! subjects, bodies or the password.
+//! says whether trying again can help. The wire conversation lives in
+//! `client`. Never logs or returns addresses, subjects, bodies or the
+//! password.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::address::Envelope;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls as LettreTls, TlsParameters};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::Address;
+use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use super::{Parcel, SendError, SendFuture, Transport};
 use crate::config::{Smtp, Tls};
+
+mod client;
+
+use client::{AUTH_CODES, Connection, Dial, Failure, Security};
 
 /// Why the SMTP transport cannot be used as configured.
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +75,8 @@ impl SmtpError {
     }
 }
 
-/// SMTP reply codes that mean "your login is wrong", not "this message".
-const AUTH_CODES: [u16; 4] = [530, 534, 535, 538];
+/// An idle connection older than this is closed rather than reused.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Spaces sends `interval` apart, across all concurrent senders.
 #[derive(Debug)]
@@ -97,14 +102,44 @@ impl Pace {
             *next = at + self.interval;
             at
         };
-        tokio::time::sleep_until(at).await;
+        // A timer rounds up to the next millisecond tick: never wait for
+        // one when the slot is already here.
+        if at > Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
     }
 }
 
-/// Sends through a relay with a pool of connections. Build it inside a
-/// Tokio runtime (the pool runs a background task).
+/// Open connections waiting for the next message, at most `max` of them.
+struct Pool {
+    idle: std::sync::Mutex<Vec<Connection>>,
+    max: usize,
+}
+
+impl Pool {
+    /// The most recently used connection that is not too old, if any.
+    fn take(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().ok()?;
+        idle.retain(|c| c.last_used.elapsed() < IDLE_TIMEOUT);
+        idle.pop()
+    }
+
+    fn put(&self, conn: Connection) {
+        if !conn.reusable() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Sends through a relay with a pool of connections.
 pub struct SmtpTransport {
-    inner: AsyncSmtpTransport<Tokio1Executor>,
+    dial: Dial,
+    pool: Pool,
     slots: Arc<Semaphore>,
     concurrency: usize,
     pace: Pace,
@@ -123,29 +158,46 @@ impl std::fmt::Debug for SmtpTransport {
     }
 }
 
-/// True for `localhost` and loopback addresses.
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
+pub use crate::config::is_loopback;
 
 /// Reads the PEM certificates in `path`.
-fn read_ca(path: &Path) -> Result<Vec<u8>, SmtpError> {
-    let pem = std::fs::read(path).map_err(|e| SmtpError::CaCert {
+fn read_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, SmtpError> {
+    let err = |reason: String| SmtpError::CaCert {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
-        return Err(SmtpError::CaCert {
-            path: path.to_path_buf(),
-            reason: "no PEM certificate in it".into(),
-        });
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no PEM certificate in it".into()));
     }
-    Ok(pem)
+    Ok(certs)
+}
+
+/// A TLS connector trusting the system CAs and `ca_cert`, if any.
+fn tls_connector(server: &str, ca_cert: Option<&Path>) -> Result<TlsConnector, SmtpError> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = ca_cert {
+        for cert in read_ca(path)? {
+            roots.add(cert).map_err(|e| SmtpError::CaCert {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SmtpError::Tls {
+            server: server.to_string(),
+            reason: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(client::connector(config))
 }
 
 impl SmtpTransport {
@@ -164,24 +216,9 @@ impl SmtpTransport {
     /// Builds the transport with the password given (tests, benchmarks).
     pub fn new(cfg: &Smtp, password: Option<String>) -> Result<SmtpTransport, SmtpError> {
         let server = format!("{}:{}", cfg.host, cfg.port);
-        let tls_params = || -> Result<TlsParameters, SmtpError> {
-            let mut b = TlsParameters::builder(cfg.host.clone());
-            if let Some(path) = &cfg.ca_cert {
-                let cert =
-                    Certificate::from_pem(&read_ca(path)?).map_err(|e| SmtpError::CaCert {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?;
-                b = b.add_root_certificate(cert);
-            }
-            b.build_rustls().map_err(|e| SmtpError::Tls {
-                server: server.clone(),
-                reason: e.to_string(),
-            })
-        };
-        let tls = match cfg.tls {
-            Tls::StartTls => LettreTls::Required(tls_params()?),
-            Tls::Implicit => LettreTls::Wrapper(tls_params()?),
+        let security = match cfg.tls {
+            Tls::StartTls => Security::StartTls(tls_connector(&server, cfg.ca_cert.as_deref())?),
+            Tls::Implicit => Security::Implicit(tls_connector(&server, cfg.ca_cert.as_deref())?),
             Tls::None => {
                 if !is_loopback(&cfg.host) {
                     return Err(SmtpError::PlainNotLoopback {
@@ -192,20 +229,28 @@ impl SmtpTransport {
                     server = %server,
                     "outbound.tls = none: mail goes to the loopback relay unencrypted"
                 );
-                LettreTls::None
+                Security::None
             }
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
-            .port(cfg.port)
-            .tls(tls)
-            .timeout(Some(Duration::from_secs(cfg.timeout_seconds)))
-            .pool_config(PoolConfig::new().max_size(cfg.pool.max(1)));
-        if let (Some(user), Some(password)) = (&cfg.user, password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        let concurrency = cfg.concurrency.clamp(1, cfg.pool.max(1)) as usize;
+        let login = match (&cfg.user, password) {
+            (Some(user), Some(password)) => Some((user.clone(), password)),
+            _ => None,
+        };
+        let pool = cfg.pool.max(1) as usize;
+        let concurrency = (cfg.concurrency as usize).clamp(1, pool);
         Ok(SmtpTransport {
-            inner: builder.build(),
+            dial: Dial {
+                host: cfg.host.clone(),
+                port: cfg.port,
+                security,
+                login,
+                helo: ClientId::default().to_string(),
+                timeout: Duration::from_secs(cfg.timeout_seconds),
+            },
+            pool: Pool {
+                idle: std::sync::Mutex::new(Vec::with_capacity(pool)),
+                max: pool,
+            },
             slots: Arc::new(Semaphore::new(concurrency)),
             concurrency,
             pace: Pace::per_minute(cfg.per_minute),
@@ -215,11 +260,15 @@ impl SmtpTransport {
         })
     }
 
-    /// Connects and logs in once, so a wrong password or host shows at start.
+    /// Connects and logs in once, so a wrong password or host shows at
+    /// start. The connection is kept for the first message.
     pub async fn verify(&self) -> Result<(), SmtpError> {
-        match tokio::time::timeout(self.deadline, self.inner.test_connection()).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(self.setup_error(&e)),
+        match tokio::time::timeout(self.deadline, Connection::open(&self.dial)).await {
+            Ok(Ok(conn)) => {
+                self.pool.put(conn);
+                Ok(())
+            }
+            Ok(Err(f)) => Err(self.setup_error(&f)),
             Err(_) => Err(SmtpError::Unreachable {
                 server: self.server.clone(),
                 class: "timeout".into(),
@@ -227,54 +276,72 @@ impl SmtpTransport {
         }
     }
 
-    fn setup_error(&self, e: &lettre::transport::smtp::Error) -> SmtpError {
-        let code = e.status().map(u16::from);
-        match (code, &self.password_env) {
-            (Some(code), Some(var)) if AUTH_CODES.contains(&code) => SmtpError::Login {
+    fn setup_error(&self, f: &Failure) -> SmtpError {
+        match (f, &self.password_env) {
+            (Failure::Reply(code), Some(var)) if AUTH_CODES.contains(code) => SmtpError::Login {
                 server: self.server.clone(),
-                code,
+                code: *code,
                 var: var.clone(),
             },
             _ => SmtpError::Unreachable {
                 server: self.server.clone(),
-                class: classify(e).class().to_string(),
+                class: f.class(),
             },
         }
     }
 
+    /// One message over a pooled connection, or a new one. A pooled
+    /// connection the relay has meanwhile closed is replaced once, as long
+    /// as the message did not go out on it.
+    async fn converse(&self, from: &str, to: &str, message: &[u8]) -> Result<(), Failure> {
+        if let Some(mut conn) = self.pool.take() {
+            match conn.send(from, to, message).await {
+                Ok(()) => {
+                    self.pool.put(conn);
+                    return Ok(());
+                }
+                Err(f) if conn.reusable() || conn.sent_message() => {
+                    self.pool.put(conn);
+                    return Err(f);
+                }
+                Err(_) => {}
+            }
+        }
+        let mut conn = Connection::open(&self.dial).await?;
+        let sent = conn.send(from, to, message).await;
+        self.pool.put(conn);
+        sent
+    }
+
     async fn deliver(&self, parcel: &Parcel) -> Result<(), SendError> {
-        let from: Address = parcel
+        parcel
             .from
-            .parse()
+            .parse::<Address>()
             .map_err(|_| SendError::Permanent("address-invalid-from".into()))?;
-        let to: Address = parcel
+        parcel
             .to
-            .parse()
+            .parse::<Address>()
             .map_err(|_| SendError::Permanent("address-invalid-to".into()))?;
-        let envelope = Envelope::new(Some(from), vec![to])
-            .map_err(|_| SendError::Permanent("envelope-invalid".into()))?;
         let _slot = self
             .slots
             .acquire()
             .await
             .map_err(|_| SendError::Temporary("transport-closed".into()))?;
         self.pace.wait().await;
-        // lettre's timeout covers connecting; this bounds the whole
-        // conversation (a relay that accepts and then says nothing).
-        let sent =
-            tokio::time::timeout(self.deadline, self.inner.send_raw(&envelope, &parcel.bytes))
-                .await
-                .map_err(|_| SendError::Temporary("timeout".into()))?;
-        match sent {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = classify(&e);
-                if let SmtpError::Login { .. } = self.setup_error(&e) {
-                    tracing::error!(error = %self.setup_error(&e), "cannot send");
-                }
-                Err(err)
+        // Each step has its own timeout; this bounds the whole
+        // conversation (a relay that answers, slowly, forever).
+        let sent = tokio::time::timeout(
+            self.deadline,
+            self.converse(&parcel.from, &parcel.to, &parcel.bytes),
+        )
+        .await
+        .map_err(|_| SendError::Temporary("timeout".into()))?;
+        sent.map_err(|f| {
+            if let e @ SmtpError::Login { .. } = self.setup_error(&f) {
+                tracing::error!(error = %e, "cannot send");
             }
-        }
+            f.to_send_error()
+        })
     }
 }
 
@@ -286,57 +353,6 @@ impl Transport for SmtpTransport {
     fn concurrency(&self) -> usize {
         self.concurrency
     }
-}
-
-/// The I/O error at the root of `e`, if any.
-fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = err.source();
-    }
-    None
-}
-
-/// Maps a lettre error to retry-or-not and a content-free class. A refused
-/// login is temporary: the fix is the operator's password, not the message.
-pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
-    if let Some(code) = e.status() {
-        let n = u16::from(code);
-        if AUTH_CODES.contains(&n) {
-            return SendError::Temporary(format!("smtp-auth-{n}"));
-        }
-        return if e.is_permanent() {
-            SendError::Permanent(format!("smtp-{n}"))
-        } else {
-            SendError::Temporary(format!("smtp-{n}"))
-        };
-    }
-    if e.is_timeout() {
-        return SendError::Temporary("timeout".into());
-    }
-    if e.is_tls() {
-        return SendError::Temporary("tls".into());
-    }
-    use std::io::ErrorKind as K;
-    let class = match io_kind(e) {
-        Some(K::ConnectionRefused) => "connect-refused",
-        Some(K::TimedOut | K::WouldBlock) => "timeout",
-        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof) => {
-            "connection-dropped"
-        }
-        Some(K::NotFound | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable) => {
-            "connect-unreachable"
-        }
-        Some(_) => "network",
-        None if e.is_transport_shutdown() => "transport-shutdown",
-        None if e.is_response() => "smtp-bad-response",
-        None if e.is_client() => "smtp-client",
-        None => "smtp-connection",
-    };
-    SendError::Temporary(class.into())
 }
 
 #[cfg(test)]
@@ -445,6 +461,184 @@ mod tests {
         p.to = "not an address".into();
         let err = t.send(&p).await.unwrap_err();
         assert_eq!(err, SendError::Permanent("address-invalid-to".into()));
+    }
+
+    /// What a scripted relay saw.
+    #[derive(Debug, Default)]
+    struct Seen {
+        connections: usize,
+        commands: Vec<String>,
+        messages: Vec<Vec<u8>>,
+    }
+
+    /// A small relay on loopback: offers PIPELINING and AUTH PLAIN (only
+    /// `pulse`/`pw` may log in), refuses `refused@` (550) and defers
+    /// `later@` (451); with `hang_up`, closes each connection after its
+    /// first message.
+    async fn relay(hang_up: bool) -> (u16, Arc<std::sync::Mutex<Seen>>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+        let shared = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                shared.lock().unwrap().connections += 1;
+                let seen = shared.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = socket.into_split();
+                    let mut r = BufReader::new(r);
+                    w.write_all(b"220 relay ready\r\n").await.unwrap();
+                    let mut recipients = 0;
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        if r.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                        let verb = text.split([' ', ':']).next().unwrap().to_ascii_uppercase();
+                        seen.lock().unwrap().commands.push(verb.clone());
+                        let answer: &[u8] = match verb.as_str() {
+                            "EHLO" => b"250-relay\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n",
+                            "AUTH" if text.ends_with("AHB1bHNlAHB3") => b"235 ok\r\n",
+                            "AUTH" => b"535 no\r\n",
+                            "MAIL" | "NOOP" => b"250 ok\r\n",
+                            "RSET" => {
+                                recipients = 0;
+                                b"250 ok\r\n"
+                            }
+                            "RCPT" if text.contains("refused@") => b"550 no such user\r\n",
+                            "RCPT" if text.contains("later@") => b"451 try later\r\n",
+                            "RCPT" => {
+                                recipients += 1;
+                                b"250 ok\r\n"
+                            }
+                            "DATA" if recipients == 0 => b"554 no valid recipients\r\n",
+                            "DATA" => {
+                                w.write_all(b"354 go ahead\r\n").await.unwrap();
+                                let mut data = Vec::new();
+                                loop {
+                                    let from = data.len();
+                                    r.read_until(b'\n', &mut data).await.unwrap();
+                                    if &data[from..] == b".\r\n" {
+                                        break;
+                                    }
+                                }
+                                seen.lock().unwrap().messages.push(data);
+                                recipients = 0;
+                                w.write_all(b"250 queued\r\n").await.unwrap();
+                                if hang_up {
+                                    return;
+                                }
+                                continue;
+                            }
+                            "QUIT" => {
+                                let _ = w.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"500 what\r\n",
+                        };
+                        w.write_all(answer).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    fn to(p: &Parcel, addr: &str) -> Parcel {
+        Parcel {
+            to: addr.into(),
+            ..p.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn one_connection_carries_many_messages_dot_stuffed() {
+        let (port, seen) = relay(false).await;
+        let mut c = cfg(port);
+        (c.pool, c.concurrency) = (1, 1);
+        let t = SmtpTransport::new(&c, None).unwrap();
+        let mut p = parcel();
+        p.bytes = b"Subject: hi\r\n\r\n.dot line\r\nend".to_vec();
+        for _ in 0..5 {
+            t.send(&p).await.unwrap();
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.connections, 1);
+        assert_eq!(seen.messages.len(), 5);
+        assert_eq!(
+            seen.messages[0],
+            b"Subject: hi\r\n\r\n..dot line\r\nend\r\n.\r\n"
+        );
+        assert_eq!(seen.commands.iter().filter(|c| *c == "EHLO").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn refused_recipient_is_permanent_and_the_connection_is_reset_and_kept() {
+        let (port, seen) = relay(false).await;
+        let t = SmtpTransport::new(&cfg(port), None).unwrap();
+        let err = t
+            .send(&to(&parcel(), "refused@example.org"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, SendError::Permanent("smtp-550".into()));
+        let err = t
+            .send(&to(&parcel(), "later@example.org"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, SendError::Temporary("smtp-451".into()));
+        t.send(&parcel()).await.unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.connections, 1);
+        assert_eq!(seen.messages.len(), 1);
+        assert_eq!(seen.commands.iter().filter(|c| *c == "RSET").count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_the_relay_closed_is_replaced_and_the_message_sent_once() {
+        let (port, seen) = relay(true).await;
+        let mut c = cfg(port);
+        (c.pool, c.concurrency) = (1, 1);
+        let t = SmtpTransport::new(&c, None).unwrap();
+        t.send(&parcel()).await.unwrap();
+        t.send(&parcel()).await.unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.connections, 2);
+        assert_eq!(seen.messages.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn verify_logs_in_and_a_wrong_password_is_a_login_error() {
+        let (port, seen) = relay(false).await;
+        let mut c = cfg(port);
+        c.user = Some("pulse".into());
+        c.password_env = Some("COACHMAIL_SMTP_PASSWORD".into());
+        let good = SmtpTransport::new(&c, Some("pw".into())).unwrap();
+        good.verify().await.unwrap();
+        good.send(&parcel()).await.unwrap();
+        assert_eq!(
+            seen.lock().unwrap().connections,
+            1,
+            "verify's connection is reused"
+        );
+        let bad = SmtpTransport::new(&c, Some("wrong".into())).unwrap();
+        let err = bad.verify().await.unwrap_err();
+        assert!(matches!(err, SmtpError::Login { code: 535, .. }), "{err:?}");
+        assert!(err.to_string().contains("COACHMAIL_SMTP_PASSWORD"), "{err}");
+        let send = bad.send(&parcel()).await.unwrap_err();
+        assert_eq!(send, SendError::Temporary("smtp-auth-535".into()));
+    }
+
+    #[tokio::test]
+    async fn starttls_that_the_relay_does_not_offer_is_refused() {
+        let (port, _seen) = relay(false).await;
+        let mut c = cfg(port);
+        c.tls = Tls::StartTls;
+        let t = SmtpTransport::new(&c, None).unwrap();
+        let err = t.send(&parcel()).await.unwrap_err();
+        assert_eq!(err, SendError::Temporary("tls-unavailable".into()));
     }
 
     #[tokio::test(start_paused = true)]

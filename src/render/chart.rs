@@ -42,15 +42,31 @@ pub fn skill_chart(
     baseline: Option<f64>,
     dip_threshold: f64,
 ) -> Result<Vec<u8>, RenderError> {
-    let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    {
-        let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut rgb, (WIDTH, HEIGHT))
-            .map_err(|e| chart_error(&e))?;
-        let root = backend.into_drawing_area();
-        draw(&root, points, baseline, dip_threshold).map_err(|e| chart_error(&e))?;
-        root.present().map_err(|e| chart_error(&e))?;
-    }
-    encode_png(&rgb)
+    SCRATCH.with_borrow_mut(|scratch| {
+        let Scratch { rgb, indexed } = scratch;
+        rgb.clear();
+        rgb.resize((WIDTH * HEIGHT * 3) as usize, 0);
+        {
+            let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(rgb, (WIDTH, HEIGHT))
+                .map_err(|e| chart_error(&e))?;
+            let root = backend.into_drawing_area();
+            draw(&root, points, baseline, dip_threshold).map_err(|e| chart_error(&e))?;
+            root.present().map_err(|e| chart_error(&e))?;
+        }
+        encode_png(rgb, indexed)
+    })
+}
+
+/// Buffers every chart drawn on a thread reuses: the RGB surface and its
+/// palette indices.
+#[derive(Default)]
+struct Scratch {
+    rgb: Vec<u8>,
+    indexed: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 fn draw<DB: DrawingBackend>(
@@ -111,16 +127,99 @@ fn chart_error(e: &dyn std::fmt::Display) -> RenderError {
     RenderError::Chart(e.to_string())
 }
 
-/// An 8-bit RGB buffer of [`WIDTH`] × [`HEIGHT`] as PNG bytes.
-fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, RenderError> {
-    let mut out = Vec::new();
+/// The colours the chart draws with; the white background becomes
+/// transparent, and edge pixels blended into white become the colour with
+/// partial opacity, so the chart reads on a dark background too.
+const INKS: [RGBColor; 4] = [GRID, BASELINE, LINE, DIP];
+
+/// The palette entry (colour and opacity) for a pixel drawn on white.
+fn unblend(c: [u8; 3]) -> ([u8; 3], u8) {
+    let mut best = (c, 255u8, u32::MAX);
+    for ink in INKS {
+        let k = [ink.0, ink.1, ink.2];
+        // Least squares for c = 255 - a (255 - k), channel by channel.
+        let (mut num, mut den) = (0f64, 0f64);
+        for i in 0..3 {
+            let (dc, dk) = (255.0 - f64::from(c[i]), 255.0 - f64::from(k[i]));
+            num += dc * dk;
+            den += dk * dk;
+        }
+        let a = if den > 0.0 {
+            (num / den).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let err = (0..3)
+            .map(|i| {
+                let back = 255.0 - a * (255.0 - f64::from(k[i]));
+                (back - f64::from(c[i])).abs().round() as u32
+            })
+            .max()
+            .unwrap_or(0);
+        if err < best.2 {
+            let alpha = (a * 255.0).round() as u8;
+            best = (if alpha == 0 { [255; 3] } else { k }, alpha, err);
+        }
+    }
+    // A pixel that is no blend of one colour into white stays as drawn.
+    if best.2 > 2 {
+        (c, 255)
+    } else {
+        (best.0, best.1)
+    }
+}
+
+/// The distinct colours of `rgb` (at most 256) and each pixel's index
+/// into them, or `None` when there are more.
+fn palette_of(rgb: &[u8], indexed: &mut Vec<u8>) -> Option<Vec<[u8; 3]>> {
+    let mut colours: Vec<[u8; 3]> = Vec::with_capacity(16);
+    let mut last = (None, 0u8);
+    indexed.clear();
+    for px in rgb.chunks_exact(3) {
+        let c = [px[0], px[1], px[2]];
+        if last.0 != Some(c) {
+            let i = match colours.iter().position(|k| *k == c) {
+                Some(i) => i,
+                None if colours.len() < 256 => {
+                    colours.push(c);
+                    colours.len() - 1
+                }
+                None => return None,
+            };
+            last = (Some(c), i as u8);
+        }
+        indexed.push(last.1);
+    }
+    Some(colours)
+}
+
+/// An 8-bit RGB buffer of [`WIDTH`] × [`HEIGHT`] as PNG bytes: indexed
+/// with a transparent background when it has at most 256 colours (it
+/// does), RGB otherwise. zlib at a balanced level: `High` costs twice the
+/// time for a few bytes.
+fn encode_png(rgb: &[u8], indexed: &mut Vec<u8>) -> Result<Vec<u8>, RenderError> {
+    let mut out = Vec::with_capacity(8 * 1024);
     {
         let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
-        encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::High);
+        encoder.set_compression(png::Compression::Balanced);
+        let data: &[u8] = match palette_of(rgb, indexed) {
+            Some(colours) => {
+                let entries: Vec<([u8; 3], u8)> = colours.into_iter().map(unblend).collect();
+                let palette: Vec<u8> = entries.iter().flat_map(|(c, _)| *c).collect();
+                let trns: Vec<u8> = entries.iter().map(|(_, a)| *a).collect();
+                encoder.set_color(png::ColorType::Indexed);
+                encoder.set_palette(palette);
+                encoder.set_trns(trns);
+                indexed
+            }
+            None => {
+                encoder.set_color(png::ColorType::Rgb);
+                rgb
+            }
+        };
         let mut writer = encoder.write_header().map_err(|e| chart_error(&e))?;
-        writer.write_image_data(rgb).map_err(|e| chart_error(&e))?;
+        writer.write_image_data(data).map_err(|e| chart_error(&e))?;
         writer.finish().map_err(|e| chart_error(&e))?;
     }
     Ok(out)
@@ -131,7 +230,8 @@ mod tests {
     use super::*;
 
     fn decode(bytes: &[u8]) -> (png::OutputInfo, Vec<u8>) {
-        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        decoder.set_transformations(png::Transformations::ALPHA);
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
@@ -139,8 +239,9 @@ mod tests {
         (info, buf)
     }
 
-    fn has_color(rgb: &[u8], c: RGBColor) -> bool {
-        rgb.chunks(3).any(|p| p == [c.0, c.1, c.2])
+    /// True when some pixel of the RGBA image is `c`, fully opaque.
+    fn has_color(rgba: &[u8], c: RGBColor) -> bool {
+        rgba.chunks(4).any(|p| p == [c.0, c.1, c.2, 255])
     }
 
     #[test]
@@ -175,12 +276,32 @@ mod tests {
         // The topmost line-coloured pixel of a 5 is above that of a 1.
         let top = |s: u8| {
             let (_, rgb) = decode(&skill_chart(&[Some(s)], None, 1.0).unwrap());
-            rgb.chunks(3)
-                .position(|p| p == [LINE.0, LINE.1, LINE.2])
+            rgb.chunks(4)
+                .position(|p| p == [LINE.0, LINE.1, LINE.2, 255])
                 .unwrap()
                 / WIDTH as usize
         };
         assert!(top(5) < top(1));
+    }
+
+    #[test]
+    fn background_is_transparent_and_the_drawing_opaque() {
+        let (info, rgba) = decode(&skill_chart(&[Some(3), Some(4)], Some(3.0), 1.0).unwrap());
+        assert_eq!(info.color_type, png::ColorType::Rgba);
+        assert_eq!(rgba[3], 0, "top-left corner");
+        let opaque = rgba.chunks(4).filter(|p| p[3] == 255).count();
+        assert!(opaque > 500, "{opaque} opaque pixels");
+    }
+
+    #[test]
+    fn edges_blended_into_white_become_partly_transparent_ink() {
+        let c = [LINE.0, LINE.1, LINE.2];
+        let half = c.map(|k| ((255 + u16::from(k)) / 2) as u8);
+        let (colour, alpha) = unblend(half);
+        assert_eq!(colour, c);
+        assert!((126..=129).contains(&alpha), "{alpha}");
+        assert_eq!(unblend([255, 255, 255]).1, 0);
+        assert_eq!(unblend(c), (c, 255));
     }
 
     #[test]

@@ -20,12 +20,27 @@ use crate::week::Week;
 /// newest occurrence of each event, and a digest at the week before it).
 pub const FACTS_WINDOW: Duration = Duration::weeks(3);
 
+/// The oldest week the schedule's facts reach back to at `now`.
+pub(crate) fn oldest_fact_week(now: DateTime<Utc>) -> Week {
+    Week::of((now - FACTS_WINDOW).date_naive()).prev()
+}
+
+// The per-tick reads, constants so a test can check their query plans:
+// each reads only the recent weeks through an index, none sorts for a
+// DISTINCT, and none reads every row of its table.
+pub(crate) const FACTS_FORMS: &str = "SELECT DISTINCT pm, week FROM forms WHERE week >= ?1";
+pub(crate) const FACTS_ANSWERED: &str = "SELECT pm, week FROM answered_weeks WHERE week >= ?1";
+pub(crate) const FACTS_SKIPS: &str = "SELECT pm, week FROM skips WHERE week >= ?1";
+/// The expression matches the index `pauses_by_end`.
+pub(crate) const FACTS_PAUSES: &str = "SELECT pm, starts_at, until, resumed_at FROM pauses
+     WHERE COALESCE(resumed_at, until) >= ?1";
+
 impl Store {
     /// The schedule's facts for every PM still on the roster, as of `now`.
     pub fn schedule_facts(&self, now: DateTime<Utc>) -> Result<Facts, StoreError> {
         let p = self.path();
         let since = now - FACTS_WINDOW;
-        let oldest_week = Week::of(since.date_naive()).prev().to_string();
+        let oldest_week = oldest_fact_week(now).to_string();
         let mut facts = Facts::default();
 
         let mut s = self
@@ -55,29 +70,17 @@ impl Store {
             }
             Ok(())
         };
-        weeks(
-            "SELECT DISTINCT pm, week FROM forms WHERE week >= ?1",
-            |f, w| {
-                f.forms_sent.insert(w);
-            },
-        )?;
-        weeks(
-            "SELECT DISTINCT pm, week FROM answers WHERE week >= ?1 AND superseded_at IS NULL",
-            |f, w| {
-                f.answered.insert(w);
-            },
-        )?;
-        weeks("SELECT pm, week FROM skips WHERE week >= ?1", |f, w| {
+        weeks(FACTS_FORMS, |f, w| {
+            f.forms_sent.insert(w);
+        })?;
+        weeks(FACTS_ANSWERED, |f, w| {
+            f.answered.insert(w);
+        })?;
+        weeks(FACTS_SKIPS, |f, w| {
             f.skipped.insert(w);
         })?;
 
-        let mut s = self
-            .conn
-            .prepare_cached(
-                "SELECT pm, starts_at, until, resumed_at FROM pauses
-                 WHERE COALESCE(resumed_at, until) >= ?1",
-            )
-            .at(p)?;
+        let mut s = self.conn.prepare_cached(FACTS_PAUSES).at(p)?;
         let rows = s
             .query_map(params![ms(since)], |r| {
                 Ok((
@@ -99,10 +102,7 @@ impl Store {
             }
         }
 
-        let mut s = self
-            .conn
-            .prepare_cached("SELECT key FROM outbox WHERE created_at >= ?1")
-            .at(p)?;
+        let mut s = self.conn.prepare_cached(super::outbox::KEYS_SINCE).at(p)?;
         let keys: HashSet<String> = s
             .query_map(params![ms(since)], |r| r.get(0))
             .at(p)?

@@ -2,16 +2,19 @@
 //! caused it, under an idempotency key (e.g. `form:alice:2026-W48`).
 //!
 //! Owns "sent at most once per key": a key is inserted once and never
-//! reused, and a sent row keeps its key but drops its message bytes.
+//! reused, and a sent row keeps its key but drops its message bytes and
+//! recipient; delivered rows are pruned once no schedule can ask for
+//! their key again.
 //! Never decides when to retry: the outbound worker passes `next_at`.
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 
 use super::error::At;
 use super::{Store, StoreError, Tx, ms, time_at};
+use crate::config::MIN_OUTBOX_KEEP_DAYS;
 
 /// A message to queue.
 #[derive(Clone, Debug)]
@@ -60,6 +63,7 @@ pub(crate) const NEXT_DUE: &str =
      WHERE status = 'pending' AND next_attempt_at <= ?1
      ORDER BY next_attempt_at, id LIMIT ?2";
 pub(crate) const KEYS_SINCE: &str = "SELECT key FROM outbox WHERE created_at >= ?1";
+pub(crate) const PRUNE_SENT: &str = "DELETE FROM outbox WHERE created_at < ?1 AND status = 'sent'";
 pub(crate) const HAS_KEY: &str = "SELECT EXISTS (SELECT 1 FROM outbox WHERE key = ?1)";
 
 /// How many dead letters [`Store::outbox_status`] lists.
@@ -115,18 +119,35 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().at(&self.path)
     }
 
-    /// The message was delivered: it is never sent again, and its bytes are
-    /// dropped (the key stays, so it cannot be queued again).
+    /// The message was delivered: it is never sent again, and its bytes and
+    /// recipient are dropped (the key stays, so it cannot be queued again,
+    /// until [`Store::prune_sent`] deletes the row).
     pub fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,
-                        message = NULL, last_error_class = NULL
+                        message = NULL, recipient = '', last_error_class = NULL
                  WHERE id = ?1",
             )
             .and_then(|mut s| s.execute(params![id, ms(now)]))
             .at(&self.path)?;
         Ok(())
+    }
+
+    /// Deletes delivered rows created more than `keep_days` days before
+    /// `now` (at least [`MIN_OUTBOX_KEEP_DAYS`]: the schedule reads three
+    /// weeks of keys). Pending and dead rows stay. Returns how many went.
+    pub fn prune_sent(&self, now: DateTime<Utc>, keep_days: u32) -> Result<usize, StoreError> {
+        let keep = Duration::days(i64::from(keep_days.max(MIN_OUTBOX_KEEP_DAYS)));
+        let n = self
+            .conn
+            .prepare_cached(PRUNE_SENT)
+            .and_then(|mut s| s.execute([ms(now - keep)]))
+            .at(&self.path)?;
+        if n > 0 {
+            tracing::info!(rows = n, keep_days, "delivered outbox rows pruned");
+        }
+        Ok(n)
     }
 
     /// A temporary failure (4xx, connection refused): try again at `next_at`.

@@ -105,6 +105,7 @@ pub(crate) const FORGET: &[&str] = &[
     // Each half of answers through its own partial index.
     "DELETE FROM answers WHERE pm = ?1 AND superseded_at IS NULL",
     "DELETE FROM answers WHERE pm = ?1 AND superseded_at IS NOT NULL",
+    "DELETE FROM answered_weeks WHERE pm = ?1",
     "DELETE FROM notes WHERE pm = ?1",
     "DELETE FROM raw_inbound WHERE inbound_id IN (SELECT id FROM inbound WHERE pm = ?1)",
     "DELETE FROM inbound WHERE pm = ?1",
@@ -278,7 +279,8 @@ impl Store {
     }
 
     /// Deletes raw inbound messages older than `retention_days`, the bytes
-    /// of dead outbox messages older than that, and expired forget tokens.
+    /// of dead outbox messages older than that, expired forget tokens, and
+    /// answered weeks the schedule no longer looks at.
     /// Returns how many raw messages were deleted.
     pub fn purge_raw(
         &mut self,
@@ -301,6 +303,10 @@ impl Store {
             .at(p)?;
         tx.tx
             .execute("DELETE FROM forget_tokens WHERE expires_at < ?1", [ms(now)])
+            .at(p)?;
+        let oldest = super::facts::oldest_fact_week(now).to_string();
+        tx.tx
+            .execute("DELETE FROM answered_weeks WHERE week < ?1", [oldest])
             .at(p)?;
         tx.commit()?;
         if raw > 0 {

@@ -168,6 +168,12 @@ impl Tx<'_> {
                 .execute(params![pm, week, skill, score, now, inbound_id])
                 .at(self.path)?;
         }
+        if !answers.is_empty() {
+            self.tx
+                .prepare_cached("INSERT OR IGNORE INTO answered_weeks (week, pm) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![week, pm]))
+                .at(self.path)?;
+        }
         Ok(answers.len())
     }
 

@@ -181,6 +181,27 @@ CREATE TABLE imap_state (
     updated_at    INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 4: a lean store for years of history.
+    r#"
+-- outbox_keys_by_created (created_at, key) serves every read by created_at.
+DROP INDEX outbox_by_created;
+-- A delivered row keeps what idempotency, forget and status need: no
+-- address, no message.
+UPDATE outbox SET recipient = '', message = NULL
+ WHERE status = 'sent' AND (recipient <> '' OR message IS NOT NULL);
+-- The PM-weeks with a current answer, recent weeks only (pruned with the
+-- raw messages): the schedule reads these instead of a DISTINCT over
+-- every answer of the recent weeks.
+CREATE TABLE answered_weeks (
+    week  TEXT NOT NULL,
+    pm    TEXT NOT NULL,
+    PRIMARY KEY (week, pm)
+) STRICT, WITHOUT ROWID;
+INSERT INTO answered_weeks (week, pm)
+    SELECT DISTINCT week, pm FROM answers WHERE superseded_at IS NULL;
+-- Pauses in force or recently over, found without reading every pause.
+CREATE INDEX pauses_by_end ON pauses(COALESCE(resumed_at, until));
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -132,6 +132,62 @@ fn reopening_a_current_database_applies_nothing_and_keeps_data() {
 }
 
 #[test]
+fn migration_4_makes_an_existing_database_lean_and_keeps_its_facts() {
+    // A database as version 3 left it: an answered week with a
+    // correction, a delivered row with its recipient, a pause.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coachmail.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..3] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO coaches (key, since) VALUES ('maya', 1);
+             INSERT INTO pms (key, coach, since) VALUES ('alice', 'maya', 1), ('bob', 'maya', 1);
+             INSERT INTO answers (pm, week, skill, score, received_at, superseded_at)
+               VALUES ('alice', '2026-W48', 'data', 2, 1, 2),
+                      ('alice', '2026-W48', 'data', 3, 2, NULL),
+                      ('alice', '2026-W48', 'craft', 4, 2, NULL),
+                      ('bob', '2026-W47', 'data', 3, 1, 2);
+             INSERT INTO outbox (key, kind, pm, recipient, message, status,
+                                 next_attempt_at, created_at, sent_at)
+               VALUES ('form:alice:2026-W48', 'form', 'alice', 'alice@example.org', x'00',
+                       'sent', 1, 1, 1),
+                      ('form:bob:2026-W48', 'form', 'bob', 'bob@example.org', x'00',
+                       'pending', 1, 1, NULL);",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path, None).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 4);
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM answered_weeks"),
+        1,
+        "alice's week once; bob's only answer was superseded"
+    );
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM outbox WHERE recipient = '' AND message IS NULL"
+        ),
+        1,
+        "the delivered row only"
+    );
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_by_created'"
+        ),
+        0
+    );
+    let facts = s.schedule_facts(t(28, 9)).unwrap();
+    assert!(facts.pms["alice"].answered.contains(&w("2026-W48")));
+    assert!(facts.pms["bob"].answered.is_empty());
+}
+
+#[test]
 fn a_database_from_a_newer_coachmail_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("coachmail.db");
@@ -627,6 +683,54 @@ fn a_sent_message_is_never_due_again_nor_queued_again() {
 }
 
 #[test]
+fn a_delivered_row_keeps_its_key_but_not_its_recipient() {
+    let mut s = store();
+    s.write(|tx| tx.enqueue(&msg("form:alice:2026-W48", "alice"), t(27, 15)))
+        .unwrap();
+    let due = s.next_due_outbound(t(27, 15), 10).unwrap();
+    s.mark_sent(due[0].id, t(27, 15)).unwrap();
+    let (key, recipient): (String, String) = s
+        .conn
+        .query_row("SELECT key, recipient FROM outbox", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (key.as_str(), recipient.as_str()),
+        ("form:alice:2026-W48", "")
+    );
+}
+
+#[test]
+fn delivered_rows_older_than_the_window_are_pruned_and_pending_and_dead_stay() {
+    let mut s = store();
+    s.write(|tx| {
+        for key in ["old-sent", "old-pending", "old-dead"] {
+            tx.enqueue(&msg(key, "alice"), t(1, 9))?;
+        }
+        tx.enqueue(&msg("new-sent", "alice"), t(27, 9))
+    })
+    .unwrap();
+    for row in s.next_due_outbound(t(27, 9), 10).unwrap() {
+        match row.key.as_str() {
+            "old-sent" | "new-sent" => s.mark_sent(row.id, t(27, 9)).unwrap(),
+            "old-dead" => s.mark_dead(row.id, "smtp-550", t(27, 9)).unwrap(),
+            _ => {}
+        }
+    }
+    // 26 days after the old rows: within the shortest window allowed, so
+    // even a window of one day keeps them.
+    assert_eq!(s.prune_sent(t(27, 9), 1).unwrap(), 0);
+    let later = t(1, 9) + Duration::days(36);
+    assert_eq!(s.prune_sent(later, 35).unwrap(), 1);
+    assert!(!s.has_outbound_key("old-sent").unwrap());
+    for key in ["old-pending", "old-dead", "new-sent"] {
+        assert!(s.has_outbound_key(key).unwrap(), "{key} was pruned");
+    }
+    assert_eq!(s.prune_sent(later, 35).unwrap(), 0);
+}
+
+#[test]
 fn a_retried_message_waits_until_its_next_attempt() {
     let mut s = store();
     s.write(|tx| tx.enqueue(&msg("k", "alice"), t(27, 15)))
@@ -790,6 +894,7 @@ fn forget_removes_everything_about_one_pm_and_nothing_about_another() {
 
     for table in [
         "answers",
+        "answered_weeks",
         "notes",
         "inbound",
         "outbox",
@@ -960,6 +1065,67 @@ fn hot_statements_use_indexes_not_full_scans_of_big_tables() {
         history.iter().all(|l| !l.contains("TEMP B-TREE")),
         "{history:?}"
     );
+}
+
+#[test]
+fn the_schedules_per_tick_reads_seek_recent_rows_and_sort_nothing() {
+    let s = store();
+    for sql in [
+        facts::FACTS_FORMS,
+        facts::FACTS_ANSWERED,
+        facts::FACTS_SKIPS,
+        facts::FACTS_PAUSES,
+        outbox::KEYS_SINCE,
+        outbox::PRUNE_SENT,
+    ] {
+        let lines = plan(&s, sql);
+        assert!(
+            lines.iter().all(|l| l.starts_with("SEARCH ")),
+            "a scan, or a sort for DISTINCT: {lines:?}\n{sql}"
+        );
+    }
+    let pauses = plan(&s, facts::FACTS_PAUSES);
+    assert!(
+        pauses.iter().any(|l| l.contains("pauses_by_end")),
+        "{pauses:?}"
+    );
+}
+
+#[test]
+fn the_schedule_sees_recent_answers_and_old_answered_weeks_are_pruned() {
+    let mut s = store();
+    reply(
+        &mut s,
+        "m1",
+        "alice",
+        "2026-W48",
+        &[("data", 3), ("craft", 4)],
+        t(27, 9),
+    );
+    reply(&mut s, "m2", "alice", "2026-W48", &[("data", 4)], t(27, 10));
+    reply(&mut s, "m3", "bob", "2026-W40", &[("data", 3)], t(2, 9));
+    assert_eq!(count(&s, "SELECT count(*) FROM answered_weeks"), 2);
+    let facts = s.schedule_facts(t(28, 9)).unwrap();
+    assert_eq!(
+        facts.pms["alice"].answered.iter().collect::<Vec<_>>(),
+        [&w("2026-W48")]
+    );
+    assert!(
+        facts.pms["bob"].answered.is_empty(),
+        "W40 is out of the window"
+    );
+    s.purge_raw(t(28, 9), 30).unwrap();
+    let left: String = s
+        .conn
+        .query_row(
+            "SELECT group_concat(pm || ' ' || week) FROM answered_weeks",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, "alice 2026-W48");
+    // The full history still knows bob's week.
+    assert!(s.answered_weeks("bob").unwrap().contains(&w("2026-W40")));
 }
 
 #[test]
