@@ -647,11 +647,15 @@ impl<'l> Renderer<'l> {
 
     fn open(&mut self, el: Open, self_closing: bool) {
         let name = el.name();
+        // The scope of an implied end: it does not reach out of a table
+        // cell, a table or a template.
+        let scope = |o: &Open| matches!(o.kind, Kind::Table | Kind::Cell | Kind::Inert);
         if closes_p(el.kind, name) {
-            self.close_in_scope(|o| o.name() == b"p", |_| false);
+            self.close_in_scope(|o| o.name() == b"p", scope);
         }
         match el.kind {
-            Kind::Document => return,
+            // Raw text is skipped whole, its end tag with it.
+            Kind::Document | Kind::Hidden => return,
             Kind::Void => {
                 if matches!(name, b"br" | b"hr") {
                     self.line_break(name == b"br");
@@ -661,11 +665,11 @@ impl<'l> Renderer<'l> {
             Kind::Item => {
                 self.close_in_scope(
                     |o| o.kind == Kind::Item,
-                    |o| matches!(o.kind, Kind::List { .. }),
+                    |o| matches!(o.kind, Kind::List { .. }) || scope(o),
                 );
             }
             Kind::DefItem => {
-                self.close_in_scope(|o| o.kind == Kind::DefItem, |_| false);
+                self.close_in_scope(|o| o.kind == Kind::DefItem, scope);
             }
             Kind::Row | Kind::Section => {
                 if self.tables == 0 {
@@ -931,16 +935,28 @@ impl<'l> Renderer<'l> {
     }
 
     fn finish(mut self) -> String {
-        let trimmed = self.out.trim_end_matches([' ', '\n', '>']).len();
-        self.out.truncate(trimmed);
-        if !self.out.is_empty() {
-            if self.out.len() >= self.limits.max_output_bytes {
-                let mut end = self.limits.max_output_bytes - 1;
-                while !self.out.is_char_boundary(end) {
-                    end -= 1;
-                }
-                self.out.truncate(end);
+        let cap = self.limits.max_output_bytes;
+        if self.out.len() >= cap {
+            // Room for the final line break.
+            let mut end = cap.saturating_sub(1);
+            while !self.out.is_char_boundary(end) {
+                end -= 1;
             }
+            self.out.truncate(end);
+        }
+        // No trailing spaces, and no empty lines (quoted or not) at the end.
+        loop {
+            let trimmed = self.out.trim_end_matches([' ', '\n']).len();
+            self.out.truncate(trimmed);
+            let line_start = self.out.rfind('\n').map_or(0, |p| p + 1);
+            let line = &self.out[line_start..];
+            if !line.is_empty() && line.bytes().all(|c| c == b'>' || c == b' ') {
+                self.out.truncate(line_start);
+            } else {
+                break;
+            }
+        }
+        if !self.out.is_empty() {
             self.out.push('\n');
         }
         self.out
@@ -1418,6 +1434,23 @@ mod tests {
                  <SCRIPT type=x>y</script >Data: 3<!--><!---->!</body></html>"
             ),
             ["Data: 3!"]
+        );
+    }
+
+    #[test]
+    fn skipped_elements_do_not_take_up_depth() {
+        let html = format!(
+            "{}<blockquote>q</blockquote>",
+            "<script>x</script><style></style>".repeat(1_000)
+        );
+        assert_eq!(lines(&html), ["> q"]);
+    }
+
+    #[test]
+    fn a_block_inside_a_cell_does_not_close_the_paragraph_around_the_table() {
+        assert_eq!(
+            lines("<p>a<table><tr><td><div>b</div></td><td>c</td></tr></table>d</p>e"),
+            ["a", "", "b │ c", "", "d", "", "e"]
         );
     }
 
