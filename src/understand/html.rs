@@ -214,13 +214,19 @@ struct Renderer<'l> {
     rows: Vec<Row>,
     /// Open rows that have become one line: breaks inside are spaces.
     flat_rows: usize,
+    /// Open blockquotes.
     quotes: usize,
     /// 1 once a mail client's quote container has been seen.
     container_quote: usize,
+    /// Open `pre` elements: whitespace is kept.
     pre: usize,
+    /// Open templates: nothing inside is shown.
     inert: usize,
+    /// Open SVG and MathML elements: `/>` closes.
     foreign: usize,
+    /// Open tables: rows and cells mean something.
     tables: usize,
+    /// Start tags read so far.
     elements: usize,
     /// Break wanted before the next text: 0 none, 1 line, 2 blank line.
     want_break: u8,
@@ -232,6 +238,7 @@ struct Renderer<'l> {
     bullet: Option<String>,
     /// The next `\n` right after `<pre>` is not content.
     skip_pre_newline: bool,
+    /// A cap was reached: nothing more is read.
     done: bool,
 }
 
