@@ -6,9 +6,15 @@
 //! message and for typical replies (plain-text and multipart replies from
 //! people, without the junk, attack and HTML-only folders).
 //!
-//! Run: `cargo bench --bench understand`. With `-- --report-only` only the
-//! plain timing pass runs (e.g. under `/usr/bin/time -v` to get CPU time on
-//! a busy machine).
+//! The `html` group measures HTML → text alone (MiB/s of HTML) on
+//! adversarial input of 256 KiB (the most that is converted): runs of
+//! self-closing `<ul/>` and `<div/>`, deep nesting, a huge table, one long
+//! line, and on the corpus' own HTML bodies; the timing pass prints MB/s and
+//! the worst of 20 runs for each.
+//!
+//! Run: `cargo bench --bench understand` (`-- html/` for the HTML group
+//! alone). With `-- --report-only` only the plain timing pass runs (e.g.
+//! under `/usr/bin/time -v` to get CPU time on a busy machine).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -97,6 +103,82 @@ fn report(name: &str, msgs: &[&[u8]], ctx: &Context<'_>) {
     );
 }
 
+/// Adversarial HTML, each of `mime::MAX_HTML_BYTES`: (name, html).
+fn hostile_html() -> Vec<(&'static str, String)> {
+    let size = mime::MAX_HTML_BYTES;
+    let fill = |unit: &str| unit.repeat(size / unit.len());
+    let mut nested = String::new();
+    while nested.len() + 80 < size {
+        nested.push_str("<div><blockquote><span>x");
+    }
+    let mut table = String::from("<table>");
+    let mut i = 0u32;
+    while table.len() + 80 < size {
+        table.push_str(&format!(
+            "<tr><td>Skill {i}</td><td>{}</td><td><p>note</p></td></tr>",
+            i % 5 + 1
+        ));
+        i += 1;
+    }
+    vec![
+        ("<ul/>x runs", fill("<ul/>x")),
+        ("<div/>x runs", fill("<div/>x")),
+        ("deep nesting", nested),
+        ("huge table", table),
+        ("one long line", format!("<p>{}</p>", fill("word "))),
+        ("unclosed tags", fill("<p><li><td><b>x")),
+        ("entities", fill("&amp;&#x1F600;&eacute;&bogus;")),
+    ]
+}
+
+/// The HTML bodies of the corpus, as written by mail clients.
+fn corpus_html(corpus: &[(PathBuf, Vec<u8>)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, raw) in corpus {
+        if let Ok(m) = mime::parse(raw) {
+            for p in &m.parts {
+                if let mail_parser::PartType::Html(h) = &p.body {
+                    out.push(h.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// MB/s and the worst of 20 runs of HTML → text, for the README.
+fn html_report(cases: &[(&str, String)], typical: &[String]) {
+    let typical_bytes: usize = typical.iter().map(String::len).sum();
+    let mut all: Vec<(&str, Vec<&str>, usize)> = cases
+        .iter()
+        .map(|(n, h)| (*n, vec![h.as_str()], h.len()))
+        .collect();
+    all.push((
+        "corpus HTML bodies",
+        typical.iter().map(String::as_str).collect(),
+        typical_bytes,
+    ));
+    for (name, htmls, bytes) in all {
+        let mut worst = Duration::ZERO;
+        let mut total = Duration::ZERO;
+        let mut out = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            for h in &htmls {
+                out = black_box(mime::html_to_text(black_box(h))).len();
+            }
+            let took = t.elapsed();
+            worst = worst.max(took);
+            total += took;
+        }
+        println!(
+            "html {name}: {bytes} bytes in, {out} bytes out (last): {:.1} MB/s, worst of 20 {:.2} ms",
+            bytes as f64 * 20.0 / total.as_secs_f64() / 1e6,
+            worst.as_secs_f64() * 1e3,
+        );
+    }
+}
+
 fn main() {
     let mut config =
         match Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml")) {
@@ -179,7 +261,7 @@ fn main() {
         }
         return;
     }
-    // Replies whose only body is HTML go through html2text: reported apart.
+    // Replies whose only body is HTML go through the HTML reader: reported apart.
     let html_only = |raw: &[u8]| {
         mime::parse(raw).is_ok_and(|m| {
             m.text_body
@@ -194,11 +276,14 @@ fn main() {
         .filter(|r| !html_only(r))
         .collect();
     let html_msgs: Vec<&[u8]> = all.iter().copied().filter(|r| html_only(r)).collect();
+    let hostile = hostile_html();
+    let bodies = corpus_html(&corpus);
     if std::env::args().any(|a| a == "--report-only") {
         report("all corpus", &all, &ctx);
         report("typical replies", &typical_msgs, &ctx);
         report("typical plain-text replies", &plain_msgs, &ctx);
         report("HTML-only replies", &html_msgs, &ctx);
+        html_report(&hostile, &bodies);
         return;
     }
     let mut c = Criterion::default().configure_from_args();
@@ -230,10 +315,30 @@ fn main() {
         })
     });
     g.finish();
+    let mut g = c.benchmark_group("html");
+    g.sample_size(10);
+    for (name, html) in &hostile {
+        g.throughput(Throughput::Bytes(html.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(mime::html_to_text(black_box(html))))
+        });
+    }
+    g.throughput(Throughput::Bytes(
+        bodies.iter().map(|h| h.len() as u64).sum(),
+    ));
+    g.bench_function("corpus HTML bodies", |b| {
+        b.iter(|| {
+            for h in &bodies {
+                black_box(mime::html_to_text(black_box(h)));
+            }
+        })
+    });
+    g.finish();
     c.final_summary();
 
     report("all corpus", &all, &ctx);
     report("typical replies", &typical_msgs, &ctx);
     report("typical plain-text replies", &plain_msgs, &ctx);
     report("HTML-only replies", &html_msgs, &ctx);
+    html_report(&hostile, &bodies);
 }

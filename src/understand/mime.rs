@@ -2,11 +2,14 @@
 //! a PM wrote, whatever the client, charset or transfer encoding.
 //!
 //! Owns the limits on what we are willing to read (header lines, nesting,
-//! text size) and the HTML → text step, which keeps quote containers
-//! recognisable (as `> ` lines) so `quotes` can remove them. Never decides
-//! what the text means, and never logs it.
+//! text size, HTML size) and hands HTML to [`html`], whose text keeps quote
+//! containers recognisable (as `> ` lines) so `quotes` can remove them.
+//! Never decides what the text means, and never logs it.
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+
+#[path = "html.rs"]
+pub mod html;
 
 /// More header lines than this is not a reply from a person.
 pub const MAX_HEADER_LINES: usize = 1_000;
@@ -16,8 +19,6 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
 /// Only this much HTML is converted to text.
 pub const MAX_HTML_BYTES: usize = 256 * 1024;
-/// Width given to the HTML renderer: wide enough never to wrap an answer line.
-const HTML_WIDTH: usize = 2_000;
 
 /// Why a message cannot be read at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -280,180 +281,14 @@ fn push_flowed(out: &mut String, depth: usize, content: &str) {
     out.push('\n');
 }
 
-/// Containers that mark where a client put the quoted message, and that do
-/// not already use `<blockquote>`: everything from the first of them on is
-/// wrapped in a blockquote so it renders as `> ` lines.
-const QUOTE_CONTAINERS: &[&str] = &[
-    "id=\"divrplyfwdmsg\"",
-    "id=\"appendonsend\"",
-    "id=\"stopspelling\"",
-    "class=\"outlookmessageheader\"",
-    "class=\"yahoo_quoted\"",
-    "id=\"mail-editor-reference-message-container\"",
-];
-
-/// Deeper element nesting than this is not mail a person wrote, and makes
-/// the HTML renderer slow (its work grows with depth × size): such HTML is
-/// read by [`strip_tags`] instead.
-const MAX_HTML_NESTING: usize = 128;
-/// Deeper blockquote nesting than this is read by [`strip_tags`] too: every
-/// level adds a prefix to every line below it.
-const MAX_HTML_QUOTES: usize = 16;
-
-/// Elements that never have a closing tag.
-const VOID: &[&str] = &[
-    "br", "img", "hr", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track",
-    "embed", "param", "!doctype",
-];
-
-/// The tag name at the start of `s` (after `<` or `</`), lowercased.
-fn tag_name(s: &str) -> String {
-    s.chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
-        .take(16)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-/// The deepest element nesting in `html` and the deepest blockquote
-/// nesting, estimated from its tags.
-fn nesting(html: &str) -> (usize, usize) {
-    let mut depth = 0usize;
-    let mut max = 0usize;
-    let mut quotes = 0usize;
-    let mut max_quotes = 0usize;
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open + 1..];
-        if rest.starts_with("!--") {
-            match rest.find("-->") {
-                Some(end) => rest = &rest[end + 3..],
-                None => break,
-            }
-            continue;
-        }
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..end];
-        if let Some(closing) = tag.strip_prefix('/') {
-            let name = tag_name(closing);
-            if !VOID.contains(&name.as_str()) {
-                depth = depth.saturating_sub(1);
-            }
-            if name == "blockquote" {
-                quotes = quotes.saturating_sub(1);
-            }
-        } else {
-            let name = tag_name(tag);
-            if !name.is_empty() && !VOID.contains(&name.as_str()) && !tag.ends_with('/') {
-                depth += 1;
-                max = max.max(depth);
-            }
-            if name == "blockquote" {
-                quotes += 1;
-                max_quotes = max_quotes.max(quotes);
-            }
-        }
-        rest = &rest[end..];
-    }
-    (max, max_quotes)
-}
-
-/// A plain tag stripper for pathological HTML: line breaks at block
-/// elements, `> ` for each open blockquote, a few entities decoded.
-fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
-    let mut quote = 0usize;
-    let mut line_start = true;
-    let mut rest = html;
-    let push_text = |out: &mut String, text: &str, quote: usize, line_start: &mut bool| {
-        let text = text
-            .replace("&nbsp;", " ")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&amp;", "&");
-        let text = text.replace(['\r', '\n'], " ");
-        if text.trim().is_empty() {
-            return;
-        }
-        if *line_start {
-            for _ in 0..quote.min(64) {
-                out.push_str("> ");
-            }
-            *line_start = false;
-        }
-        out.push_str(&text);
-    };
-    while let Some(open) = rest.find('<') {
-        push_text(&mut out, &rest[..open], quote, &mut line_start);
-        rest = &rest[open + 1..];
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..end];
-        let (closing, name) = match tag.strip_prefix('/') {
-            Some(t) => (true, tag_name(t)),
-            None => (false, tag_name(tag)),
-        };
-        match name.as_str() {
-            "blockquote" => {
-                quote = if closing {
-                    quote.saturating_sub(1)
-                } else {
-                    quote + 1
-                };
-                if !line_start {
-                    out.push('\n');
-                    line_start = true;
-                }
-            }
-            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "hr" | "table"
-                if !line_start =>
-            {
-                out.push('\n');
-                line_start = true;
-            }
-            _ => {}
-        }
-        rest = rest.get(end + 1..).unwrap_or("");
-        if out.len() > MAX_TEXT_BYTES {
-            break;
-        }
-    }
-    push_text(&mut out, rest, quote, &mut line_start);
-    out
-}
-
-/// HTML → text that keeps quotes visible as `> ` lines.
+/// HTML → text that keeps quotes visible as `> ` lines (see [`html`]).
 pub fn html_to_text(html: &str) -> String {
-    let mut html = html.to_string();
-    truncate(&mut html, MAX_HTML_BYTES);
-    let (depth, quotes) = nesting(&html);
-    if depth > MAX_HTML_NESTING || quotes > MAX_HTML_QUOTES {
-        return strip_tags(&html);
+    let mut end = html.len().min(MAX_HTML_BYTES);
+    while !html.is_char_boundary(end) {
+        end -= 1;
     }
-    let lower = html.to_ascii_lowercase();
-    let first = QUOTE_CONTAINERS
-        .iter()
-        .filter_map(|m| lower.find(m))
-        .min()
-        .and_then(|at| lower[..at].rfind('<'));
-    if let Some(start) = first {
-        html.insert_str(start, "<blockquote>");
-    }
-    let text = html2text::config::plain_no_decorate()
-        .link_footnotes(false)
-        .no_link_wrapping()
-        .allow_width_overflow()
-        .string_from_read(html.as_bytes(), HTML_WIDTH)
-        .unwrap_or_default();
-    let text = normalize_newlines(&text);
-    // html2text pads lines; trailing spaces carry no meaning here.
-    let mut out = String::with_capacity(text.len());
-    for line in text.split('\n') {
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    let text = html::to_text(&html[..end]);
+    normalize_newlines(&text)
 }
 
 /// Cuts `s` to at most `max` bytes, on a character boundary.
@@ -492,25 +327,26 @@ mod tests {
     }
 
     #[test]
-    fn deeply_nested_html_is_read_quickly_by_the_fallback() {
+    fn deeply_nested_html_keeps_the_answer_and_its_quotes() {
         let mut html = String::from("<p>Data: 3</p>");
         for _ in 0..20_000 {
             html.push_str("<div><blockquote>x");
         }
-        let t = std::time::Instant::now();
         let text = html_to_text(&html);
-        assert!(text.starts_with("Data: 3\n> x"), "{}", &text[..40]);
-        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert!(text.starts_with("Data: 3\n\n> x\n"), "{}", &text[..40]);
+        assert!(text.len() <= MAX_TEXT_BYTES, "{} bytes", text.len());
+        let deepest = text.lines().map(|l| l.matches('>').count()).max();
+        assert_eq!(deepest, Some(html::MAX_QUOTE_PREFIX));
     }
 
     #[test]
-    fn nesting_counts_open_elements_only() {
-        assert_eq!(nesting("<div><p>a<br>b</p><img src=x><div/></div>"), (2, 0));
-        assert_eq!(nesting("<!-- <div><div> --><b>x</b>"), (1, 0));
-        assert_eq!(
-            nesting("<blockquote><div><blockquote></blockquote></div></blockquote>"),
-            (3, 2)
-        );
+    fn html_past_the_html_limit_is_not_read() {
+        let mut html = String::from("<p>Data: 3</p>");
+        html.push_str(&"<p>filler</p>".repeat(MAX_HTML_BYTES / 13));
+        html.push_str("<p>Delivery: 4</p>");
+        let text = html_to_text(&html);
+        assert!(text.starts_with("Data: 3\n"), "{}", &text[..40]);
+        assert!(!text.contains("Delivery"));
     }
 
     #[test]
