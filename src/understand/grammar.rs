@@ -16,41 +16,16 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
 use super::Invalid;
-use super::quotes::OwnLine;
-use crate::framework::Framework;
+pub use super::text::{collapse, fold};
+use super::text::OwnLine;
+use crate::framework::{Framework, normalize_skill_name};
 
 /// Lines longer than this are never answer lines (and cost nothing to skip).
 const MAX_ANSWER_LINE: usize = 300;
 /// A label of more words than this is prose, not a skill.
 const MAX_LABEL_WORDS: usize = 5;
-
-/// Lowercase, accents removed, a few ligatures spelled out: the form in
-/// which labels and skill names are compared.
-pub fn fold(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.nfd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        match c {
-            'ß' => out.push_str("ss"),
-            'æ' | 'Æ' => out.push_str("ae"),
-            'œ' | 'Œ' => out.push_str("oe"),
-            'ø' | 'Ø' => out.push('o'),
-            'ł' | 'Ł' => out.push('l'),
-            'đ' | 'Đ' => out.push('d'),
-            '’' | 'ʼ' => out.push('\''),
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
 
 thread_local! {
     /// The lexicon of the framework last seen on this thread: building one
@@ -99,12 +74,9 @@ pub enum Resolved {
     Unknown,
 }
 
-fn words_of(folded: &str) -> Vec<&str> {
-    folded
-        .split(|c: char| c.is_whitespace() || c == '/' || c == ',')
-        .filter(|w| !w.is_empty())
-        .map(|w| if w == "&" || w == "+" { "and" } else { w })
-        .collect()
+/// The words of a name or label in [`normalize_skill_name`]'s normal form.
+fn words_of(normal: &str) -> Vec<&str> {
+    normal.split(' ').filter(|w| !w.is_empty()).collect()
 }
 
 impl Lexicon {
@@ -121,15 +93,9 @@ impl Lexicon {
                 .chain(std::iter::once(&s.name))
                 .chain(s.aliases.iter())
             {
-                let folded = fold(n);
-                let words: Vec<String> = words_of(&folded).into_iter().map(String::from).collect();
+                let normal = normalize_skill_name(n);
+                let words: Vec<String> = words_of(&normal).into_iter().map(String::from).collect();
                 if !words.is_empty() {
-                    names.push(Name { words, skill: i });
-                }
-                // Keys such as `tech-fluency` also match written with a space.
-                if n.contains(['-', '_']) {
-                    let folded = fold(&n.replace(['-', '_'], " "));
-                    let words = words_of(&folded).into_iter().map(String::from).collect();
                     names.push(Name { words, skill: i });
                 }
             }
@@ -186,7 +152,8 @@ impl Lexicon {
                 _ => Resolved::Unknown,
             };
         }
-        let words = words_of(&folded);
+        let normal = normalize_skill_name(&folded);
+        let words = words_of(&normal);
         if words.is_empty() {
             return Resolved::Unknown;
         }
@@ -701,27 +668,6 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
     problems.sort_by_key(|(at, _)| *at);
     out.invalid = problems.into_iter().map(|(_, p)| p).collect();
     out.note = collapse(&note_lines);
-    out
-}
-
-/// Joins lines, trimming blank lines at both ends and collapsing blank runs.
-pub fn collapse(lines: &[&str]) -> String {
-    let mut out = String::new();
-    let mut blank = false;
-    for l in lines {
-        if l.trim().is_empty() {
-            blank = !out.is_empty();
-            continue;
-        }
-        if blank {
-            out.push('\n');
-            blank = false;
-        }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(l);
-    }
     out
 }
 

@@ -28,6 +28,7 @@ pub mod classify;
 pub mod grammar;
 pub mod mime;
 pub mod quotes;
+pub mod text;
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -16,37 +16,9 @@
 //! Never reads scores (it only asks `is_answer` so a signature block is never
 //! cut through an answer) and never sees headers.
 
-use super::grammar::fold;
-
-/// One line the PM wrote.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnLine {
-    pub text: String,
-    /// The quoted skill prompt (`Product strategy (strategy):`) this line
-    /// sits right under, if any: a bare score here answers it.
-    pub prompt: Option<String>,
-    /// A quoted form line the PM typed a value into: it counts as an answer
-    /// and is never part of the note.
-    pub from_quote: bool,
-}
-
-impl OwnLine {
-    fn own(text: &str) -> OwnLine {
-        OwnLine {
-            text: text.trim_end().to_string(),
-            prompt: None,
-            from_quote: false,
-        }
-    }
-
-    /// The line as the PM sees it in the confirmation.
-    pub fn display(&self) -> String {
-        match &self.prompt {
-            Some(p) => format!("{} {}", p.trim_end(), self.text.trim()),
-            None => self.text.trim().to_string(),
-        }
-    }
-}
+pub use super::text::OwnLine;
+use super::text::fold;
+use crate::framework::read_answer_line;
 
 /// Quote depth (number of leading `>`) and the content after the markers.
 fn quote_depth(line: &str) -> (usize, &str) {
@@ -346,32 +318,9 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
 }
 
 /// A skill prompt from the form: `Product strategy (strategy):` and what
-/// follows its colon.
+/// follows its colon (the form's answer line, read back).
 fn prompt_parts(content: &str) -> Option<(&str, &str)> {
-    let t = content.trim();
-    let close = t
-        .match_indices(')')
-        .map(|(i, _)| i)
-        .find(|&i| t[i + 1..].starts_with([':', '：']))?;
-    let open = t[..close].rfind('(')?;
-    let key = &t[open + 1..close];
-    if key.is_empty()
-        || key.len() > 40
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        || t[..open].trim().is_empty()
-        || t[..open].len() > 80
-    {
-        return None;
-    }
-    let colon_len = if t[close..].starts_with("):") {
-        2
-    } else {
-        1 + '：'.len_utf8()
-    };
-    let split = close + colon_len;
-    Some((&t[..split], t[split..].trim()))
+    read_answer_line(content)
 }
 
 /// `s` is the line through [`plain`].
