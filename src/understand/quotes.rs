@@ -26,6 +26,13 @@ fn quote_depth(line: &str) -> (usize, &str) {
     let mut rest = line;
     loop {
         let t = rest.trim_start_matches([' ', '\t']);
+        // `C>` / `AB>`: initials before the marker, as some clients quote.
+        let initials = t.bytes().take_while(u8::is_ascii_uppercase).count();
+        let t = if (1..=3).contains(&initials) && t[initials..].starts_with('>') {
+            &t[initials..]
+        } else {
+            t
+        };
         match t.strip_prefix('>') {
             Some(r) => {
                 depth += 1;
@@ -240,26 +247,80 @@ fn field_label(line: &str) -> Option<String> {
     Some(label.to_string())
 }
 
-/// An Outlook-style header block starting at `i`: a From-like line followed
-/// by at least two Sent/To/Subject-like lines.
+/// Header names of a quoted message's header block that are not From-like,
+/// beyond [`OTHER_LABELS`]: reply-to and the labels of webmail in the
+/// supported languages.
+const MORE_LABELS: &[&str] = &[
+    "reply-to",
+    "reply to",
+    "bcc",
+    "risposta",
+    "rispondi a",
+    "message du",
+    "sujet",
+    "destinataire",
+    "repondre a",
+    "envoye par",
+    "expediteur",
+    "antwort an",
+    "responder a",
+    "responder para",
+    "beantwoorden",
+    "svara till",
+    "odpowiedz do",
+    "ответить",
+    "返信先",
+    "回复",
+];
+
+fn is_header_label(label: &str) -> bool {
+    FROM_LABELS.contains(&label) || OTHER_LABELS.contains(&label) || MORE_LABELS.contains(&label)
+}
+
+/// A header block of a quoted message starting at `i`: lines `Label: value`
+/// with any subset of the usual header names in a supported language (a
+/// wrapped value's second line included), at least one of them From-like,
+/// and either three names or a date or an address. A PM's own sentence
+/// shaped like one header stays.
 fn is_outlook_block(lines: &[&str], i: usize) -> bool {
-    let Some(label) = field_label(lines[i]) else {
+    let Some(first) = field_label(lines[i]) else {
         return false;
     };
-    if !FROM_LABELS.contains(&label.as_str()) {
+    if !is_header_label(&first) {
         return false;
     }
-    let mut others = 0;
-    for l in lines.iter().skip(i + 1).take(6) {
-        if l.trim().is_empty() {
+    let mut labels = 1;
+    let mut from_like = FROM_LABELS.contains(&first.as_str()) || first == "message du";
+    let mut dated = has_date_or_address(&plain(lines[i]));
+    let mut continued = 0;
+    for l in lines.iter().skip(i + 1).take(12) {
+        let content = quote_depth(l).1;
+        if content.trim().is_empty() {
             continue;
         }
-        match field_label(quote_depth(l).1) {
-            Some(lab) if OTHER_LABELS.contains(&lab.as_str()) => others += 1,
-            _ => break,
+        match field_label(content) {
+            Some(lab) if is_header_label(&lab) => {
+                labels += 1;
+                from_like |= FROM_LABELS.contains(&lab.as_str());
+                dated |= has_date_or_address(&plain(content));
+                continued = 0;
+            }
+            _ => {
+                // A wrapped value: `From: A Person <` / `a@b.example>`.
+                let t = content.trim();
+                let wrapped = l.starts_with([' ', '\t'])
+                    || t.starts_with('<')
+                    || t.ends_with('>') && t.contains('@');
+                if wrapped && continued == 0 && labels < 8 {
+                    continued += 1;
+                    dated |= t.contains('@');
+                    continue;
+                }
+                break;
+            }
         }
     }
-    others >= 2
+    from_like && (labels >= 3 || labels >= 2 && dated)
 }
 
 /// Where a quote header starts at line `i`, and how many lines it spans.
@@ -271,7 +332,16 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
     let next_ends_colon = lines
         .get(i + 1)
         .is_some_and(|n| n.trim_end().ends_with([':', '：']));
-    if t.is_empty() || !(t.contains([':', '：']) || t.starts_with(['-', '_']) || next_ends_colon) {
+    let bare = t.trim_matches(['*', ' ']);
+    let next_is_address = lines
+        .get(i + 1)
+        .is_some_and(|n| n.contains('@') && n.trim_end().ends_with([':', '：', '>']));
+    if t.is_empty()
+        || !(t.contains([':', '：'])
+            || bare.starts_with(['-', '_'])
+            || next_ends_colon
+            || next_is_address)
+    {
         return None;
     }
     if is_separator(line) {
@@ -323,59 +393,152 @@ fn prompt_parts(content: &str) -> Option<(&str, &str)> {
     read_answer_line(content)
 }
 
-/// `s` is the line through [`plain`].
+/// How mobile footers start, folded, by language: "sent from …",
+/// "sent with …" and their translations. What follows is any device or app.
+const FOOTER_STARTS: &[&str] = &[
+    "sent from ",
+    "sent with ",
+    "sent via ",
+    "sent using ",
+    "sent on my ",
+    "sent by ",
+    "envoye de ",
+    "envoye depuis ",
+    "envoye a partir de ",
+    "envoye avec ",
+    "envoye par ",
+    "von meinem ",
+    "gesendet von ",
+    "gesendet mit ",
+    "gesendet vom ",
+    "diese nachricht wurde von ",
+    "enviado desde ",
+    "enviado con ",
+    "enviado do ",
+    "enviado de ",
+    "enviado com ",
+    "enviado a partir ",
+    "inviato da ",
+    "inviato dal ",
+    "inviato con ",
+    "verzonden met ",
+    "verzonden vanaf ",
+    "verstuurd vanaf ",
+    "verstuurd met ",
+    "verzonden van ",
+    "skickat fran ",
+    "skickat med ",
+    "skickat via ",
+    "sendt fra ",
+    "sendt med ",
+    "sendt via ",
+    "lahetetty ",
+    "wyslane z ",
+    "wyslano z ",
+    "wyslane przy ",
+    "отправлено с ",
+    "отправлено из ",
+    "отправлено через ",
+    "发自我的",
+    "发自",
+    "从我的",
+    "寄自我的",
+    "iphoneから送信",
+];
+/// "Get Outlook for iOS" and translations: the word before the app, the
+/// words before the platform.
+const GET_APP: &[(&str, &[&str])] = &[
+    ("get ", &[" for "]),
+    ("telecharger ", &[" pour "]),
+    ("obtenir ", &[" pour "]),
+    ("obtenez ", &[" pour "]),
+    ("holen sie sich ", &[" fur "]),
+    ("obtener ", &[" para "]),
+    ("descargar ", &[" para "]),
+    ("scarica ", &[" per "]),
+    ("ottieni ", &[" per "]),
+    ("obter ", &[" para "]),
+    ("baixe ", &[" para "]),
+    ("download ", &[" voor ", " for "]),
+    ("hamta ", &[" for "]),
+    ("hent ", &[" til ", " for "]),
+    ("fa ", &[" for "]),
+    ("pobierz ", &[" dla ", " na "]),
+    ("получить ", &[" для "]),
+    ("скачать ", &[" для "]),
+];
+const PLATFORMS: &[&str] = &["ios", "android", "iphone", "ipad", "windows", "mac"];
+
+/// A mobile or app footer ("Sent from my iPad", "Sendt fra min iPad",
+/// "Get Outlook for Android", K-9 Mail's German sentence). `s` is the line
+/// through [`plain`].
 fn is_mobile_footer(s: &str) -> bool {
     let s = s.trim_end_matches(['.', '!']);
-    if s.is_empty() || s.chars().count() > 70 {
+    if s.is_empty() || s.chars().count() > 140 {
         return false;
     }
     let words = s.split_whitespace().count();
-    let starts = [
-        "sent from my ",
-        "sent from ",
-        "sent with ",
-        "sent via ",
-        "sent using ",
-        "get outlook for ",
-        "envoye de mon ",
-        "envoye depuis ",
-        "envoye a partir de ",
-        "telecharger outlook pour ",
-        "obtenir outlook pour ",
-        "von meinem ",
-        "gesendet von ",
-        "gesendet mit ",
-        "outlook fur ",
-        "enviado desde mi ",
-        "enviado desde ",
-        "obtener outlook para ",
-        "inviato da ",
-        "inviato dal mio ",
-        "scarica outlook per ",
-        "enviado do meu ",
-        "enviado de meu ",
-        "enviado do ",
-        "obter o outlook para ",
-        "verzonden met ",
-        "verzonden vanaf ",
-        "verstuurd vanaf ",
-        "outlook voor ",
-        "skickat fran ",
-        "hamta outlook for ",
-        "wyslane z ",
-        "wyslano z ",
-        "pobierz outlook ",
-        "отправлено с ",
-        "отправлено из ",
-        "получить outlook ",
-        "发自我的",
-        "从我的",
-        "寄自我的",
-    ];
-    if words <= 7 && starts.iter().any(|p| s.starts_with(p)) {
-        return true;
+    if words <= 16 && FOOTER_STARTS.iter().any(|p| s.starts_with(p)) {
+        // The first sentence says it; a second short one may follow
+        // ("Please excuse my brevity").
+        let first = s.split(". ").next().unwrap_or(s);
+        return first.split_whitespace().count() <= 10;
     }
-    s.ends_with("から送信") || s.ends_with("gesendet") && s.starts_with("von ")
+    if words <= 8 {
+        for (get, fors) in GET_APP {
+            if let Some(rest) = s.strip_prefix(get)
+                && fors.iter().any(|f| {
+                    rest.split_once(f).is_some_and(|(_, platform)| {
+                        PLATFORMS.iter().any(|p| platform.trim().starts_with(p))
+                    })
+                })
+            {
+                return true;
+            }
+        }
+    }
+    s.ends_with("から送信")
+        || s.ends_with("gesendet") && (s.starts_with("von ") || s.contains(" von meinem "))
+        || s.ends_with("mit k-9 mail gesendet")
+}
+
+/// A mailing list's footer: an underscore rule, then a few lines naming
+/// the list (its name, address or `listinfo` page).
+fn is_list_footer(run: &[OwnLine], i: usize) -> bool {
+    let t = run[i].text.trim();
+    if t.len() < 10 || !t.chars().all(|c| c == '_') {
+        return false;
+    }
+    let rest: Vec<String> = run[i + 1..]
+        .iter()
+        .map(|l| plain(&l.text))
+        .filter(|l| !l.is_empty())
+        .collect();
+    !rest.is_empty()
+        && rest.len() <= 8
+        && rest.iter().any(|l| {
+            [
+                "mailing list",
+                "listinfo",
+                "unsubscribe",
+                "mailman",
+                "liste de diffusion",
+                "se desabonner",
+                "mailingliste",
+                "abmelden",
+                "lista de correo",
+                "lista di distribuzione",
+                "lista de discussao",
+                "mailinglijst",
+                "e-postlista",
+                "lista mailingowa",
+                "рассылк",
+                "google groups",
+                "groups.google",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        })
 }
 
 const CLOSINGS: &[&str] = &[
@@ -573,6 +736,7 @@ fn signature_start(
     run: &[OwnLine],
     names: &[String],
     is_answer: &dyn Fn(&str) -> bool,
+    first_run: bool,
 ) -> Option<usize> {
     let folded: Vec<String> = run.iter().map(|l| plain(&l.text)).collect();
     let names: Vec<String> = names.iter().map(|n| fold(n.trim())).collect();
@@ -580,6 +744,7 @@ fn signature_start(
     // the signature rules below look only at what comes before it.
     let disclaimer = (0..run.len()).find(|&i| !run[i].from_quote && is_disclaimer(&folded, i));
     let run = &run[..disclaimer.unwrap_or(run.len())];
+    let mut said_anything = !first_run;
     for (i, l) in run.iter().enumerate() {
         if l.from_quote {
             continue;
@@ -596,9 +761,15 @@ fn signature_start(
         if is_mobile_footer(f) && short_tail(run, i + 1, is_answer) {
             return Some(i);
         }
-        if is_closing(f) && short_tail(run, i + 1, is_answer) {
+        if is_list_footer(run, i) {
             return Some(i);
         }
+        // A reply that is only "Thank you." keeps it: a closing is a
+        // signature only after the PM said something.
+        if is_closing(f) && said_anything && short_tail(run, i + 1, is_answer) {
+            return Some(i);
+        }
+        said_anything = true;
         if i > 0 && is_name_line(f, &names) && short_tail(run, i, is_answer) {
             return Some(i);
         }
@@ -710,9 +881,10 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
         }
         i += 1;
     }
-    let mut out = Vec::new();
+    let mut out: Vec<OwnLine> = Vec::new();
     for mut run in runs {
-        if let Some(cut) = signature_start(&run, names, is_answer) {
+        let first_run = out.iter().all(|l| l.text.trim().is_empty());
+        if let Some(cut) = signature_start(&run, names, is_answer, first_run) {
             run.truncate(cut);
         }
         out.extend(run);
