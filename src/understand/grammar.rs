@@ -1362,7 +1362,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
             if list_ok && let Some(skill) = keys.get(n.wrapping_sub(1)) {
                 given.push(Given {
                     at,
-                    line: l.display(),
+                    line: l.display().trim().to_string(),
                     skill: skill.clone(),
                     value,
                     comment: None,
@@ -1372,7 +1372,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                 problems.push((
                     at,
                     Invalid {
-                        line: l.display(),
+                        line: l.display().trim().to_string(),
                         reason: format!(
                             "a numbered list of {} scores, but the form asks {} skills — write each skill's name before its score, e.g. \"{first}: 4\"",
                             numbered.len(),
@@ -1411,7 +1411,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     comment,
                 } => given.push(Given {
                     at,
-                    line: l.display(),
+                    line: l.display().trim().to_string(),
                     skill,
                     value,
                     comment,
@@ -1421,13 +1421,13 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                         problems.push((
                             at,
                             Invalid {
-                                line: l.display(),
+                                line: l.display().trim().to_string(),
                                 reason,
                             },
                         ));
                     }
                 }
-                Line::Default { value } => defaults.push((at, l.display(), value)),
+                Line::Default { value } => defaults.push((at, l.display().trim().to_string(), value)),
                 Line::Note | Line::Many(_) => {}
             }
         }

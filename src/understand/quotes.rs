@@ -340,16 +340,17 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
         || !(t.contains([':', '：'])
             || bare.starts_with(['-', '_'])
             || next_ends_colon
-            || next_is_address)
+            || next_is_address
+            || bare.len() > 8 && bare.as_bytes()[..4].iter().all(u8::is_ascii_digit))
     {
         return None;
     }
     if is_separator(line) {
         return Some(1);
     }
-    // Outlook's underline before its header block.
-    let t = line.trim();
-    if t.len() >= 10 && t.chars().all(|c| c == '_') {
+    // Outlook's rule (underscores or dashes) before its header block.
+    let t = line.trim().trim_matches('*').trim();
+    if t.len() >= 10 && (t.chars().all(|c| c == '_') || t.chars().all(|c| c == '-')) {
         let next = lines[i + 1..]
             .iter()
             .position(|l| !l.trim().is_empty())
@@ -363,28 +364,67 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
     if is_outlook_block(lines, i) {
         return Some(1);
     }
-    if is_attribution(line) {
+    if is_attribution(line) || is_date_first_attribution(line) {
         return Some(1);
     }
-    // Attribution wrapped over two lines.
-    if let Some(next) = lines.get(i + 1)
-        && quote_depth(next).0 == 0
-        && !next.trim().is_empty()
-        && !plain(line).ends_with(':')
-    {
-        let s = plain(line);
+    // An attribution wrapped over several lines: its address or `wrote:`
+    // on the next ones (blank lines between, a stray `>` on the last).
+    let s = plain(line);
+    if !s.ends_with(':') {
         let starts_like = [
-            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ",
+            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ",
+            "dne ", "pe ", "в ", "el dia ",
         ]
         .iter()
         .any(|p| s.starts_with(p))
             || s.contains('@')
             || has_date_or_address(&s);
-        if starts_like && is_attribution(&format!("{} {}", line.trim(), next.trim())) {
-            return Some(2);
+        if starts_like {
+            let mut joined = line.trim().to_string();
+            for (j, next) in lines.iter().enumerate().skip(i + 1).take(5) {
+                if next.trim().is_empty() {
+                    continue;
+                }
+                let (depth, content) = quote_depth(next);
+                // `> wrote:` / `>:`: the end of the attribution, quoted by
+                // a client that wrapped it.
+                if depth > 0 && (depth > 1 || content.trim().chars().count() > 16) {
+                    break;
+                }
+                let piece = if depth > 0 {
+                    format!(">{}", content.trim())
+                } else {
+                    content.trim().to_string()
+                };
+                joined.push(' ');
+                joined.push_str(&piece);
+                if joined.len() > 400 {
+                    break;
+                }
+                if is_attribution(&joined) {
+                    return Some(j - i + 1);
+                }
+            }
         }
     }
     None
+}
+
+/// `2016-03-03 17:21 GMT+01:00 Some One <a@b.example>:` or
+/// `2013/7/20 Some One <a@b.example>`: an attribution that starts with the
+/// date, as some clients write it; it needs a time zone or an address.
+fn is_date_first_attribution(line: &str) -> bool {
+    let s = plain(line);
+    let b = s.as_bytes();
+    if s.len() > 200 || b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    if !matches!(b[4], b'-' | b'/' | b'.') || !b[5].is_ascii_digit() {
+        return false;
+    }
+    let address = s.contains('<') && s.contains('@') && s.contains('>');
+    let zone = s.contains(" gmt") || s.contains(" utc");
+    (address || zone && has_date_or_address(&s[5..])) && !s.contains(". ")
 }
 
 /// A skill prompt from the form: `Product strategy (strategy):` and what
@@ -710,9 +750,23 @@ fn short_tail(lines: &[OwnLine], from: usize, is_answer: &dyn Fn(&str) -> bool) 
             .all(|l| l.text.chars().count() <= 80 && !l.from_quote && !is_answer(&l.text))
 }
 
+/// Like [`short_tail`], not counting more mobile footers: a reply sent
+/// through several apps can carry several.
+fn footer_tail(lines: &[OwnLine], from: usize, is_answer: &dyn Fn(&str) -> bool) -> bool {
+    let rest: Vec<&OwnLine> = lines[from..]
+        .iter()
+        .filter(|l| !l.text.trim().is_empty() && !is_mobile_footer(&plain(&l.text)))
+        .collect();
+    rest.len() <= 6
+        && rest
+            .iter()
+            .all(|l| l.text.chars().count() <= 80 && !l.from_quote && !is_answer(&l.text))
+}
+
 /// `s` is the line through [`plain`], `names` folded.
 fn is_name_line(s: &str, names: &[String]) -> bool {
-    let s = s.trim_end_matches([',', '.']);
+    // `-Alice`, `~ Alice`: a sign-off with the PM's own name.
+    let s = s.trim_end_matches([',', '.']).trim_start_matches(['-', '–', '~', ' ']);
     !s.is_empty()
         && names.iter().any(|n| {
             !n.is_empty()
@@ -729,6 +783,16 @@ fn is_image_placeholder(line: &str) -> bool {
     t.starts_with('[')
         && t.ends_with(']')
         && (t.starts_with("[image") || t.starts_with("[cid:") || t.starts_with("[Image"))
+}
+
+/// A line of only invisible marks (Gmail's `ᐧ` read-tracking mark,
+/// zero-width spaces): nothing the PM wrote.
+fn is_invisible(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty()
+        && t
+            .chars()
+            .all(|c| matches!(c, 'ᐧ' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | ' '))
 }
 
 /// Where the signature of one run of own lines starts (cut from there).
@@ -758,7 +822,7 @@ fn signature_start(
             continue;
         }
         let f = folded[i].as_str();
-        if is_mobile_footer(f) && short_tail(run, i + 1, is_answer) {
+        if is_mobile_footer(f) && footer_tail(run, i + 1, is_answer) {
             return Some(i);
         }
         if is_list_footer(run, i) {
@@ -864,7 +928,7 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
                 }
             }
             Mode::Marked => {
-                if is_image_placeholder(line) {
+                if is_image_placeholder(line) || is_invisible(line) {
                     i += 1;
                     continue;
                 }
@@ -908,7 +972,7 @@ mod tests {
             l.contains(": ") && l.chars().last().is_some_and(|c| c.is_ascii_digit())
         })
         .into_iter()
-        .map(|l| l.display())
+        .map(|l| l.display().trim().to_string())
         .collect()
     }
 

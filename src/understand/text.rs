@@ -30,11 +30,12 @@ impl OwnLine {
         }
     }
 
-    /// The line as the PM sees it in the confirmation.
+    /// The line as the PM wrote it, indentation kept (a bare score under a
+    /// quoted prompt is shown after the prompt).
     pub fn display(&self) -> String {
         match &self.prompt {
             Some(p) => format!("{} {}", p.trim_end(), self.text.trim()),
-            None => self.text.trim().to_string(),
+            None => self.text.trim_end().to_string(),
         }
     }
 }
