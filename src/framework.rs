@@ -323,7 +323,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("framework.toml:7"), "{err}");
-        assert!(err.contains("`donnees` names both `data` and `metrics`"), "{err}");
+        assert!(
+            err.contains("`donnees` names both `data` and `metrics`"),
+            "{err}"
+        );
         assert!(err.contains("`Données` on `data`"), "{err}");
         assert!(err.contains("remove `donnees` from `metrics`"), "{err}");
     }
@@ -332,8 +335,14 @@ mod tests {
     fn skill_names_normalise_case_accents_and_punctuation() {
         assert_eq!(normalize_skill_name("Données"), "donnees");
         assert_eq!(normalize_skill_name(" Tech-Fluency "), "tech fluency");
-        assert_eq!(normalize_skill_name("Data & analytics"), "data and analytics");
-        assert_eq!(normalize_skill_name("Stratégie/strategy"), "strategie strategy");
+        assert_eq!(
+            normalize_skill_name("Data & analytics"),
+            "data and analytics"
+        );
+        assert_eq!(
+            normalize_skill_name("Stratégie/strategy"),
+            "strategie strategy"
+        );
     }
 
     #[test]

@@ -722,10 +722,7 @@ fn missing_template_is_reported_with_its_path() {
 
 #[test]
 fn form_that_loses_the_skill_lines_is_refused_at_load() {
-    let source = shipped("form.txt.j2").replace(
-        "{{ skill.line }}",
-        "{{ skill.name }}:",
-    );
+    let source = shipped("form.txt.j2").replace("{{ skill.line }}", "{{ skill.name }}:");
     let dir = templates_with("form.txt.j2", &source);
     let msg = Renderer::load(dir.path()).unwrap_err().to_string();
     assert!(msg.contains("form.txt.j2"), "{msg}");
@@ -770,10 +767,7 @@ fn load_errors_say_file_line_and_fix() {
         ),
         (
             "form.txt.j2",
-            shipped("form.txt.j2").replace(
-                "{{ skill.line }}",
-                "{{ skill.name }}:",
-            ),
+            shipped("form.txt.j2").replace("{{ skill.line }}", "{{ skill.name }}:"),
         ),
         (
             "reminder.html.j2",

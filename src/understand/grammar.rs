@@ -18,8 +18,8 @@ use std::rc::Rc;
 use unicode_normalization::UnicodeNormalization;
 
 use super::Invalid;
-pub use super::text::{collapse, fold};
 use super::text::OwnLine;
+pub use super::text::{collapse, fold};
 use crate::framework::{Framework, normalize_skill_name};
 
 /// Lines longer than this are never answer lines (and cost nothing to skip).
@@ -247,27 +247,122 @@ pub enum Line {
 /// Number words, folded, in the languages the quote stripper knows. Words
 /// beyond five are read so they can be refused, never guessed at.
 const NUMBER_WORDS: &[(&str, u8)] = &[
-    ("zero", 0), ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5),
-    ("six", 6), ("seven", 7), ("eight", 8), ("nine", 9), ("ten", 10),
-    ("un", 1), ("une", 1), ("deux", 2), ("trois", 3), ("quatre", 4), ("cinq", 5),
-    ("sept", 7), ("huit", 8), ("neuf", 9), ("dix", 10),
-    ("null", 0), ("eins", 1), ("ein", 1), ("eine", 1), ("zwei", 2), ("drei", 3), ("vier", 4),
-    ("funf", 5), ("sechs", 6), ("sieben", 7), ("acht", 8), ("neun", 9), ("zehn", 10),
-    ("cero", 0), ("uno", 1), ("una", 1), ("dos", 2), ("tres", 3), ("cuatro", 4), ("cinco", 5),
-    ("seis", 6), ("siete", 7), ("ocho", 8), ("nueve", 9), ("diez", 10),
-    ("due", 2), ("tre", 3), ("quattro", 4), ("cinque", 5), ("sei", 6), ("sette", 7),
-    ("otto", 8), ("nove", 9), ("dieci", 10),
-    ("um", 1), ("uma", 1), ("dois", 2), ("duas", 2), ("sete", 7), ("oito", 8), ("dez", 10),
-    ("nul", 0), ("een", 1), ("twee", 2), ("drie", 3), ("vijf", 5), ("zes", 6), ("zeven", 7),
-    ("negen", 9), ("tien", 10),
-    ("noll", 0), ("en", 1), ("ett", 1), ("tva", 2), ("fyra", 4), ("fem", 5), ("sex", 6),
-    ("sju", 7), ("atta", 8), ("nio", 9), ("tio", 10),
-    ("jeden", 1), ("jedna", 1), ("dwa", 2), ("trzy", 3), ("cztery", 4), ("piec", 5),
-    ("szesc", 6), ("siedem", 7), ("osiem", 8), ("dziewiec", 9), ("dziesiec", 10),
-    ("ноль", 0), ("один", 1), ("одна", 1), ("два", 2), ("три", 3), ("четыре", 4), ("пять", 5),
-    ("шесть", 6), ("семь", 7), ("восемь", 8), ("девять", 9), ("десять", 10),
-    ("零", 0), ("一", 1), ("二", 2), ("三", 3), ("四", 4), ("五", 5), ("六", 6), ("七", 7),
-    ("八", 8), ("九", 9), ("十", 10),
+    ("zero", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("un", 1),
+    ("une", 1),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("cinq", 5),
+    ("sept", 7),
+    ("huit", 8),
+    ("neuf", 9),
+    ("dix", 10),
+    ("null", 0),
+    ("eins", 1),
+    ("ein", 1),
+    ("eine", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("funf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("acht", 8),
+    ("neun", 9),
+    ("zehn", 10),
+    ("cero", 0),
+    ("uno", 1),
+    ("una", 1),
+    ("dos", 2),
+    ("tres", 3),
+    ("cuatro", 4),
+    ("cinco", 5),
+    ("seis", 6),
+    ("siete", 7),
+    ("ocho", 8),
+    ("nueve", 9),
+    ("diez", 10),
+    ("due", 2),
+    ("tre", 3),
+    ("quattro", 4),
+    ("cinque", 5),
+    ("sei", 6),
+    ("sette", 7),
+    ("otto", 8),
+    ("nove", 9),
+    ("dieci", 10),
+    ("um", 1),
+    ("uma", 1),
+    ("dois", 2),
+    ("duas", 2),
+    ("sete", 7),
+    ("oito", 8),
+    ("dez", 10),
+    ("nul", 0),
+    ("een", 1),
+    ("twee", 2),
+    ("drie", 3),
+    ("vijf", 5),
+    ("zes", 6),
+    ("zeven", 7),
+    ("negen", 9),
+    ("tien", 10),
+    ("noll", 0),
+    ("en", 1),
+    ("ett", 1),
+    ("tva", 2),
+    ("fyra", 4),
+    ("fem", 5),
+    ("sex", 6),
+    ("sju", 7),
+    ("atta", 8),
+    ("nio", 9),
+    ("tio", 10),
+    ("jeden", 1),
+    ("jedna", 1),
+    ("dwa", 2),
+    ("trzy", 3),
+    ("cztery", 4),
+    ("piec", 5),
+    ("szesc", 6),
+    ("siedem", 7),
+    ("osiem", 8),
+    ("dziewiec", 9),
+    ("dziesiec", 10),
+    ("ноль", 0),
+    ("один", 1),
+    ("одна", 1),
+    ("два", 2),
+    ("три", 3),
+    ("четыре", 4),
+    ("пять", 5),
+    ("шесть", 6),
+    ("семь", 7),
+    ("восемь", 8),
+    ("девять", 9),
+    ("десять", 10),
+    ("零", 0),
+    ("一", 1),
+    ("二", 2),
+    ("三", 3),
+    ("四", 4),
+    ("五", 5),
+    ("六", 6),
+    ("七", 7),
+    ("八", 8),
+    ("九", 9),
+    ("十", 10),
 ];
 
 /// Words that say "or"/"to" between two numbers: `2 or 3` is a range.
@@ -279,41 +374,192 @@ const RANGE_WORDS: &[&str] = &[
 /// Words after a number that make it a count, not a score (`2 weeks`,
 /// `3 people`, `met 3 of them`).
 const UNIT_WORDS: &[&str] = &[
-    "week", "weeks", "wk", "wks", "day", "days", "hour", "hours", "hr", "hrs", "h", "min", "mins",
-    "minutes", "month", "months", "people", "person", "persons", "meeting", "meetings", "call",
-    "calls", "times", "tickets", "bugs", "stories", "points", "pts", "sprint", "sprints",
-    "customer", "customers", "interviews", "users", "of", "x", "%", "semaine", "semaines", "jour",
-    "jours", "heures", "personnes", "reunions", "woche", "wochen", "tage", "tagen", "stunden",
-    "leute", "semanas", "dias", "horas", "personas", "settimane", "giorni", "ore", "persone",
-    "weken", "dagen", "uur", "mensen", "veckor", "dagar", "timmar", "tygodnie", "tygodni", "dni",
-    "godzin", "недели", "недель", "дней", "дня", "часов", "человек",
+    "week",
+    "weeks",
+    "wk",
+    "wks",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "h",
+    "min",
+    "mins",
+    "minutes",
+    "month",
+    "months",
+    "people",
+    "person",
+    "persons",
+    "meeting",
+    "meetings",
+    "call",
+    "calls",
+    "times",
+    "tickets",
+    "bugs",
+    "stories",
+    "points",
+    "pts",
+    "sprint",
+    "sprints",
+    "customer",
+    "customers",
+    "interviews",
+    "users",
+    "of",
+    "x",
+    "%",
+    "semaine",
+    "semaines",
+    "jour",
+    "jours",
+    "heures",
+    "personnes",
+    "reunions",
+    "woche",
+    "wochen",
+    "tage",
+    "tagen",
+    "stunden",
+    "leute",
+    "semanas",
+    "dias",
+    "horas",
+    "personas",
+    "settimane",
+    "giorni",
+    "ore",
+    "persone",
+    "weken",
+    "dagen",
+    "uur",
+    "mensen",
+    "veckor",
+    "dagar",
+    "timmar",
+    "tygodnie",
+    "tygodni",
+    "dni",
+    "godzin",
+    "недели",
+    "недель",
+    "дней",
+    "дня",
+    "часов",
+    "человек",
 ];
 
 /// Phrases after a score that still leave it a score (`a 2 this week`).
 const SOFT_TAILS: &[&str] = &[
-    "this week", "for this week", "this time", "overall", "today", "again", "for me",
-    "cette semaine", "diese woche", "esta semana", "questa settimana", "deze week",
-    "denna vecka", "w tym tygodniu", "на этой неделе", "今週", "本周",
+    "this week",
+    "for this week",
+    "this time",
+    "overall",
+    "today",
+    "again",
+    "for me",
+    "cette semaine",
+    "diese woche",
+    "esta semana",
+    "questa settimana",
+    "deze week",
+    "denna vecka",
+    "w tym tygodniu",
+    "на этой неделе",
+    "今週",
+    "本周",
 ];
 
 /// Words between a skill and its score: `Strategy was a 3`, `data which is
 /// a 2`, `Stratégie est à 4`. Longest first.
 const CONNECTORS: &[&str] = &[
-    " which was a", " which is an", " which is a", " which is", " that is a", " deserves a",
-    " was an", " was at", " is an", " is at", " are at", " was a", " is a", " gets a",
-    " got a", " get a", " were", " was", " are", " is", " at", "'s a", "'s",
-    " etait a", " est a", " etait", " c'est", " est", " vaut", " war eine", " ist eine",
-    " war", " ist", " bei", " fue un", " es un", " fue", " es", " era un", " e un", " era",
-    " foi um", " e um", " foi", " was een", " is een", " var", " ar", " jest", " byl",
-    " byla", " bylo", " было", " была", " был", " на",
+    " which was a",
+    " which is an",
+    " which is a",
+    " which is",
+    " that is a",
+    " deserves a",
+    " was an",
+    " was at",
+    " is an",
+    " is at",
+    " are at",
+    " was a",
+    " is a",
+    " gets a",
+    " got a",
+    " get a",
+    " were",
+    " was",
+    " are",
+    " is",
+    " at",
+    "'s a",
+    "'s",
+    " etait a",
+    " est a",
+    " etait",
+    " c'est",
+    " est",
+    " vaut",
+    " war eine",
+    " ist eine",
+    " war",
+    " ist",
+    " bei",
+    " fue un",
+    " es un",
+    " fue",
+    " es",
+    " era un",
+    " e un",
+    " era",
+    " foi um",
+    " e um",
+    " foi",
+    " was een",
+    " is een",
+    " var",
+    " ar",
+    " jest",
+    " byl",
+    " byla",
+    " bylo",
+    " было",
+    " была",
+    " был",
+    " на",
 ];
 
 /// How a PM starts `I'd give <skill> a 4`.
 const GIVE_OPENERS: &[&str] = &[
-    "i'd give ", "id give ", "i would give ", "i'll give ", "ill give ", "i give ", "giving ",
-    "je donne ", "je mets ", "je mettrais ", "je donnerais ", "ich gebe ", "ich wurde ",
-    "le doy ", "doy ", "darei ", "do ", "dou ", "ik geef ", "jag ger ", "daje ", "даю ",
-    "ставлю ", "поставлю ",
+    "i'd give ",
+    "id give ",
+    "i would give ",
+    "i'll give ",
+    "ill give ",
+    "i give ",
+    "giving ",
+    "je donne ",
+    "je mets ",
+    "je mettrais ",
+    "je donnerais ",
+    "ich gebe ",
+    "ich wurde ",
+    "le doy ",
+    "doy ",
+    "darei ",
+    "do ",
+    "dou ",
+    "ik geef ",
+    "jag ger ",
+    "daje ",
+    "даю ",
+    "ставлю ",
+    "поставлю ",
 ];
 /// Articles between `give <skill>` and the score.
 const ARTICLES: &[&str] = &[
@@ -329,27 +575,117 @@ const FOR_WORDS: &[&str] = &[
 /// default of every skill not answered otherwise. The score comes before
 /// (`…_AFTER`: the phrase follows it) or after (`…_BEFORE`).
 const DEFAULT_AFTER: &[&str] = &[
-    "across the board", "for everything else", "for everything", "for all skills",
-    "for all the rest", "for the rest", "for all others", "for the others", "for all",
-    "on everything", "everywhere", "all round", "all around", "partout", "pour tout le reste",
-    "pour tout", "pour le reste", "uberall", "fur alles", "fur den rest", "en todo",
-    "para todo", "para el resto", "su tutto", "per tutto", "per il resto", "em tudo",
-    "para tudo", "para o resto", "overal", "voor alles", "voor de rest", "pa allt",
-    "overallt", "for resten", "za wszystko", "za reszte", "за всё", "за все", "за остальное",
+    "across the board",
+    "for everything else",
+    "for everything",
+    "for all skills",
+    "for all the rest",
+    "for the rest",
+    "for all others",
+    "for the others",
+    "for all",
+    "on everything",
+    "everywhere",
+    "all round",
+    "all around",
+    "partout",
+    "pour tout le reste",
+    "pour tout",
+    "pour le reste",
+    "uberall",
+    "fur alles",
+    "fur den rest",
+    "en todo",
+    "para todo",
+    "para el resto",
+    "su tutto",
+    "per tutto",
+    "per il resto",
+    "em tudo",
+    "para tudo",
+    "para o resto",
+    "overal",
+    "voor alles",
+    "voor de rest",
+    "pa allt",
+    "overallt",
+    "for resten",
+    "za wszystko",
+    "za reszte",
+    "за всё",
+    "за все",
+    "за остальное",
 ];
 const DEFAULT_BEFORE: &[&str] = &[
-    "everything else", "everything", "all skills", "all the rest", "all others", "all other skills",
-    "the rest", "rest", "all", "tout le reste", "tout", "le reste", "alles andere", "alles",
-    "der rest", "rest", "todo lo demas", "todo", "el resto", "tutto il resto", "tutto",
-    "il resto", "tudo", "o resto", "de rest", "allt", "resten", "wszystko", "reszta",
-    "всё остальное", "все остальное", "всё", "все", "остальное",
+    "everything else",
+    "everything",
+    "all skills",
+    "all the rest",
+    "all others",
+    "all other skills",
+    "the rest",
+    "rest",
+    "all",
+    "tout le reste",
+    "tout",
+    "le reste",
+    "alles andere",
+    "alles",
+    "der rest",
+    "rest",
+    "todo lo demas",
+    "todo",
+    "el resto",
+    "tutto il resto",
+    "tutto",
+    "il resto",
+    "tudo",
+    "o resto",
+    "de rest",
+    "allt",
+    "resten",
+    "wszystko",
+    "reszta",
+    "всё остальное",
+    "все остальное",
+    "всё",
+    "все",
+    "остальное",
 ];
 /// Words that introduce the exceptions to a default. Lowercase as written.
 const EXCEPT_WORDS: &[&str] = &[
-    "except for", "except", "apart from", "other than", "besides", "but", "save for",
-    "sauf", "excepté", "excepte", "hormis", "à part", "a part", "außer", "ausser", "bis auf",
-    "ausgenommen", "excepto", "salvo", "menos", "tranne", "eccetto", "exceto", "behalve",
-    "utom", "förutom", "forutom", "oprócz", "oprocz", "poza", "z wyjątkiem", "кроме",
+    "except for",
+    "except",
+    "apart from",
+    "other than",
+    "besides",
+    "but",
+    "save for",
+    "sauf",
+    "excepté",
+    "excepte",
+    "hormis",
+    "à part",
+    "a part",
+    "außer",
+    "ausser",
+    "bis auf",
+    "ausgenommen",
+    "excepto",
+    "salvo",
+    "menos",
+    "tranne",
+    "eccetto",
+    "exceto",
+    "behalve",
+    "utom",
+    "förutom",
+    "forutom",
+    "oprócz",
+    "oprocz",
+    "poza",
+    "z wyjątkiem",
+    "кроме",
     "за исключением",
 ];
 /// Words that join exceptions: `except data and tech 2`.
@@ -368,7 +704,9 @@ fn star(c: char) -> Option<bool> {
 /// `s` starts with `prefix` (folded, lowercase), ignoring case and accents;
 /// the rest of `s` after it.
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.is_ascii() || prefix.is_ascii() && s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) {
+    if s.is_ascii()
+        || prefix.is_ascii() && s.len() >= prefix.len() && s.is_char_boundary(prefix.len())
+    {
         let head = s.get(..prefix.len())?;
         if head.eq_ignore_ascii_case(prefix) {
             return Some(&s[prefix.len()..]);
@@ -390,7 +728,11 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// before it.
 fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let n = suffix.chars().count();
-    let start = s.char_indices().rev().nth(n.checked_sub(1)?).map(|(i, _)| i)?;
+    let start = s
+        .char_indices()
+        .rev()
+        .nth(n.checked_sub(1)?)
+        .map(|(i, _)| i)?;
     (fold(&s[start..]) == suffix).then(|| &s[..start])
 }
 
@@ -587,7 +929,10 @@ fn parse_value(s: &str) -> Option<(Value, &str)> {
     }
     if let Some((n, word, rest)) = number_word(s) {
         if let Some((len, rest2)) = second_number(rest) {
-            return Some((Value::Unclear(s[..word.len() + len].trim().to_string()), rest2));
+            return Some((
+                Value::Unclear(s[..word.len() + len].trim().to_string()),
+                rest2,
+            ));
         }
         if !soft_end(rest) {
             return None;
@@ -866,7 +1211,10 @@ fn default_value(s: &str) -> Option<Value> {
             && rest.starts_with([' ', ':', '-', '='])
         {
             let mut r = rest.trim_start_matches([' ', ':', '-', '=']);
-            for c in ["is a ", "is an ", "is ", "are ", "at ", "gets a ", "a ", "est a ", "ist ", "es ", "e "] {
+            for c in [
+                "is a ", "is an ", "is ", "are ", "at ", "gets a ", "a ", "est a ", "ist ", "es ",
+                "e ",
+            ] {
                 if let Some(x) = strip_prefix_ci(r, c) {
                     r = x;
                     break;
@@ -899,7 +1247,10 @@ fn find_except(s: &str) -> Option<(usize, usize)> {
                     .chars()
                     .next_back()
                     .is_some_and(|c| !c.is_alphanumeric());
-            let after_ok = lower[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+            let after_ok = lower[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
             if before_ok && after_ok {
                 if best.is_none_or(|(b, e)| at < b || at == b && end > e) {
                     best = Some((at, end));
@@ -1011,8 +1362,8 @@ fn parse_give(s: &str, lex: &Lexicon) -> Option<Line> {
         let Some((value, vrest)) = parse_value(after) else {
             continue;
         };
-        let me = ["myself", "me", "moi", "mir", "mezelf", "mig", "me"]
-            .contains(&fold(label).as_str());
+        let me =
+            ["myself", "me", "moi", "mir", "mezelf", "mig", "me"].contains(&fold(label).as_str());
         if me {
             let r = vrest.trim_start();
             let r = FOR_WORDS.iter().find_map(|w| strip_prefix_ci(r, w))?;
@@ -1082,8 +1433,7 @@ fn parse_value_first(s: &str, lex: &Lexicon) -> Option<Line> {
                 let normal = normalize_skill_name(label);
                 let exact = lex.keys.iter().zip(&lex.display).any(|(k, d)| {
                     k == &skill
-                        && (normalize_skill_name(k) == normal
-                            || normalize_skill_name(d) == normal)
+                        && (normalize_skill_name(k) == normal || normalize_skill_name(d) == normal)
                 });
                 if !exact || comment.is_some() {
                     return None;
@@ -1246,8 +1596,7 @@ fn label_then_word(s: &str, lex: &Lexicon) -> Option<Line> {
             continue;
         }
         let (label, _) = strip_connector(s[..i].trim());
-        if label.split_whitespace().count() > MAX_LABEL_WORDS || fold(label).chars().count() < 3
-        {
+        if label.split_whitespace().count() > MAX_LABEL_WORDS || fold(label).chars().count() < 3 {
             return None;
         }
         if let Resolved::Skill(skill) = lex.resolve(label) {
@@ -1350,7 +1699,10 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
         .collect();
     let keys = lex.keys();
     let list_ok = numbered.len() == keys.len()
-        && numbered.iter().enumerate().all(|(i, (_, n, _))| *n == i + 1);
+        && numbered
+            .iter()
+            .enumerate()
+            .all(|(i, (_, n, _))| *n == i + 1);
     let mut numbered_at = numbered.iter().map(|(at, _, _)| *at).peekable();
 
     for (at, l) in lines.iter().enumerate() {
@@ -1358,7 +1710,11 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
             numbered_at.next();
             out.answer_lines += 1;
             removed = true;
-            let (_, n, value) = numbered.iter().find(|(a, _, _)| *a == at).cloned().unwrap_or((at, 0, Value::Skip));
+            let (_, n, value) = numbered
+                .iter()
+                .find(|(a, _, _)| *a == at)
+                .cloned()
+                .unwrap_or((at, 0, Value::Skip));
             if list_ok && let Some(skill) = keys.get(n.wrapping_sub(1)) {
                 given.push(Given {
                     at,
@@ -1427,7 +1783,9 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                         ));
                     }
                 }
-                Line::Default { value } => defaults.push((at, l.display().trim().to_string(), value)),
+                Line::Default { value } => {
+                    defaults.push((at, l.display().trim().to_string(), value))
+                }
                 Line::Note | Line::Many(_) => {}
             }
         }
@@ -1471,7 +1829,9 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
             Value::Score(n) => {
                 out.scores.insert(g.skill.clone(), *n);
                 if let Some(c) = &g.comment {
-                    out.comments.entry(g.skill.clone()).or_insert_with(|| c.clone());
+                    out.comments
+                        .entry(g.skill.clone())
+                        .or_insert_with(|| c.clone());
                 }
             }
             Value::Skip => {
@@ -1479,7 +1839,9 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     out.skipped.push(g.skill.clone());
                 }
                 if let Some(c) = &g.comment {
-                    out.comments.entry(g.skill.clone()).or_insert_with(|| c.clone());
+                    out.comments
+                        .entry(g.skill.clone())
+                        .or_insert_with(|| c.clone());
                 }
             }
             other => {
@@ -1688,7 +2050,10 @@ mod tests {
             ("3 for delivery", vec![sc("delivery", 3)]),
             ("Strategy was a 3", vec![sc("strategy", 3)]),
             ("Data is 4", vec![sc("data", 4)]),
-            ("I'd give stakeholders a 2 this week", vec![sc("stakeholders", 2)]),
+            (
+                "I'd give stakeholders a 2 this week",
+                vec![sc("stakeholders", 2)],
+            ),
             ("I'd give myself a 3 for data", vec![sc("data", 3)]),
             ("Strategy: five", vec![sc("strategy", 5)]),
             ("Stratégie : quatre", vec![sc("strategy", 4)]),
@@ -1706,14 +2071,21 @@ mod tests {
                 "Strategy 4, discovery 3, delivery 4",
                 vec![sc("strategy", 4), sc("discovery", 3), sc("delivery", 4)],
             ),
-            ("Strategy: 4; data: 2", vec![sc("strategy", 4), sc("data", 2)]),
+            (
+                "Strategy: 4; data: 2",
+                vec![sc("strategy", 4), sc("data", 2)],
+            ),
             (
                 "4 across the board, except data which is a 2",
                 vec![("*".into(), Value::Score(4)), sc("data", 2)],
             ),
             (
                 "4 for everything, except data 2 and tech 3",
-                vec![("*".into(), Value::Score(4)), sc("data", 2), sc("technical", 3)],
+                vec![
+                    ("*".into(), Value::Score(4)),
+                    sc("data", 2),
+                    sc("technical", 3),
+                ],
             ),
             (
                 "Data 2, everything else 4",
@@ -1740,7 +2112,12 @@ mod tests {
             assert_eq!(
                 read_line(line),
                 vec![(
-                    if line.starts_with("Stake") { "stakeholders" } else { "strategy" }.into(),
+                    if line.starts_with("Stake") {
+                        "stakeholders"
+                    } else {
+                        "strategy"
+                    }
+                    .into(),
                     Value::Unclear(shown.into())
                 )],
                 "{line}"
@@ -1770,7 +2147,9 @@ mod tests {
             "2 - 3 people joined",
         ] {
             assert!(
-                !read_line(l).iter().any(|(_, v)| matches!(v, Value::Score(_))),
+                !read_line(l)
+                    .iter()
+                    .any(|(_, v)| matches!(v, Value::Score(_))),
                 "{l}: {:?}",
                 read_line(l)
             );

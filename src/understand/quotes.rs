@@ -282,11 +282,12 @@ fn is_header_label(label: &str) -> bool {
 /// wrapped value's second line included), at least one of them From-like,
 /// and either three names or a date or an address. A PM's own sentence
 /// shaped like one header stays.
-fn is_outlook_block(lines: &[&str], i: usize) -> bool {
+fn is_outlook_block(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> bool {
     let Some(first) = field_label(lines[i]) else {
         return false;
     };
-    if !is_header_label(&first) {
+    // `Data: 3` is the PM's answer, not Italian's date header.
+    if !is_header_label(&first) || is_answer(lines[i]) {
         return false;
     }
     let mut labels = 1;
@@ -299,7 +300,7 @@ fn is_outlook_block(lines: &[&str], i: usize) -> bool {
             continue;
         }
         match field_label(content) {
-            Some(lab) if is_header_label(&lab) => {
+            Some(lab) if is_header_label(&lab) && !is_answer(content) => {
                 labels += 1;
                 from_like |= FROM_LABELS.contains(&lab.as_str());
                 dated |= has_date_or_address(&plain(content));
@@ -324,7 +325,7 @@ fn is_outlook_block(lines: &[&str], i: usize) -> bool {
 }
 
 /// Where a quote header starts at line `i`, and how many lines it spans.
-fn header_at(lines: &[&str], i: usize) -> Option<usize> {
+fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Option<usize> {
     let line = lines[i];
     let t = line.trim();
     // Every header has a colon, starts with a rule, or is followed by the
@@ -356,12 +357,12 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
             .position(|l| !l.trim().is_empty())
             .map(|p| i + 1 + p);
         if let Some(n) = next
-            && is_outlook_block(lines, n)
+            && is_outlook_block(lines, n, is_answer)
         {
             return Some(n - i + 1);
         }
     }
-    if is_outlook_block(lines, i) {
+    if is_outlook_block(lines, i, is_answer) {
         return Some(1);
     }
     if is_attribution(line) || is_date_first_attribution(line) {
@@ -372,8 +373,8 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
     let s = plain(line);
     if !s.ends_with(':') {
         let starts_like = [
-            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ",
-            "dne ", "pe ", "в ", "el dia ",
+            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ", "dne ",
+            "pe ", "в ", "el dia ",
         ]
         .iter()
         .any(|p| s.starts_with(p))
@@ -766,7 +767,9 @@ fn footer_tail(lines: &[OwnLine], from: usize, is_answer: &dyn Fn(&str) -> bool)
 /// `s` is the line through [`plain`], `names` folded.
 fn is_name_line(s: &str, names: &[String]) -> bool {
     // `-Alice`, `~ Alice`: a sign-off with the PM's own name.
-    let s = s.trim_end_matches([',', '.']).trim_start_matches(['-', '–', '~', ' ']);
+    let s = s
+        .trim_end_matches([',', '.'])
+        .trim_start_matches(['-', '–', '~', ' ']);
     !s.is_empty()
         && names.iter().any(|n| {
             !n.is_empty()
@@ -790,9 +793,12 @@ fn is_image_placeholder(line: &str) -> bool {
 fn is_invisible(line: &str) -> bool {
     let t = line.trim();
     !t.is_empty()
-        && t
-            .chars()
-            .all(|c| matches!(c, 'ᐧ' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | ' '))
+        && t.chars().all(|c| {
+            matches!(
+                c,
+                'ᐧ' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | ' '
+            )
+        })
 }
 
 /// Where the signature of one run of own lines starts (cut from there).
@@ -864,7 +870,7 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
         let line = lines[i];
         let (depth, content) = quote_depth(line);
         if depth == 0
-            && let Some(span) = header_at(&lines, i)
+            && let Some(span) = header_at(&lines, i, is_answer)
         {
             if !runs.last().is_some_and(Vec::is_empty) {
                 runs.push(Vec::new());
