@@ -1542,7 +1542,7 @@ fn parse_label_first(s: &str, lex: &Lexicon) -> Line {
         Resolved::Skill(skill) => {
             // With only a space between, insist on a real word: `A 3 hour
             // meeting` must not score `alignment`.
-            if !sep_explicit && fold(label).chars().count() < 3 {
+            if !sep_explicit && too_short(label) {
                 return Line::Note;
             }
             if !sep_explicit && !soft_end(rest) && (connector || !matches!(value, Value::Score(_)))
@@ -1581,6 +1581,13 @@ fn parse_label_first(s: &str, lex: &Lexicon) -> Line {
     }
 }
 
+/// Too short to name a skill without a separator: `A 3 hour meeting` must
+/// not score `alignment`. Two CJK characters are a whole word.
+fn too_short(label: &str) -> bool {
+    let n = fold(label).chars().count();
+    n < 2 || n < 3 && !label.chars().all(|c| c as u32 >= 0x2E80)
+}
+
 /// `data n/a`, `data skip`, `Strategy five`, `Strategy was five`: the
 /// label, a space, then a value word.
 fn label_then_word(s: &str, lex: &Lexicon) -> Option<Line> {
@@ -1596,7 +1603,7 @@ fn label_then_word(s: &str, lex: &Lexicon) -> Option<Line> {
             continue;
         }
         let (label, _) = strip_connector(s[..i].trim());
-        if label.split_whitespace().count() > MAX_LABEL_WORDS || fold(label).chars().count() < 3 {
+        if label.split_whitespace().count() > MAX_LABEL_WORDS || too_short(label) {
             return None;
         }
         if let Resolved::Skill(skill) = lex.resolve(label) {
