@@ -776,7 +776,11 @@ fn is_name_line(s: &str, names: &[String]) -> bool {
                 && (s == n
                     || (s.len() <= n.len() + 40
                         && s.starts_with(n.as_str())
-                        && s[n.len()..].starts_with([' ', ',', '|', '-'])))
+                        // `Alice Martin, PM` / `Alice | Acme`, never a
+                        // sentence: `Alice will present on Monday`.
+                        && s[n.len()..]
+                            .trim_start()
+                            .starts_with([',', '|', '-', '–', '(', '/'])))
         })
 }
 
