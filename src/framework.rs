@@ -190,7 +190,7 @@ impl Framework {
                         &s.key,
                         "skill.aliases",
                         format!("`{word}` names both `{other}` and `{key}`{same}"),
-                        &format!(
+                        format!(
                             "each name and alias must point to one skill; remove `{word}` from `{key}` or `{other_word}` from `{other}`"
                         ),
                     ));

@@ -1,11 +1,23 @@
 //! The answer grammar: a PM's own lines → scores, skips, comments and the
 //! problems to report back, plus the note (every line that is not an answer).
 //!
-//! An answer line is `<skill> <separator> <score> [/5] [comment]`: the skill
-//! by name, key, alias or unambiguous word prefix, case- and
-//! accent-insensitive; separators `:`, `-`, `=`, `–`, `—` or spaces; bullets
-//! and bold/italic markers around the label are ignored. A bare score on its
-//! own line right under a quoted skill prompt answers that prompt.
+//! An answer names a skill by name, key, alias or unambiguous word prefix
+//! (compared in [`normalize_skill_name`]'s normal form) and gives one value:
+//! a score `1`–`5` (digits, `/5`, `out of 5`, a number word in a supported
+//! language, stars, a keycap emoji), or a skip (`n/a`, `skip`, `-`). Shapes:
+//! `<skill> <separator> <value> [comment]` (separators `:`, `-`, `=`, `–`,
+//! `—` or spaces; bullets and emphasis ignored), `<value> <separator>
+//! <skill>`, `<value> for <skill>`, `<skill> was a <value>`, `I'd give
+//! <skill> a <value>`, table rows (`│`, `|`, tab), several answers on one
+//! line (`,` `;`), a default for every skill not answered otherwise with its
+//! exceptions (`4 across the board, except data 2`), a bare numbered list
+//! with one item per skill, and a bare score right under a quoted prompt.
+//!
+//! Never guesses: anything that looks like an answer but is not one clean
+//! value (a range, `2 or 3`, `?`, two scores, a fraction, another scale, a
+//! number beyond five) is reported with the PM's line and a reason in plain
+//! words, and nothing is stored for it; a number followed by a unit
+//! (`2 weeks`, `3 of them`) is a count, not a score.
 //!
 //! Owns what counts as an answer and the words used to explain a rejected
 //! line. Never sees headers or quotes (`quotes` removes those first), never

@@ -1,20 +1,24 @@
 //! Quote, attribution, signature and footer stripping: a reply's text → the
 //! lines the PM wrote themselves.
 //!
-//! Removes `>`-quoted text, attribution lines ("On … wrote:", "Le … a écrit :",
-//! "Am … schrieb …:" and their Spanish, Italian, Portuguese, Dutch, Swedish,
-//! Polish, Russian, Japanese and Chinese forms, also wrapped over two lines),
-//! Outlook header blocks (`From:/Sent:/To:/Subject:` in several languages),
-//! `-----Original Message-----` separators, `-- ` signatures, ad-hoc
-//! signatures after a closing, legal disclaimers and mobile footers.
+//! Removes `>`-quoted text (also `C>`-style initials), attribution lines
+//! ("On … wrote:", "Le … a écrit :", "Am … schrieb …:" and their Spanish,
+//! Italian, Portuguese, Dutch, Scandinavian, Finnish, Polish, Russian,
+//! Japanese and Chinese forms, also wrapped over several lines or written
+//! date first), header blocks with any subset of the usual header names in
+//! those languages (wrapped values included), `-----Original Message-----`
+//! separators, `-- ` signatures, ad-hoc signatures after a closing, legal
+//! disclaimers, list footers under an underscore rule and mobile footers (as
+//! patterns, not fixed strings). A PM's own sentence shaped like a header
+//! stays, and so does a reply that is only a thank-you.
 //!
 //! Keeps what the PM wrote *into* a quoted form: lines between `>` quotes
 //! (inline replies), a quoted skill prompt with a score typed after it, and
 //! marks a line written right under a quoted prompt so a bare `4` answers it.
 //!
 //! Owns the shapes of quotes and signatures, in every language we know.
-//! Never reads scores (it only asks `is_answer` so a signature block is never
-//! cut through an answer) and never sees headers.
+//! Never reads scores (it only asks `is_answer` so a signature block or a
+//! header block is never cut through an answer) and never sees headers.
 
 pub use super::text::OwnLine;
 use super::text::fold;
