@@ -1048,12 +1048,19 @@ fn corrected_example(line: &str, framework: &Framework) -> String {
         .unwrap_or((line, ""));
     let (word, rest) = split;
     let word = crate::framework::normalize_skill_name(word);
+    // The PM's own score only when the line holds one number: a line such
+    // as `2 or 3` must not come back with one of them picked.
+    let numbers = rest
+        .replace("/5", "")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .count();
     let score = rest
         .trim_start_matches([':', '=', '–', '-'])
         .split_whitespace()
         .next()
         .and_then(|s| s.trim_end_matches("/5").parse::<u8>().ok())
-        .filter(|n| (1..=5).contains(n))
+        .filter(|n| (1..=5).contains(n) && numbers == 1)
         .unwrap_or(4);
     let matches: Vec<&Skill> = if word.is_empty() {
         Vec::new()

@@ -801,3 +801,22 @@ fn form_html_converted_to_text_keeps_each_skill_line() {
         );
     }
 }
+
+#[test]
+fn corrected_example_reads_accents_and_never_picks_one_of_two_scores() {
+    let framework =
+        Framework::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/framework.toml"))
+            .unwrap();
+    assert_eq!(
+        corrected_example("Stakeholder management: 2 or 3", &framework),
+        "Stakeholder management: 4"
+    );
+    assert_eq!(
+        corrected_example("Données: 3.5", &framework),
+        "Data & analytics: 4"
+    );
+    assert_eq!(
+        corrected_example("DONNEES - 2/5", &framework),
+        "Data & analytics: 2"
+    );
+}
