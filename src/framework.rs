@@ -8,8 +8,92 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 use crate::config_file::{ConfigError, Source, check_display_text};
+
+/// Lowercase, accents removed, a few ligatures spelled out: the form in
+/// which a PM's words and skill names are compared.
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        match c {
+            'ß' => out.push_str("ss"),
+            'æ' | 'Æ' => out.push_str("ae"),
+            'œ' | 'Œ' => out.push_str("oe"),
+            'ø' | 'Ø' => out.push('o'),
+            'ł' | 'Ł' => out.push('l'),
+            'đ' | 'Đ' => out.push('d'),
+            '’' | 'ʼ' => out.push('\''),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The one normal form of a skill name, key or alias, and of a label a PM
+/// writes for one: folded (case, accents), words split on spaces, `/`, `,`,
+/// `-` and `_`, `&` and `+` read as `and`, joined by single spaces.
+/// `Données`, `donnees` and `DONNÉES` are the same name; so are
+/// `tech-fluency` and `Tech fluency`.
+pub fn normalize_skill_name(name: &str) -> String {
+    let folded = fold(name.trim());
+    let mut out = String::with_capacity(folded.len());
+    for w in folded
+        .split(|c: char| c.is_whitespace() || matches!(c, '/' | ',' | '-' | '_'))
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(if w == "&" || w == "+" { "and" } else { w });
+    }
+    out
+}
+
+/// A skill's answer line on the form, exactly as the text part shows it:
+/// `{name} ({key}): ` (with the trailing space). The form's templates show
+/// it and the reply reader finds it again with [`read_answer_line`].
+pub fn answer_line(name: &str, key: &str) -> String {
+    format!("{name} ({key}): ")
+}
+
+/// The inverse of [`answer_line`]: `Product strategy (strategy): 4` →
+/// (`Product strategy (strategy):`, `4`). Tolerates a full-width colon and
+/// missing trailing space; `None` when the line is not an answer line.
+pub fn read_answer_line(line: &str) -> Option<(&str, &str)> {
+    let t = line.trim();
+    let close = t
+        .match_indices(')')
+        .map(|(i, _)| i)
+        .find(|&i| t[i + 1..].starts_with([':', '：']))?;
+    let open = t[..close].rfind('(')?;
+    let key = &t[open + 1..close];
+    if key.is_empty()
+        || key.len() > 40
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        || t[..open].trim().is_empty()
+        || t[..open].len() > 80
+    {
+        return None;
+    }
+    let colon_len = if t[close..].starts_with("):") {
+        2
+    } else {
+        1 + '：'.len_utf8()
+    };
+    let split = close + colon_len;
+    Some((&t[..split], t[split..].trim()))
+}
 
 /// One skill of the framework.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +132,8 @@ impl Framework {
         let src = Source::new(path, text);
         let raw: RawFramework = src.deserialize()?;
         let mut keys = HashSet::new();
-        let mut words: BTreeMap<String, String> = BTreeMap::new();
+        // Normal form of every name and alias → (skill key, the word as written).
+        let mut words: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut skills = Vec::new();
         for s in raw.skill {
             let key = s.key.get_ref().trim().to_string();
@@ -78,18 +163,30 @@ impl Framework {
                 .chain(std::iter::once(&name))
                 .chain(s.aliases.iter())
             {
-                let folded = word.trim().to_lowercase();
-                if let Some(other) = words.get(&folded)
+                let normal = normalize_skill_name(word);
+                if normal.is_empty() {
+                    continue;
+                }
+                if let Some((other, other_word)) = words.get(&normal)
                     && other != &key
                 {
+                    let same = if other_word.trim() == word.trim() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (`{word}` on `{key}` reads the same as `{other_word}` on `{other}`: case, accents and punctuation are ignored)"
+                        )
+                    };
                     return Err(src.invalid(
                         &s.key,
                         "skill.aliases",
-                        format!("`{word}` names both `{other}` and `{key}`"),
-                        "each name and alias must point to one skill; remove it from one of them",
+                        format!("`{word}` names both `{other}` and `{key}`{same}"),
+                        format!(
+                            "each name and alias must point to one skill; remove `{word}` from `{key}` or `{other_word}` from `{other}`"
+                        ),
                     ));
                 }
-                words.insert(folded, key.clone());
+                words.insert(normal, (key.clone(), word.trim().to_string()));
             }
             let mut levels = BTreeMap::new();
             for (score, text) in s.levels {
@@ -207,6 +304,47 @@ mod tests {
         .to_string();
         assert!(err.contains("framework.toml:7"), "{err}");
         assert!(err.contains("`ship` names both"), "{err}");
+    }
+
+    #[test]
+    fn aliases_that_read_the_same_on_two_skills_are_refused_naming_both() {
+        let err = parse(
+            "[[skill]]\nkey = \"data\"\nname = \"Data\"\naliases = [\"Données\"]\n\n[[skill]]\nkey = \"metrics\"\nname = \"Metrics\"\naliases = [\"donnees\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("framework.toml:7"), "{err}");
+        assert!(
+            err.contains("`donnees` names both `data` and `metrics`"),
+            "{err}"
+        );
+        assert!(err.contains("`Données` on `data`"), "{err}");
+        assert!(err.contains("remove `donnees` from `metrics`"), "{err}");
+    }
+
+    #[test]
+    fn skill_names_normalise_case_accents_and_punctuation() {
+        assert_eq!(normalize_skill_name("Données"), "donnees");
+        assert_eq!(normalize_skill_name(" Tech-Fluency "), "tech fluency");
+        assert_eq!(
+            normalize_skill_name("Data & analytics"),
+            "data and analytics"
+        );
+        assert_eq!(
+            normalize_skill_name("Stratégie/strategy"),
+            "strategie strategy"
+        );
+    }
+
+    #[test]
+    fn answer_line_reads_back() {
+        let line = answer_line("Execution & delivery", "delivery");
+        assert_eq!(line, "Execution & delivery (delivery): ");
+        assert_eq!(
+            read_answer_line(&format!("{line}4")),
+            Some(("Execution & delivery (delivery):", "4"))
+        );
+        assert_eq!(read_answer_line("Delivery: 4"), None);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Properties of the answer grammar and of `understand` as a whole:
 //! any rendered score line for any skill, alias or prefix reads back to its
-//! score; noise never yields a score; the order of answers is irrelevant; a
-//! filled-in quoted form reads back to its scores; no input panics.
+//! score, in every accepted form (score first, `was a`, `I'd give`, `for`,
+//! words, stars, keycaps, table rows, several per line, a default with
+//! exceptions); a range or "N or M" never stores a score; noise never
+//! yields a score; the order of answers is irrelevant; a filled-in quoted
+//! form reads back to its scores; no input panics.
 
 mod util;
 
@@ -66,8 +69,163 @@ const TAILS: &[&str] = &[
     ", solid",
 ];
 
+/// Ways of writing score `{s}` for label `{l}` on one line, besides
+/// `label<separator>score`.
+const FORMS: &[&str] = &[
+    "{s} - {l}",
+    "{s}: {l}",
+    "{s} = {l}",
+    "{s} for {l}",
+    "{l} was a {s}",
+    "{l} is {s}",
+    "{l} is a {s} this week",
+    "I'd give {l} a {s}",
+    "I'd give {l} a {s} this week",
+    "{l}: {w}",
+    "{l} {w}",
+    "{l}: {stars}",
+    "{l} {stars}",
+    "{l} {s}\u{fe0f}\u{20e3}",
+    "{l} │ {s}",
+    "{l} │{s}",
+    "| {l} | {s} |",
+    "|{l}|{s}|",
+    "{l}\t{s}",
+    "{l} | {s}",
+];
+const WORDS: &[&str] = &["one", "two", "three", "four", "five"];
+
+fn fill(form: &str, label: &str, score: u8) -> String {
+    let stars: String = "★".repeat(score as usize) + &"☆".repeat(5 - score as usize);
+    form.replace("{l}", label)
+        .replace("{s}", &score.to_string())
+        .replace("{w}", WORDS[score as usize - 1])
+        .replace("{stars}", &stars)
+}
+
+/// Ways of writing something that is not one score: never stored.
+const UNCLEAR: &[&str] = &[
+    "{l}: {a}-{b}",
+    "{l}: {a} – {b}",
+    "{l} {a}-{b}",
+    "{l}: {a} or {b}",
+    "{l} {a} or {b}",
+    "{l}: {a} to {b}",
+    "{l}: {a} ou {b}",
+    "{l}: {a} oder {b}",
+    "{l}: {a}, {b}",
+    "{l}: {a} {b}",
+    "{l} was a {a} or {b}",
+    "{a} or {b} for {l}",
+    "{a}-{b} - {l}",
+    "{l}: {a}?",
+    "{l}: ?",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_score_in_any_accepted_form_reads_back(
+        skill in 0..8usize,
+        label_pick in 0..64usize,
+        how in 0..3u8,
+        form in 0..FORMS.len(),
+        score in 1..=5u8,
+    ) {
+        let config = config();
+        prop_assume!(skill < skill_count());
+        let all = labels(&config, skill);
+        let label = case(&all[label_pick % all.len()], how);
+        let line = fill(FORMS[form], &label, score);
+        let key = config.framework.active().nth(skill).unwrap().key.clone();
+        let forms = OneForm;
+        let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
+        let u = understand(&message(&line), &ctx);
+        let want: BTreeMap<String, u8> = [(key, score)].into_iter().collect();
+        prop_assert_eq!(&u.scores, &want, "{:?}", line);
+        prop_assert!(u.invalid.is_empty(), "{:?}: {:?}", line, u.invalid);
+    }
+
+    #[test]
+    fn several_answers_on_one_line_all_read_back(
+        scores in prop::collection::btree_map(0..8usize, 1..=5u8, 2..5),
+        sep in prop::sample::select(vec![", ", "; ", ",", " ; "]),
+        form in prop::sample::select(vec!["{l} {s}", "{l}: {s}", "{l} - {s}", "{l} was a {s}", "{s} for {l}"]),
+    ) {
+        let config = config();
+        let names: Vec<String> = config.framework.active().map(|s| s.name.clone()).collect();
+        let keys: Vec<String> = config.framework.active().map(|s| s.key.clone()).collect();
+        let line = scores
+            .iter()
+            .map(|(i, n)| fill(form, &names[*i], *n))
+            .collect::<Vec<_>>()
+            .join(sep);
+        let forms = OneForm;
+        let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
+        let u = understand(&message(&line), &ctx);
+        let want: BTreeMap<String, u8> =
+            scores.iter().map(|(i, n)| (keys[*i].clone(), *n)).collect();
+        prop_assert_eq!(&u.scores, &want, "{:?}", line);
+        prop_assert!(u.invalid.is_empty(), "{:?}: {:?}", line, u.invalid);
+    }
+
+    #[test]
+    fn a_default_with_exceptions_answers_every_other_skill(
+        default in 1..=5u8,
+        exceptions in prop::collection::btree_map(0..8usize, 1..=5u8, 0..3),
+        opener in prop::sample::select(vec!["{d} across the board", "{d} for everything", "everything else {d}", "{d} for the rest"]),
+    ) {
+        let config = config();
+        let keys: Vec<String> = config.framework.active().map(|s| s.key.clone()).collect();
+        let mut line = opener.replace("{d}", &default.to_string());
+        if !exceptions.is_empty() {
+            line.push_str(", except ");
+            line.push_str(
+                &exceptions
+                    .iter()
+                    .map(|(i, n)| format!("{} {n}", keys[*i]))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            );
+        }
+        let forms = OneForm;
+        let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
+        let u = understand(&message(&line), &ctx);
+        let want: BTreeMap<String, u8> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), *exceptions.get(&i).unwrap_or(&default)))
+            .collect();
+        prop_assert_eq!(&u.scores, &want, "{:?}", line);
+        prop_assert!(u.invalid.is_empty(), "{:?}: {:?}", line, u.invalid);
+    }
+
+    #[test]
+    fn a_range_or_n_or_m_never_stores_a_score(
+        skill in 0..8usize,
+        label_pick in 0..64usize,
+        form in 0..UNCLEAR.len(),
+        a in 1..=5u8,
+        step in 1..=4u8,
+    ) {
+        // Any other score than `a`.
+        let b = (a - 1 + step) % 5 + 1;
+        let config = config();
+        prop_assume!(skill < skill_count());
+        let all = labels(&config, skill);
+        let label = &all[label_pick % all.len()];
+        let line = UNCLEAR[form]
+            .replace("{l}", label)
+            .replace("{a}", &a.to_string())
+            .replace("{b}", &b.to_string());
+        let forms = OneForm;
+        let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
+        let u = understand(&message(&line), &ctx);
+        prop_assert!(u.scores.is_empty(), "{:?} stored {:?}", line, u.scores);
+        prop_assert_eq!(u.invalid.len(), 1, "{:?}: {:?}", line, u.invalid);
+        prop_assert!(u.invalid[0].reason.contains("pick one whole score"), "{:?}", u.invalid);
+    }
 
     #[test]
     fn any_rendered_score_line_reads_back(

@@ -157,6 +157,9 @@ impl ServiceView {
 pub struct SkillView {
     pub key: String,
     pub name: String,
+    /// The form's answer line for this skill, `{name} ({key}): `, built by
+    /// [`crate::framework::answer_line`], which the reply reader reads back.
+    pub line: String,
     pub description: String,
     /// What a score looks like, lowest first (usually 1, 3 and 5).
     pub levels: Vec<LevelView>,
@@ -173,6 +176,7 @@ impl SkillView {
         SkillView {
             key: skill.key.clone(),
             name: skill.name.clone(),
+            line: skill_line(&skill.name, &skill.key),
             description: skill.description.clone(),
             levels: skill
                 .levels
@@ -437,7 +441,7 @@ pub fn is_message_id(id: &str) -> bool {
 /// A skill's answer line on the form, exactly as the text part shows it:
 /// `{name} ({key}): ` (with the trailing space). The reply parser may rely on it.
 pub fn skill_line(name: &str, key: &str) -> String {
-    format!("{name} ({key}): ")
+    crate::framework::answer_line(name, key)
 }
 
 // ---------------------------------------------------------------------------
@@ -1029,13 +1033,20 @@ fn corrected_example(line: &str, framework: &Framework) -> String {
         .or_else(|| line.split_once(char::is_whitespace))
         .unwrap_or((line, ""));
     let (word, rest) = split;
-    let word = word.trim().to_lowercase();
+    let word = crate::framework::normalize_skill_name(word);
+    // The PM's own score only when the line holds one number: a line such
+    // as `2 or 3` must not come back with one of them picked.
+    let numbers = rest
+        .replace("/5", "")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .count();
     let score = rest
         .trim_start_matches([':', '=', '–', '-'])
         .split_whitespace()
         .next()
         .and_then(|s| s.trim_end_matches("/5").parse::<u8>().ok())
-        .filter(|n| (1..=5).contains(n))
+        .filter(|n| (1..=5).contains(n) && numbers == 1)
         .unwrap_or(4);
     let matches: Vec<&Skill> = if word.is_empty() {
         Vec::new()
@@ -1046,7 +1057,7 @@ fn corrected_example(line: &str, framework: &Framework) -> String {
                 std::iter::once(&s.key)
                     .chain(std::iter::once(&s.name))
                     .chain(s.aliases.iter())
-                    .any(|w| w.to_lowercase().starts_with(&word))
+                    .any(|w| crate::framework::normalize_skill_name(w).starts_with(&word))
             })
             .collect()
     };

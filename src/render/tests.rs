@@ -722,10 +722,7 @@ fn missing_template_is_reported_with_its_path() {
 
 #[test]
 fn form_that_loses_the_skill_lines_is_refused_at_load() {
-    let source = shipped("form.txt.j2").replace(
-        "{{ skill.name }} ({{ skill.key }}):{{ \" \" }}",
-        "{{ skill.name }}:",
-    );
+    let source = shipped("form.txt.j2").replace("{{ skill.line }}", "{{ skill.name }}:");
     let dir = templates_with("form.txt.j2", &source);
     let msg = Renderer::load(dir.path()).unwrap_err().to_string();
     assert!(msg.contains("form.txt.j2"), "{msg}");
@@ -770,10 +767,7 @@ fn load_errors_say_file_line_and_fix() {
         ),
         (
             "form.txt.j2",
-            shipped("form.txt.j2").replace(
-                "{{ skill.name }} ({{ skill.key }}):{{ \" \" }}",
-                "{{ skill.name }}:",
-            ),
+            shipped("form.txt.j2").replace("{{ skill.line }}", "{{ skill.name }}:"),
         ),
         (
             "reminder.html.j2",
@@ -806,4 +800,23 @@ fn form_html_converted_to_text_keeps_each_skill_line() {
             "{line:?} not in:\n{text}"
         );
     }
+}
+
+#[test]
+fn corrected_example_reads_accents_and_never_picks_one_of_two_scores() {
+    let framework =
+        Framework::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/framework.toml"))
+            .unwrap();
+    assert_eq!(
+        corrected_example("Stakeholder management: 2 or 3", &framework),
+        "Stakeholder management: 4"
+    );
+    assert_eq!(
+        corrected_example("Données: 3.5", &framework),
+        "Data & analytics: 4"
+    );
+    assert_eq!(
+        corrected_example("DONNEES - 2/5", &framework),
+        "Data & analytics: 2"
+    );
 }

@@ -1,11 +1,23 @@
 //! The answer grammar: a PM's own lines → scores, skips, comments and the
 //! problems to report back, plus the note (every line that is not an answer).
 //!
-//! An answer line is `<skill> <separator> <score> [/5] [comment]`: the skill
-//! by name, key, alias or unambiguous word prefix, case- and
-//! accent-insensitive; separators `:`, `-`, `=`, `–`, `—` or spaces; bullets
-//! and bold/italic markers around the label are ignored. A bare score on its
-//! own line right under a quoted skill prompt answers that prompt.
+//! An answer names a skill by name, key, alias or unambiguous word prefix
+//! (compared in [`normalize_skill_name`]'s normal form) and gives one value:
+//! a score `1`–`5` (digits, `/5`, `out of 5`, a number word in a supported
+//! language, stars, a keycap emoji), or a skip (`n/a`, `skip`, `-`). Shapes:
+//! `<skill> <separator> <value> [comment]` (separators `:`, `-`, `=`, `–`,
+//! `—` or spaces; bullets and emphasis ignored), `<value> <separator>
+//! <skill>`, `<value> for <skill>`, `<skill> was a <value>`, `I'd give
+//! <skill> a <value>`, table rows (`│`, `|`, tab), several answers on one
+//! line (`,` `;`), a default for every skill not answered otherwise with its
+//! exceptions (`4 across the board, except data 2`), a bare numbered list
+//! with one item per skill, and a bare score right under a quoted prompt.
+//!
+//! Never guesses: anything that looks like an answer but is not one clean
+//! value (a range, `2 or 3`, `?`, two scores, a fraction, another scale, a
+//! number beyond five) is reported with the PM's line and a reason in plain
+//! words, and nothing is stored for it; a number followed by a unit
+//! (`2 weeks`, `3 of them`) is a count, not a score.
 //!
 //! Owns what counts as an answer and the words used to explain a rejected
 //! line. Never sees headers or quotes (`quotes` removes those first), never
@@ -16,41 +28,16 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
 use super::Invalid;
-use super::quotes::OwnLine;
-use crate::framework::Framework;
+use super::text::OwnLine;
+pub use super::text::{collapse, fold};
+use crate::framework::{Framework, normalize_skill_name};
 
 /// Lines longer than this are never answer lines (and cost nothing to skip).
 const MAX_ANSWER_LINE: usize = 300;
 /// A label of more words than this is prose, not a skill.
 const MAX_LABEL_WORDS: usize = 5;
-
-/// Lowercase, accents removed, a few ligatures spelled out: the form in
-/// which labels and skill names are compared.
-pub fn fold(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.nfd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        match c {
-            'ß' => out.push_str("ss"),
-            'æ' | 'Æ' => out.push_str("ae"),
-            'œ' | 'Œ' => out.push_str("oe"),
-            'ø' | 'Ø' => out.push('o'),
-            'ł' | 'Ł' => out.push('l'),
-            'đ' | 'Đ' => out.push('d'),
-            '’' | 'ʼ' => out.push('\''),
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
 
 thread_local! {
     /// The lexicon of the framework last seen on this thread: building one
@@ -99,12 +86,9 @@ pub enum Resolved {
     Unknown,
 }
 
-fn words_of(folded: &str) -> Vec<&str> {
-    folded
-        .split(|c: char| c.is_whitespace() || c == '/' || c == ',')
-        .filter(|w| !w.is_empty())
-        .map(|w| if w == "&" || w == "+" { "and" } else { w })
-        .collect()
+/// The words of a name or label in [`normalize_skill_name`]'s normal form.
+fn words_of(normal: &str) -> Vec<&str> {
+    normal.split(' ').filter(|w| !w.is_empty()).collect()
 }
 
 impl Lexicon {
@@ -121,15 +105,9 @@ impl Lexicon {
                 .chain(std::iter::once(&s.name))
                 .chain(s.aliases.iter())
             {
-                let folded = fold(n);
-                let words: Vec<String> = words_of(&folded).into_iter().map(String::from).collect();
+                let normal = normalize_skill_name(n);
+                let words: Vec<String> = words_of(&normal).into_iter().map(String::from).collect();
                 if !words.is_empty() {
-                    names.push(Name { words, skill: i });
-                }
-                // Keys such as `tech-fluency` also match written with a space.
-                if n.contains(['-', '_']) {
-                    let folded = fold(&n.replace(['-', '_'], " "));
-                    let words = words_of(&folded).into_iter().map(String::from).collect();
                     names.push(Name { words, skill: i });
                 }
             }
@@ -186,7 +164,8 @@ impl Lexicon {
                 _ => Resolved::Unknown,
             };
         }
-        let words = words_of(&folded);
+        let normal = normalize_skill_name(&folded);
+        let words = words_of(&normal);
         if words.is_empty() {
             return Resolved::Unknown;
         }
@@ -237,12 +216,21 @@ pub enum Value {
     Score(u8),
     /// `n/a`, `-`, `skip`: skipped on purpose.
     Skip,
-    /// A whole number outside 1–5.
+    /// A whole number outside 1–5 (`7`, `0`, `six`).
     OutOfRange(String),
-    /// `3.5`, `3,5`.
+    /// `3.5`, `3,5`, `3½`.
     Fraction(String),
     /// `4/10`: another scale.
     OtherScale(String),
+    /// Not one clean score: a range (`3-4`, `2 or 3`, `3/4`), a question
+    /// mark, or two scores (`3 4`). Never stored, never guessed.
+    Unclear(String),
+}
+
+impl Value {
+    fn is_valid(&self) -> bool {
+        matches!(self, Value::Score(_) | Value::Skip)
+    }
 }
 
 /// What one line is.
@@ -257,7 +245,612 @@ pub enum Line {
     Problem {
         reason: String,
     },
+    /// `4 across the board`: the value of every skill of the form that the
+    /// reply does not answer otherwise.
+    Default {
+        value: Value,
+    },
+    /// Several answers on one line (`Strategy 4, discovery 3`), or a
+    /// default with its exceptions.
+    Many(Vec<Line>),
     Note,
+}
+
+/// Number words, folded, in the languages the quote stripper knows. Words
+/// beyond five are read so they can be refused, never guessed at.
+const NUMBER_WORDS: &[(&str, u8)] = &[
+    ("zero", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("un", 1),
+    ("une", 1),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("cinq", 5),
+    ("sept", 7),
+    ("huit", 8),
+    ("neuf", 9),
+    ("dix", 10),
+    ("null", 0),
+    ("eins", 1),
+    ("ein", 1),
+    ("eine", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("funf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("acht", 8),
+    ("neun", 9),
+    ("zehn", 10),
+    ("cero", 0),
+    ("uno", 1),
+    ("una", 1),
+    ("dos", 2),
+    ("tres", 3),
+    ("cuatro", 4),
+    ("cinco", 5),
+    ("seis", 6),
+    ("siete", 7),
+    ("ocho", 8),
+    ("nueve", 9),
+    ("diez", 10),
+    ("due", 2),
+    ("tre", 3),
+    ("quattro", 4),
+    ("cinque", 5),
+    ("sei", 6),
+    ("sette", 7),
+    ("otto", 8),
+    ("nove", 9),
+    ("dieci", 10),
+    ("um", 1),
+    ("uma", 1),
+    ("dois", 2),
+    ("duas", 2),
+    ("sete", 7),
+    ("oito", 8),
+    ("dez", 10),
+    ("nul", 0),
+    ("een", 1),
+    ("twee", 2),
+    ("drie", 3),
+    ("vijf", 5),
+    ("zes", 6),
+    ("zeven", 7),
+    ("negen", 9),
+    ("tien", 10),
+    ("noll", 0),
+    ("en", 1),
+    ("ett", 1),
+    ("tva", 2),
+    ("fyra", 4),
+    ("fem", 5),
+    ("sex", 6),
+    ("sju", 7),
+    ("atta", 8),
+    ("nio", 9),
+    ("tio", 10),
+    ("jeden", 1),
+    ("jedna", 1),
+    ("dwa", 2),
+    ("trzy", 3),
+    ("cztery", 4),
+    ("piec", 5),
+    ("szesc", 6),
+    ("siedem", 7),
+    ("osiem", 8),
+    ("dziewiec", 9),
+    ("dziesiec", 10),
+    ("ноль", 0),
+    ("один", 1),
+    ("одна", 1),
+    ("два", 2),
+    ("три", 3),
+    ("четыре", 4),
+    ("пять", 5),
+    ("шесть", 6),
+    ("семь", 7),
+    ("восемь", 8),
+    ("девять", 9),
+    ("десять", 10),
+    ("零", 0),
+    ("一", 1),
+    ("二", 2),
+    ("三", 3),
+    ("四", 4),
+    ("五", 5),
+    ("六", 6),
+    ("七", 7),
+    ("八", 8),
+    ("九", 9),
+    ("十", 10),
+];
+
+/// Words that say "or"/"to" between two numbers: `2 or 3` is a range.
+const RANGE_WORDS: &[&str] = &[
+    "or", "to", "ou", "a", "oder", "bis", "o", "hasta", "oppure", "of", "tot", "eller", "till",
+    "lub", "albo", "do", "или", "до", "maybe", "or maybe", "perhaps",
+];
+
+/// Words after a number that make it a count, not a score (`2 weeks`,
+/// `3 people`, `met 3 of them`).
+const UNIT_WORDS: &[&str] = &[
+    "week",
+    "weeks",
+    "wk",
+    "wks",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "h",
+    "min",
+    "mins",
+    "minutes",
+    "month",
+    "months",
+    "people",
+    "person",
+    "persons",
+    "meeting",
+    "meetings",
+    "call",
+    "calls",
+    "times",
+    "tickets",
+    "bugs",
+    "stories",
+    "points",
+    "pts",
+    "sprint",
+    "sprints",
+    "customer",
+    "customers",
+    "interviews",
+    "users",
+    "of",
+    "x",
+    "%",
+    "semaine",
+    "semaines",
+    "jour",
+    "jours",
+    "heures",
+    "personnes",
+    "reunions",
+    "woche",
+    "wochen",
+    "tage",
+    "tagen",
+    "stunden",
+    "leute",
+    "semanas",
+    "dias",
+    "horas",
+    "personas",
+    "settimane",
+    "giorni",
+    "ore",
+    "persone",
+    "weken",
+    "dagen",
+    "uur",
+    "mensen",
+    "veckor",
+    "dagar",
+    "timmar",
+    "tygodnie",
+    "tygodni",
+    "dni",
+    "godzin",
+    "недели",
+    "недель",
+    "дней",
+    "дня",
+    "часов",
+    "человек",
+];
+
+/// Phrases after a score that still leave it a score (`a 2 this week`).
+const SOFT_TAILS: &[&str] = &[
+    "this week",
+    "for this week",
+    "this time",
+    "overall",
+    "today",
+    "again",
+    "for me",
+    "cette semaine",
+    "diese woche",
+    "esta semana",
+    "questa settimana",
+    "deze week",
+    "denna vecka",
+    "w tym tygodniu",
+    "на этой неделе",
+    "今週",
+    "本周",
+];
+
+/// Words between a skill and its score: `Strategy was a 3`, `data which is
+/// a 2`, `Stratégie est à 4`. Longest first.
+const CONNECTORS: &[&str] = &[
+    " which was a",
+    " which is an",
+    " which is a",
+    " which is",
+    " that is a",
+    " deserves a",
+    " was an",
+    " was at",
+    " is an",
+    " is at",
+    " are at",
+    " was a",
+    " is a",
+    " gets a",
+    " got a",
+    " get a",
+    " were",
+    " was",
+    " are",
+    " is",
+    " at",
+    "'s a",
+    "'s",
+    " etait a",
+    " est a",
+    " etait",
+    " c'est",
+    " est",
+    " vaut",
+    " war eine",
+    " ist eine",
+    " war",
+    " ist",
+    " bei",
+    " fue un",
+    " es un",
+    " fue",
+    " es",
+    " era un",
+    " e un",
+    " era",
+    " foi um",
+    " e um",
+    " foi",
+    " was een",
+    " is een",
+    " var",
+    " ar",
+    " jest",
+    " byl",
+    " byla",
+    " bylo",
+    " было",
+    " была",
+    " был",
+    " на",
+];
+
+/// How a PM starts `I'd give <skill> a 4`.
+const GIVE_OPENERS: &[&str] = &[
+    "i'd give ",
+    "id give ",
+    "i would give ",
+    "i'll give ",
+    "ill give ",
+    "i give ",
+    "giving ",
+    "je donne ",
+    "je mets ",
+    "je mettrais ",
+    "je donnerais ",
+    "ich gebe ",
+    "ich wurde ",
+    "le doy ",
+    "doy ",
+    "darei ",
+    "do ",
+    "dou ",
+    "ik geef ",
+    "jag ger ",
+    "daje ",
+    "даю ",
+    "ставлю ",
+    "поставлю ",
+];
+/// Articles between `give <skill>` and the score.
+const ARTICLES: &[&str] = &[
+    "a ", "an ", "un ", "une ", "eine ", "einen ", "een ", "ett ", "en ", "um ", "uma ", "una ",
+    "uno ",
+];
+/// `4 for strategy`: the word between a leading score and the skill.
+const FOR_WORDS: &[&str] = &[
+    "for ", "on ", "pour ", "fur ", "para ", "per ", "voor ", "dla ", "за ", "in ",
+];
+
+/// `4 across the board, except data 2`: phrases that make a score the
+/// default of every skill not answered otherwise. The score comes before
+/// (`…_AFTER`: the phrase follows it) or after (`…_BEFORE`).
+const DEFAULT_AFTER: &[&str] = &[
+    "across the board",
+    "for everything else",
+    "for everything",
+    "for all skills",
+    "for all the rest",
+    "for the rest",
+    "for all others",
+    "for the others",
+    "for all",
+    "on everything",
+    "everywhere",
+    "all round",
+    "all around",
+    "partout",
+    "pour tout le reste",
+    "pour tout",
+    "pour le reste",
+    "uberall",
+    "fur alles",
+    "fur den rest",
+    "en todo",
+    "para todo",
+    "para el resto",
+    "su tutto",
+    "per tutto",
+    "per il resto",
+    "em tudo",
+    "para tudo",
+    "para o resto",
+    "overal",
+    "voor alles",
+    "voor de rest",
+    "pa allt",
+    "overallt",
+    "for resten",
+    "za wszystko",
+    "za reszte",
+    "за всё",
+    "за все",
+    "за остальное",
+];
+const DEFAULT_BEFORE: &[&str] = &[
+    "everything else",
+    "everything",
+    "all skills",
+    "all the rest",
+    "all others",
+    "all other skills",
+    "the rest",
+    "rest",
+    "all",
+    "tout le reste",
+    "tout",
+    "le reste",
+    "alles andere",
+    "alles",
+    "der rest",
+    "rest",
+    "todo lo demas",
+    "todo",
+    "el resto",
+    "tutto il resto",
+    "tutto",
+    "il resto",
+    "tudo",
+    "o resto",
+    "de rest",
+    "allt",
+    "resten",
+    "wszystko",
+    "reszta",
+    "всё остальное",
+    "все остальное",
+    "всё",
+    "все",
+    "остальное",
+];
+/// Words that introduce the exceptions to a default. Lowercase as written.
+const EXCEPT_WORDS: &[&str] = &[
+    "except for",
+    "except",
+    "apart from",
+    "other than",
+    "besides",
+    "but",
+    "save for",
+    "sauf",
+    "excepté",
+    "excepte",
+    "hormis",
+    "à part",
+    "a part",
+    "außer",
+    "ausser",
+    "bis auf",
+    "ausgenommen",
+    "excepto",
+    "salvo",
+    "menos",
+    "tranne",
+    "eccetto",
+    "exceto",
+    "behalve",
+    "utom",
+    "förutom",
+    "forutom",
+    "oprócz",
+    "oprocz",
+    "poza",
+    "z wyjątkiem",
+    "кроме",
+    "за исключением",
+];
+/// Words that join exceptions: `except data and tech 2`.
+const AND_WORDS: &[&str] = &[
+    " and ", " & ", " et ", " und ", " y ", " e ", " en ", " och ", " og ", " i ", " и ",
+];
+
+fn star(c: char) -> Option<bool> {
+    match c {
+        '★' | '⭐' | '✭' | '✮' | '✯' | '🌟' | '✪' => Some(true),
+        '☆' | '✩' | '✰' => Some(false),
+        _ => None,
+    }
+}
+
+/// `s` starts with `prefix` (folded, lowercase), ignoring case and accents;
+/// the rest of `s` after it.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    if s.is_ascii()
+        || prefix.is_ascii() && s.len() >= prefix.len() && s.is_char_boundary(prefix.len())
+    {
+        let head = s.get(..prefix.len())?;
+        if head.eq_ignore_ascii_case(prefix) {
+            return Some(&s[prefix.len()..]);
+        }
+        if s.is_ascii() {
+            return None;
+        }
+    }
+    let n = prefix.chars().count();
+    let end = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    if s[..end].chars().count() == n && fold(&s[..end]) == prefix {
+        Some(&s[end..])
+    } else {
+        None
+    }
+}
+
+/// `s` ends with `suffix` (folded), ignoring case and accents; what comes
+/// before it.
+fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let n = suffix.chars().count();
+    let start = s
+        .char_indices()
+        .rev()
+        .nth(n.checked_sub(1)?)
+        .map(|(i, _)| i)?;
+    (fold(&s[start..]) == suffix).then(|| &s[..start])
+}
+
+/// Whether `rest` (after a score) leaves it a score: nothing, a comment
+/// introduced by punctuation, or a phrase such as `this week`.
+fn soft_end(rest: &str) -> bool {
+    if tidy_end(rest) {
+        return true;
+    }
+    let t = rest.trim_start();
+    SOFT_TAILS.iter().any(|p| {
+        strip_prefix_ci(t, p).is_some_and(|r| r.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+    })
+}
+
+/// Whether the word after a number makes it a count (`2 weeks`).
+fn unit_follows(rest: &str) -> bool {
+    let t = rest.trim_start();
+    if t.starts_with('%') {
+        return true;
+    }
+    let word: String = t.chars().take_while(|c| c.is_alphanumeric()).collect();
+    if word.is_empty() {
+        return false;
+    }
+    let w = fold(&word);
+    if w == "of" {
+        // `3 of them` counts; `3 of 5` is a scale.
+        let after = t[word.len()..].trim_start();
+        return !after.starts_with(|c: char| c.is_ascii_digit());
+    }
+    UNIT_WORDS.contains(&w.as_str())
+}
+
+/// A number word at the start of `s`: its value, the word and the rest.
+fn number_word(s: &str) -> Option<(u8, &str, &str)> {
+    let end = s
+        .char_indices()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map_or(s.len(), |(i, _)| i);
+    if end == 0 || end > 24 {
+        return None;
+    }
+    let word = &s[..end];
+    let f = fold(word);
+    // One CJK numeral is a word of its own; longer runs are prose.
+    NUMBER_WORDS
+        .iter()
+        .find(|(w, _)| *w == f)
+        .map(|(_, n)| (*n, word, &s[end..]))
+}
+
+/// A number (digits or a word) at the start of `s`, for range detection.
+fn leading_number(s: &str) -> Option<(&str, &str)> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=3).contains(&digits) {
+        let after = &s[digits..];
+        if after.chars().next().is_some_and(char::is_alphanumeric) {
+            return None;
+        }
+        return Some((&s[..digits], after));
+    }
+    number_word(s).map(|(_, w, rest)| (w, rest))
+}
+
+/// After a value: a second number that makes it a range or two scores
+/// (`3-4`, `2 or 3`, `3, 4`, `3 4`), with the text it spans and the rest.
+fn second_number(after: &str) -> Option<(usize, &str)> {
+    // `3-4`, `3–4`, `3~4`; spaced (`3 - 4`) only when nothing follows.
+    for j in ['-', '–', '—', '~'] {
+        let joined = after.starts_with(j);
+        let Some(r) = after.trim_start().strip_prefix(j) else {
+            continue;
+        };
+        let r2 = r.trim_start();
+        if let Some((_, rest)) = leading_number(r2) {
+            let clean = rest.trim().is_empty() || rest.trim_start().starts_with('?');
+            if joined || clean {
+                return Some((after.len() - rest.len(), rest));
+            }
+        }
+    }
+    let t = after.trim_start();
+    // `2 or 3`, `2 ou 3`, `2 bis 3`.
+    for w in RANGE_WORDS {
+        if let Some(r) = strip_prefix_ci(t, w)
+            && r.starts_with(' ')
+            && let Some((_, rest)) = leading_number(r.trim_start())
+        {
+            return Some((after.len() - rest.len(), rest));
+        }
+    }
+    // `3, 4` / `3 4` with nothing after the second number (`3/4` is read
+    // as a scale, then refused).
+    let r = t.strip_prefix([',', ';']).unwrap_or(t).trim_start();
+    if !r.is_empty()
+        && after.starts_with([' ', ',', ';'])
+        && let Some((n, rest)) = leading_number(r)
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && (rest.trim().is_empty() || rest.trim_start().starts_with('?'))
+    {
+        let rest = rest.trim_start();
+        let rest = rest.trim_start_matches('?');
+        return Some((after.len() - rest.len(), rest));
+    }
+    None
 }
 
 /// Removes bullets, list numbers and emphasis markers around a label.
@@ -298,7 +891,7 @@ fn strip_decoration(line: &str) -> String {
 /// Parses a value at the start of `s`: the value and the rest of the line.
 fn parse_value(s: &str) -> Option<(Value, &str)> {
     let s = s.trim_start();
-    for word in ["n/a", "n.a.", "skip", "na"] {
+    for word in ["n/a", "n.a.", "skipped", "skip", "na"] {
         if let Some(head) = s.get(..word.len())
             && head.eq_ignore_ascii_case(word)
         {
@@ -320,6 +913,47 @@ fn parse_value(s: &str) -> Option<(Value, &str)> {
             return None;
         }
     }
+    // `?`, `??`: no score given, and no guess made.
+    if s.starts_with('?') {
+        let q = s.bytes().take_while(|&b| b == b'?').count();
+        return Some((Value::Unclear(s[..q].to_string()), &s[q..]));
+    }
+    // `★★★☆☆`: the filled stars are the score.
+    if s.chars().next().and_then(star).is_some() {
+        let mut filled = 0u32;
+        let mut end = 0;
+        for (i, c) in s.char_indices() {
+            match star(c) {
+                Some(f) => {
+                    filled += u32::from(f);
+                    end = i + c.len_utf8();
+                }
+                None if c == ' ' || c == '\u{fe0f}' => {}
+                None => break,
+            }
+        }
+        let shown = s[..end].to_string();
+        let rest = &s[end..];
+        return Some(match filled {
+            n @ 1..=5 => (Value::Score(n as u8), rest),
+            _ => (Value::OutOfRange(shown), rest),
+        });
+    }
+    if let Some((n, word, rest)) = number_word(s) {
+        if let Some((len, rest2)) = second_number(rest) {
+            return Some((
+                Value::Unclear(s[..word.len() + len].trim().to_string()),
+                rest2,
+            ));
+        }
+        if !soft_end(rest) {
+            return None;
+        }
+        return Some(match n {
+            1..=5 => (Value::Score(n), rest),
+            _ => (Value::OutOfRange(word.to_string()), rest),
+        });
+    }
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 || digits > 3 {
         return None;
@@ -336,6 +970,14 @@ fn parse_value(s: &str) -> Option<(Value, &str)> {
     }
     let number = &s[..end];
     let mut rest = &s[end..];
+    if !fraction && let Some((len, rest2)) = second_number(rest) {
+        return Some((Value::Unclear(s[..end + len].trim().to_string()), rest2));
+    }
+    // `3?`: unsure, so not a score.
+    if rest.starts_with('?') {
+        let q = rest.bytes().take_while(|&b| b == b'?').count();
+        return Some((Value::Unclear(s[..end + q].to_string()), &rest[q..]));
+    }
     // Not a number but the start of a word: `4th`, `3x`, `2026-11-20`.
     if rest.chars().next().is_some_and(|c| {
         c.is_alphanumeric() || c == '-' && rest[1..].starts_with(|c: char| c.is_ascii_digit())
@@ -378,6 +1020,11 @@ fn parse_value(s: &str) -> Option<(Value, &str)> {
     if let Some(sc) = scale
         && sc != "5"
     {
+        // `3/4` is a range or a fraction; `8/10` another scale.
+        let small = sc.parse::<u32>().is_ok_and(|d| d < 5);
+        if small && !fraction {
+            return Some((Value::Unclear(shown), rest));
+        }
         return Some((Value::OtherScale(shown), rest));
     }
     if fraction {
@@ -397,7 +1044,7 @@ fn comment_of(rest: &str) -> Option<String> {
             c.is_whitespace()
                 || matches!(
                     c,
-                    '-' | '–' | '—' | ',' | ';' | ':' | '.' | '|' | '<' | '=' | '>'
+                    '-' | '–' | '—' | ',' | ';' | ':' | '.' | '|' | '<' | '=' | '>' | '│'
                 )
         })
         .trim();
@@ -415,7 +1062,22 @@ fn comment_of(rest: &str) -> Option<String> {
 /// an answer to an unknown skill.
 fn tidy_end(rest: &str) -> bool {
     let t = rest.trim();
-    t.is_empty() || t.starts_with(['(', '-', '–', '—', ',', ';', '.', '!'])
+    t.is_empty() || t.starts_with(['(', '-', '–', '—', ',', ';', '.', '!', '|', '│'])
+}
+
+/// Compatibility forms → plain, keycap emoji → digits, `½` → `.5`.
+fn normalize_line(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.is_ascii() {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let cleaned: String = line
+        .replace('½', ".5")
+        .replace('¼', ".25")
+        .replace('¾', ".75")
+        .replace(['\u{fe0f}', '\u{20e3}'], "");
+    // Full-width digits and colons from Asian input methods, narrow and
+    // no-break spaces from French typography: compatibility forms → plain.
+    std::borrow::Cow::Owned(cleaned.nfkc().collect())
 }
 
 /// Classifies one line. `prompt` is the quoted skill prompt the line sits
@@ -424,16 +1086,8 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
     if line.len() > MAX_ANSWER_LINE {
         return Line::Note;
     }
-    // Full-width digits and colons from Asian input methods, narrow and
-    // no-break spaces from French typography: compatibility forms → plain.
-    let normalized: String;
-    let line = if line.is_ascii() {
-        line
-    } else {
-        normalized = line.nfkc().collect();
-        &normalized
-    };
-    let s = strip_decoration(line);
+    let line = normalize_line(line);
+    let s = strip_decoration(&line);
     let s = s.trim();
     if s.is_empty() {
         return Line::Note;
@@ -449,9 +1103,380 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
             comment: comment_of(rest),
         };
     }
+    if let Some(l) = parse_default(s, lex) {
+        return l;
+    }
+    if let Some(l) = parse_many(s, lex) {
+        return l;
+    }
+    match parse_one(s, lex) {
+        Line::Note => parse_table_row(s, lex).unwrap_or(Line::Note),
+        l => l,
+    }
+}
+
+/// `Product strategy │ 4`, `| Data | 3 |`, `Delivery\t4\tshipped`: a table
+/// row of a skill cell and a score cell (and perhaps a comment cell).
+fn parse_table_row(s: &str, lex: &Lexicon) -> Option<Line> {
+    if !s.contains(['│', '|', '\t', '┃']) {
+        return None;
+    }
+    let cells: Vec<&str> = s
+        .split(['│', '|', '\t', '┃'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if cells.len() < 2 || cells.len() > 4 {
+        return None;
+    }
+    let mut row = format!("{}: {}", cells[0], cells[1]);
+    if cells.len() > 2 {
+        row.push_str(" - ");
+        row.push_str(&cells[2..].join(" "));
+    }
+    match parse_one(&row, lex) {
+        l @ Line::Answer { .. } => Some(l),
+        _ => None,
+    }
+}
+
+/// Several answers on one line, split at `;` and `,` (never inside `3,5`
+/// or brackets). Counts only when two or more parts are answers; a part
+/// that is not one is the comment of the answer before it.
+fn parse_many(s: &str, lex: &Lexicon) -> Option<Line> {
+    if !s.contains([',', ';']) {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ';' | ',' if depth <= 0 => {
+                let between_digits = c == ','
+                    && i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+                if !between_digits {
+                    parts.push(&s[start..i]);
+                    start = i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    if parts.len() < 2 {
+        return None;
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    let mut answers = 0;
+    for p in &parts {
+        let p = p.trim();
+        if p.is_empty() {
+            continue;
+        }
+        let l = match default_value(p) {
+            Some(value) => Line::Default { value },
+            None => parse_one(p, lex),
+        };
+        match l {
+            Line::Note => {
+                // The comment of the answer before it, if any.
+                match lines.last_mut() {
+                    Some(Line::Answer { comment, .. }) => {
+                        let c = comment.get_or_insert_with(String::new);
+                        if !c.is_empty() {
+                            c.push_str(", ");
+                        }
+                        c.push_str(p);
+                    }
+                    _ => return None,
+                }
+            }
+            l => {
+                answers += 1;
+                lines.push(l);
+            }
+        }
+    }
+    (answers >= 2).then_some(Line::Many(lines))
+}
+
+/// `4 across the board`, `everything else 4`, `3 partout`: a default value.
+fn default_value(s: &str) -> Option<Value> {
+    let t = s.trim().trim_end_matches(['.', '!', ',', ';', ':']).trim();
+    for p in DEFAULT_AFTER {
+        if let Some(head) = strip_suffix_ci(t, p)
+            && head.ends_with(' ')
+            && let Some((value, rest)) = parse_value(head.trim())
+            && rest.trim().is_empty()
+        {
+            return Some(value);
+        }
+    }
+    for p in DEFAULT_BEFORE {
+        if let Some(rest) = strip_prefix_ci(t, p)
+            && rest.starts_with([' ', ':', '-', '='])
+        {
+            let mut r = rest.trim_start_matches([' ', ':', '-', '=']);
+            for c in [
+                "is a ", "is an ", "is ", "are ", "at ", "gets a ", "a ", "est a ", "ist ", "es ",
+                "e ",
+            ] {
+                if let Some(x) = strip_prefix_ci(r, c) {
+                    r = x;
+                    break;
+                }
+            }
+            if let Some((value, rest)) = parse_value(r)
+                && (rest.trim().is_empty() || soft_end(rest) && comment_of(rest).is_none())
+            {
+                return Some(value);
+            }
+        }
+    }
+    None
+}
+
+/// Where an exception word starts in `s` (as a whole word), and its end.
+fn find_except(s: &str) -> Option<(usize, usize)> {
+    let lower = s.to_lowercase();
+    if lower.len() != s.len() {
+        return None;
+    }
+    let mut best: Option<(usize, usize)> = None;
+    for w in EXCEPT_WORDS {
+        let mut from = 0;
+        while let Some(p) = lower[from..].find(w) {
+            let at = from + p;
+            let end = at + w.len();
+            let before_ok = at == 0
+                || lower[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| !c.is_alphanumeric());
+            let after_ok = lower[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
+            if before_ok && after_ok {
+                if best.is_none_or(|(b, e)| at < b || at == b && end > e) {
+                    best = Some((at, end));
+                }
+                break;
+            }
+            from = end;
+        }
+    }
+    best
+}
+
+/// `4 across the board, except data which is a 2`: the default, then its
+/// exceptions (each an answer; `data and tech 2` gives both skills a 2).
+fn parse_default(s: &str, lex: &Lexicon) -> Option<Line> {
+    let (head, tail) = match find_except(s) {
+        Some((at, end)) => (&s[..at], Some(&s[end..])),
+        None => (s, None),
+    };
+    let value = default_value(head)?;
+    let mut lines = vec![Line::Default { value }];
+    let Some(tail) = tail else {
+        return Some(lines.remove(0));
+    };
+    let tail = tail.trim_start_matches([' ', ':', ',']);
+    let tail = strip_prefix_ci(tail, "for ").unwrap_or(tail);
+    let mut pieces: Vec<String> = vec![tail.to_string()];
+    for sep in [",", ";"].iter().chain(AND_WORDS.iter()) {
+        pieces = pieces
+            .iter()
+            .flat_map(|p| p.split(sep).map(str::to_string).collect::<Vec<_>>())
+            .collect();
+    }
+    // Skills named without a value take the next value: `data and tech 2`.
+    let mut pending: Vec<String> = Vec::new();
+    for p in pieces {
+        let p = p.trim().trim_end_matches(['.', '!']);
+        if p.is_empty() {
+            continue;
+        }
+        match parse_one(p, lex) {
+            Line::Answer {
+                skill,
+                value,
+                comment,
+            } => {
+                for k in pending.drain(..) {
+                    lines.push(Line::Answer {
+                        skill: k,
+                        value: value.clone(),
+                        comment: None,
+                    });
+                }
+                lines.push(Line::Answer {
+                    skill,
+                    value,
+                    comment,
+                });
+            }
+            Line::Note => match lex.resolve(p) {
+                Resolved::Skill(k) => pending.push(k),
+                _ => return None,
+            },
+            other => lines.push(other),
+        }
+    }
+    if !pending.is_empty() {
+        return None;
+    }
+    Some(Line::Many(lines))
+}
+
+/// The label before a value, with a connector (`was a`, `est à`) removed.
+fn strip_connector(label: &str) -> (&str, bool) {
+    for c in CONNECTORS {
+        if let Some(head) = strip_suffix_ci(label, c)
+            && !head.trim().is_empty()
+        {
+            return (head.trim_end(), true);
+        }
+    }
+    (label, false)
+}
+
+/// One answer: label then value, value then label, `I'd give X a N`.
+fn parse_one(s: &str, lex: &Lexicon) -> Line {
+    match parse_label_first(s, lex) {
+        Line::Note => {}
+        l => return l,
+    }
+    if let Some(l) = parse_give(s, lex) {
+        return l;
+    }
+    parse_value_first(s, lex).unwrap_or(Line::Note)
+}
+
+/// `I'd give stakeholders a 2 this week`, `I'd give myself a 3 for data`.
+fn parse_give(s: &str, lex: &Lexicon) -> Option<Line> {
+    let rest = GIVE_OPENERS.iter().find_map(|o| strip_prefix_ci(s, o))?;
+    for (i, _) in rest.match_indices(' ') {
+        let label = rest[..i].trim();
+        let mut after = rest[i + 1..].trim_start();
+        for a in ARTICLES {
+            if let Some(x) = strip_prefix_ci(after, a) {
+                after = x;
+                break;
+            }
+        }
+        let Some((value, vrest)) = parse_value(after) else {
+            continue;
+        };
+        let me =
+            ["myself", "me", "moi", "mir", "mezelf", "mig", "me"].contains(&fold(label).as_str());
+        if me {
+            let r = vrest.trim_start();
+            let r = FOR_WORDS.iter().find_map(|w| strip_prefix_ci(r, w))?;
+            let (lab, comment) = split_label(r);
+            if let Resolved::Skill(skill) = lex.resolve(lab) {
+                return Some(Line::Answer {
+                    skill,
+                    value,
+                    comment,
+                });
+            }
+            return None;
+        }
+        if unit_follows(vrest) || !soft_end(vrest) {
+            continue;
+        }
+        if let Resolved::Skill(skill) = lex.resolve(label) {
+            return Some(Line::Answer {
+                skill,
+                value,
+                comment: comment_of(vrest),
+            });
+        }
+    }
+    None
+}
+
+/// A label at the start of `s`, up to the punctuation that opens a comment.
+fn split_label(s: &str) -> (&str, Option<String>) {
+    let mut end = s.len();
+    for p in [" - ", " – ", " — ", "(", ",", ";", ".", "!", ":", " |", "│"] {
+        if let Some(i) = s.find(p) {
+            end = end.min(i);
+        }
+    }
+    (s[..end].trim(), comment_of(&s[end..]))
+}
+
+/// `4 - strategy`, `4: Product strategy`, `3 for delivery`, `4 strategy`.
+fn parse_value_first(s: &str, lex: &Lexicon) -> Option<Line> {
+    let (value, rest) = parse_value(s)?;
+    if matches!(value, Value::Skip) {
+        return None;
+    }
+    let t = rest.trim_start();
+    let (after, how) = if let Some(r) = t.strip_prefix([':', '-', '=', '–', '—', '：']) {
+        (r.trim_start(), 2)
+    } else if let Some(r) = FOR_WORDS.iter().find_map(|w| strip_prefix_ci(t, w)) {
+        (r.trim_start(), 1)
+    } else if rest.starts_with([' ', '\t']) {
+        (t, 0)
+    } else {
+        return None;
+    };
+    let (label, comment) = split_label(after);
+    if label.is_empty()
+        || !label.chars().next().is_some_and(char::is_alphabetic)
+        || label.split_whitespace().count() > MAX_LABEL_WORDS
+    {
+        return None;
+    }
+    match lex.resolve(label) {
+        Resolved::Skill(skill) => {
+            // With only a space, the whole name or key: `3 customers` is a
+            // count, `4 strategy` a score.
+            if how == 0 {
+                let normal = normalize_skill_name(label);
+                let exact = lex.keys.iter().zip(&lex.display).any(|(k, d)| {
+                    k == &skill
+                        && (normalize_skill_name(k) == normal || normalize_skill_name(d) == normal)
+                });
+                if !exact || comment.is_some() {
+                    return None;
+                }
+            }
+            Some(Line::Answer {
+                skill,
+                value,
+                comment,
+            })
+        }
+        Resolved::Ambiguous(keys) if how == 2 => {
+            let names: Vec<&str> = keys.iter().map(|k| lex.display(k)).collect();
+            Some(Line::Problem {
+                reason: format!(
+                    "“{label}” could be {} — write more of the skill's name",
+                    join_or(&names)
+                ),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `<skill> <separator> <value> [comment]`, `<skill> was a <value>`,
+/// `<skill> n/a`, `<skill> five`.
+fn parse_label_first(s: &str, lex: &Lexicon) -> Line {
     // The label runs up to the separator or the value.
     let mut label_end = s.len();
     let mut sep_explicit = false;
+    let mut sep_dash = false;
     let mut value_start = s.len();
     let mut prev: Option<char> = None;
     for (i, c) in s.char_indices() {
@@ -468,6 +1493,7 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
         if is_sep {
             label_end = i;
             sep_explicit = true;
+            sep_dash = matches!(c, '-' | '–' | '—');
             let mut j = i + c.len_utf8();
             // `:=`, `: -`, `::`
             while let Some(n) = s[j..].chars().next() {
@@ -480,7 +1506,7 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
             value_start = j;
             break;
         }
-        if c.is_ascii_digit() {
+        if c.is_ascii_digit() || star(c).is_some() || c == '?' {
             if prev == Some(' ') || prev == Some('\t') {
                 label_end = i;
                 value_start = i;
@@ -498,26 +1524,41 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
         prev = Some(c);
     }
     if value_start >= s.len() && !sep_explicit {
-        return Line::Note;
+        // `data n/a`, `Strategy five`: a value word after the label.
+        return label_then_word(s, lex).unwrap_or(Line::Note);
     }
-    let label = s[..label_end].trim().trim_matches('_').trim();
+    let raw_label = s[..label_end].trim().trim_matches('_').trim();
+    let (label, connector) = if sep_explicit {
+        (raw_label, false)
+    } else {
+        strip_connector(raw_label)
+    };
     if label.is_empty()
         || !label.chars().next().is_some_and(char::is_alphabetic)
         || label.split_whitespace().count() > MAX_LABEL_WORDS
     {
         return Line::Note;
     }
-    let Some((value, rest)) = parse_value(&s[value_start..]) else {
-        return Line::Note;
+    let value_text = &s[value_start..];
+    let (value, rest) = match parse_value(value_text) {
+        Some(v) => v,
+        // `Data -` / `Data –`: skipped.
+        None if sep_dash && value_text.trim().is_empty() => (Value::Skip, ""),
+        None => return Line::Note,
     };
+    // `Delivery: 2 weeks late`, `stakeholders: met 3 of them`: a count.
+    if !matches!(value, Value::Skip) && unit_follows(rest) {
+        return Line::Note;
+    }
     match lex.resolve(label) {
         Resolved::Skill(skill) => {
             // With only a space between, insist on a real word: `A 3 hour
             // meeting` must not score `alignment`.
-            if !sep_explicit && fold(label).chars().count() < 3 {
+            if !sep_explicit && too_short(label) {
                 return Line::Note;
             }
-            if !sep_explicit && !matches!(value, Value::Score(_)) && !tidy_end(rest) {
+            if !sep_explicit && !soft_end(rest) && (connector || !matches!(value, Value::Score(_)))
+            {
                 return Line::Note;
             }
             Line::Answer {
@@ -552,6 +1593,42 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
     }
 }
 
+/// Too short to name a skill without a separator: `A 3 hour meeting` must
+/// not score `alignment`. Two CJK characters are a whole word.
+fn too_short(label: &str) -> bool {
+    let n = fold(label).chars().count();
+    n < 2 || n < 3 && !label.chars().all(|c| c as u32 >= 0x2E80)
+}
+
+/// `data n/a`, `data skip`, `Strategy five`, `Strategy was five`: the
+/// label, a space, then a value word.
+fn label_then_word(s: &str, lex: &Lexicon) -> Option<Line> {
+    for (i, _) in s.match_indices(' ') {
+        let after = s[i + 1..].trim_start();
+        if !after.starts_with(|c: char| c.is_alphabetic() || c == '-' || c == '–') {
+            continue;
+        }
+        let Some((value, rest)) = parse_value(after) else {
+            continue;
+        };
+        if !soft_end(rest) {
+            continue;
+        }
+        let (label, _) = strip_connector(s[..i].trim());
+        if label.split_whitespace().count() > MAX_LABEL_WORDS || too_short(label) {
+            return None;
+        }
+        if let Resolved::Skill(skill) = lex.resolve(label) {
+            return Some(Line::Answer {
+                skill,
+                value,
+                comment: comment_of(rest),
+            });
+        }
+    }
+    None
+}
+
 fn join_or(items: &[&str]) -> String {
     match items {
         [] => String::new(),
@@ -568,10 +1645,48 @@ pub struct Answers {
     /// A comment written after a valid score or skip, by skill.
     pub comments: BTreeMap<String, String>,
     pub invalid: Vec<Invalid>,
-    /// Lines that are not answers, blank runs collapsed; empty when none.
+    /// Lines that are not answers, as written (indentation and blank lines
+    /// inside kept); empty when none.
     pub note: String,
     /// How many lines were read as answers (valid or not).
     pub answer_lines: usize,
+}
+
+/// `1. 4`: a score numbered like the form's list, with nothing else.
+fn bare_numbered(line: &str) -> Option<(usize, Value)> {
+    let t = normalize_line(line);
+    let t = t.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&digits) {
+        return None;
+    }
+    let n: usize = t[..digits].parse().ok()?;
+    let after = t[digits..].strip_prefix(['.', ')'])?;
+    if !after.starts_with(' ') {
+        return None;
+    }
+    let (value, rest) = parse_value(after)?;
+    if !matches!(value, Value::Skip) && unit_follows(rest) || !tidy_end(rest) {
+        return None;
+    }
+    Some((n, value))
+}
+
+/// The words for a value that is not one clean score.
+fn value_problem(name: &str, value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Score(_) | Value::Skip => return None,
+        Value::OutOfRange(v) => {
+            format!("{name}: {v} is not a score from 1 to 5 — reply with a corrected line")
+        }
+        Value::Fraction(v) => format!(
+            "{name}: {v} is not a whole number — scores are 1, 2, 3, 4 or 5; reply with a corrected line"
+        ),
+        Value::OtherScale(v) => format!(
+            "{name}: {v} is on another scale — scores are from 1 to 5; reply with a corrected line"
+        ),
+        Value::Unclear(v) => format!("{name}: \"{v}\" — pick one whole score from 1 to 5"),
+    })
 }
 
 /// Reads the PM's own lines.
@@ -587,42 +1702,110 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
     // Problems keyed by line position, so they come back in the PM's order.
     let mut problems: Vec<(usize, Invalid)> = Vec::new();
     let mut given: Vec<Given> = Vec::new();
+    let mut defaults: Vec<(usize, String, Value)> = Vec::new();
     let mut note_lines: Vec<&str> = Vec::new();
+    // A blank line right after a removed answer line is dropped when the
+    // note already ends with one: removing answers never doubles a gap.
+    let mut removed = false;
+
+    // `1. 4` … `8. 3`: a bare list counts only when it has one item per
+    // skill of the form, numbered in order.
+    let numbered: Vec<(usize, usize, Value)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.from_quote && l.prompt.is_none())
+        .filter_map(|(at, l)| bare_numbered(&l.text).map(|(n, v)| (at, n, v)))
+        .collect();
+    let keys = lex.keys();
+    let list_ok = numbered.len() == keys.len()
+        && numbered
+            .iter()
+            .enumerate()
+            .all(|(i, (_, n, _))| *n == i + 1);
+    let mut numbered_at = numbered.iter().map(|(at, _, _)| *at).peekable();
+
     for (at, l) in lines.iter().enumerate() {
-        match parse_line(&l.text, lex, l.prompt.as_deref()) {
-            Line::Answer {
-                skill,
-                value,
-                comment,
-            } => {
-                out.answer_lines += 1;
+        if numbered_at.peek() == Some(&at) {
+            numbered_at.next();
+            out.answer_lines += 1;
+            removed = true;
+            let (_, n, value) = numbered
+                .iter()
+                .find(|(a, _, _)| *a == at)
+                .cloned()
+                .unwrap_or((at, 0, Value::Skip));
+            if list_ok && let Some(skill) = keys.get(n.wrapping_sub(1)) {
                 given.push(Given {
                     at,
-                    line: l.display(),
-                    skill,
+                    line: l.display().trim().to_string(),
+                    skill: skill.clone(),
                     value,
-                    comment,
+                    comment: None,
                 });
-            }
-            Line::Problem { reason } => {
-                out.answer_lines += 1;
-                if l.from_quote {
-                    // Someone else's line in the quoted form: not the PM's.
-                    out.answer_lines -= 1;
-                    continue;
-                }
+            } else {
+                let first = lex.display.first().map_or("Delivery", String::as_str);
                 problems.push((
                     at,
                     Invalid {
-                        line: l.display(),
-                        reason,
+                        line: l.display().trim().to_string(),
+                        reason: format!(
+                            "a numbered list of {} scores, but the form asks {} skills — write each skill's name before its score, e.g. \"{first}: 4\"",
+                            numbered.len(),
+                            keys.len()
+                        ),
                     },
                 ));
             }
+            continue;
+        }
+        let parsed = parse_line(&l.text, lex, l.prompt.as_deref());
+        let items = match parsed {
             Line::Note => {
                 if !l.from_quote {
-                    note_lines.push(l.text.trim_end());
+                    let blank = l.text.trim().is_empty();
+                    let gap = note_lines.last().is_none_or(|p| p.trim().is_empty());
+                    if !(blank && removed && gap) {
+                        note_lines.push(l.text.trim_end());
+                    }
+                    if !blank {
+                        removed = false;
+                    }
                 }
+                continue;
+            }
+            Line::Many(items) => items,
+            one => vec![one],
+        };
+        out.answer_lines += 1;
+        removed = true;
+        for item in items {
+            match item {
+                Line::Answer {
+                    skill,
+                    value,
+                    comment,
+                } => given.push(Given {
+                    at,
+                    line: l.display().trim().to_string(),
+                    skill,
+                    value,
+                    comment,
+                }),
+                Line::Problem { reason } => {
+                    if !l.from_quote {
+                        problems.push((
+                            at,
+                            Invalid {
+                                line: l.display().trim().to_string(),
+                                reason,
+                            },
+                        ));
+                    }
+                }
+                Line::Default { value } => {
+                    defaults.push((at, l.display().trim().to_string(), value))
+                }
+                Line::Note | Line::Many(_) => {}
             }
         }
     }
@@ -636,7 +1819,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
         let valid: Vec<&Value> = gs
             .iter()
             .map(|g| &g.value)
-            .filter(|v| matches!(v, Value::Score(_) | Value::Skip))
+            .filter(|v| v.is_valid())
             .collect();
         let first = valid.first();
         if let Some(first) = first
@@ -648,7 +1831,7 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
     for g in &given {
         let name = lex.display(&g.skill);
         if conflicted.contains(&g.skill.as_str()) {
-            if matches!(g.value, Value::Score(_) | Value::Skip) {
+            if g.value.is_valid() {
                 problems.push((
                     g.at,
                     Invalid {
@@ -665,7 +1848,9 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
             Value::Score(n) => {
                 out.scores.insert(g.skill.clone(), *n);
                 if let Some(c) = &g.comment {
-                    out.comments.entry(g.skill.clone()).or_insert_with(|| c.clone());
+                    out.comments
+                        .entry(g.skill.clone())
+                        .or_insert_with(|| c.clone());
                 }
             }
             Value::Skip => {
@@ -673,27 +1858,60 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
                     out.skipped.push(g.skill.clone());
                 }
                 if let Some(c) = &g.comment {
-                    out.comments.entry(g.skill.clone()).or_insert_with(|| c.clone());
+                    out.comments
+                        .entry(g.skill.clone())
+                        .or_insert_with(|| c.clone());
                 }
             }
-            Value::OutOfRange(v) => problems.push((g.at, Invalid {
-                line: g.line.clone(),
-                reason: format!(
-                    "{name}: {v} is not a score from 1 to 5 — reply with a corrected line"
-                ),
-            })),
-            Value::Fraction(v) => problems.push((g.at, Invalid {
-                line: g.line.clone(),
-                reason: format!(
-                    "{name}: {v} is not a whole number — scores are 1, 2, 3, 4 or 5; reply with a corrected line"
-                ),
-            })),
-            Value::OtherScale(v) => problems.push((g.at, Invalid {
-                line: g.line.clone(),
-                reason: format!(
-                    "{name}: {v} is on another scale — scores are from 1 to 5; reply with a corrected line"
-                ),
-            })),
+            other => {
+                if let Some(reason) = value_problem(name, other) {
+                    problems.push((
+                        g.at,
+                        Invalid {
+                            line: g.line.clone(),
+                            reason,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    // A default answers every skill of the form not answered otherwise
+    // (an invalid answer counts as answered: it is reported, not replaced).
+    let mut default_values: Vec<&Value> = defaults.iter().map(|(_, _, v)| v).collect();
+    default_values.dedup();
+    if let [value] = default_values.as_slice() {
+        if let Some(reason) = value_problem("Every other skill", value) {
+            let (at, line, _) = &defaults[0];
+            problems.push((
+                *at,
+                Invalid {
+                    line: line.clone(),
+                    reason,
+                },
+            ));
+        } else {
+            for k in keys {
+                if by_skill.contains_key(k.as_str()) {
+                    continue;
+                }
+                match value {
+                    Value::Score(n) => {
+                        out.scores.insert(k.clone(), *n);
+                    }
+                    _ => out.skipped.push(k.clone()),
+                }
+            }
+        }
+    } else if default_values.len() > 1 {
+        for (at, line, _) in &defaults {
+            problems.push((
+                *at,
+                Invalid {
+                    line: line.clone(),
+                    reason: "two different scores for every other skill in this reply — keep one line for them".into(),
+                },
+            ));
         }
     }
     // A skill both scored validly elsewhere and given an invalid value keeps
@@ -701,27 +1919,6 @@ pub fn read(lines: &[OwnLine], lex: &Lexicon) -> Answers {
     problems.sort_by_key(|(at, _)| *at);
     out.invalid = problems.into_iter().map(|(_, p)| p).collect();
     out.note = collapse(&note_lines);
-    out
-}
-
-/// Joins lines, trimming blank lines at both ends and collapsing blank runs.
-pub fn collapse(lines: &[&str]) -> String {
-    let mut out = String::new();
-    let mut blank = false;
-    for l in lines {
-        if l.trim().is_empty() {
-            blank = !out.is_empty();
-            continue;
-        }
-        if blank {
-            out.push('\n');
-            blank = false;
-        }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(l);
-    }
     out
 }
 
@@ -841,5 +2038,140 @@ mod tests {
                 comment: Some("roadmap agreed".into())
             }
         );
+    }
+
+    /// Every answer a line gives: (skill, value) pairs and defaults.
+    fn read_line(line: &str) -> Vec<(String, Value)> {
+        fn flat(l: Line, out: &mut Vec<(String, Value)>) {
+            match l {
+                Line::Answer { skill, value, .. } => out.push((skill, value)),
+                Line::Default { value } => out.push(("*".into(), value)),
+                Line::Many(ls) => ls.into_iter().for_each(|l| flat(l, out)),
+                Line::Problem { .. } => out.push(("?".into(), Value::Skip)),
+                Line::Note => {}
+            }
+        }
+        let mut out = Vec::new();
+        flat(parse_line(line, &lex(), None), &mut out);
+        out
+    }
+
+    fn sc(skill: &str, n: u8) -> (String, Value) {
+        (skill.to_string(), Value::Score(n))
+    }
+
+    #[test]
+    fn natural_ways_of_giving_a_score_are_read() {
+        for (line, want) in [
+            ("4 - strategy", vec![sc("strategy", 4)]),
+            ("4: Product strategy", vec![sc("strategy", 4)]),
+            ("4 strategy", vec![sc("strategy", 4)]),
+            ("3 for delivery", vec![sc("delivery", 3)]),
+            ("Strategy was a 3", vec![sc("strategy", 3)]),
+            ("Data is 4", vec![sc("data", 4)]),
+            (
+                "I'd give stakeholders a 2 this week",
+                vec![sc("stakeholders", 2)],
+            ),
+            ("I'd give myself a 3 for data", vec![sc("data", 3)]),
+            ("Strategy: five", vec![sc("strategy", 5)]),
+            ("Stratégie : quatre", vec![sc("strategy", 4)]),
+            ("Strategy ★★★☆☆", vec![sc("strategy", 3)]),
+            ("Strategy: ★★★★", vec![sc("strategy", 4)]),
+            ("Delivery 4\u{fe0f}\u{20e3}", vec![sc("delivery", 4)]),
+            ("Product strategy │4", vec![sc("strategy", 4)]),
+            ("| Product strategy | 4 |", vec![sc("strategy", 4)]),
+            ("Product strategy\t4", vec![sc("strategy", 4)]),
+            ("Data|3", vec![sc("data", 3)]),
+            ("data n/a", vec![("data".into(), Value::Skip)]),
+            ("data skip", vec![("data".into(), Value::Skip)]),
+            ("data -", vec![("data".into(), Value::Skip)]),
+            (
+                "Strategy 4, discovery 3, delivery 4",
+                vec![sc("strategy", 4), sc("discovery", 3), sc("delivery", 4)],
+            ),
+            (
+                "Strategy: 4; data: 2",
+                vec![sc("strategy", 4), sc("data", 2)],
+            ),
+            (
+                "4 across the board, except data which is a 2",
+                vec![("*".into(), Value::Score(4)), sc("data", 2)],
+            ),
+            (
+                "4 for everything, except data 2 and tech 3",
+                vec![
+                    ("*".into(), Value::Score(4)),
+                    sc("data", 2),
+                    sc("technical", 3),
+                ],
+            ),
+            (
+                "Data 2, everything else 4",
+                vec![sc("data", 2), ("*".into(), Value::Score(4))],
+            ),
+        ] {
+            assert_eq!(read_line(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn anything_but_one_clean_score_is_unclear_never_a_guess() {
+        for (line, shown) in [
+            ("Stakeholder management: 2 or 3", "2 or 3"),
+            ("Strategy: 3-4", "3-4"),
+            ("Strategy 3–4", "3–4"),
+            ("Strategy: 3/4", "3/4"),
+            ("Strategy: ?", "?"),
+            ("Strategy: 3?", "3?"),
+            ("Strategy: 3 4", "3 4"),
+            ("Strategy: 3, 4", "3, 4"),
+            ("Strategy: deux ou trois", "deux ou trois"),
+        ] {
+            assert_eq!(
+                read_line(line),
+                vec![(
+                    if line.starts_with("Stake") {
+                        "stakeholders"
+                    } else {
+                        "strategy"
+                    }
+                    .into(),
+                    Value::Unclear(shown.into())
+                )],
+                "{line}"
+            );
+        }
+        assert_eq!(
+            read_line("Strategy: six"),
+            vec![("strategy".into(), Value::OutOfRange("six".into()))]
+        );
+        assert_eq!(
+            read_line("Strategy: 3½"),
+            vec![("strategy".into(), Value::Fraction("3.5".into()))]
+        );
+    }
+
+    #[test]
+    fn prose_with_a_skill_and_a_count_is_never_a_score() {
+        for l in [
+            "stakeholders: met 3 of them",
+            "delivery slipped 2 weeks",
+            "Delivery: 2 weeks late",
+            "Delivery was 2 weeks late",
+            "3 customers called back",
+            "I'd give delivery 2 more weeks",
+            "Strategy: one of the best weeks",
+            "Data - to be confirmed",
+            "2 - 3 people joined",
+        ] {
+            assert!(
+                !read_line(l)
+                    .iter()
+                    .any(|(_, v)| matches!(v, Value::Score(_))),
+                "{l}: {:?}",
+                read_line(l)
+            );
+        }
     }
 }

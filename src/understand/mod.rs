@@ -31,6 +31,7 @@ pub mod command;
 pub mod grammar;
 pub mod mime;
 pub mod quotes;
+pub mod text;
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

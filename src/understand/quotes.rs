@@ -1,52 +1,28 @@
 //! Quote, attribution, signature and footer stripping: a reply's text → the
 //! lines the PM wrote themselves.
 //!
-//! Removes `>`-quoted text, attribution lines ("On … wrote:", "Le … a écrit :",
-//! "Am … schrieb …:" and their Spanish, Italian, Portuguese, Dutch, Swedish,
-//! Polish, Russian, Japanese and Chinese forms, also wrapped over two lines),
-//! Outlook header blocks (`From:/Sent:/To:/Subject:` in several languages),
-//! `-----Original Message-----` separators, `-- ` signatures, ad-hoc
-//! signatures after a closing, legal disclaimers and mobile footers.
+//! Removes `>`-quoted text (also `C>`-style initials), attribution lines
+//! ("On … wrote:", "Le … a écrit :", "Am … schrieb …:" and their Spanish,
+//! Italian, Portuguese, Dutch, Scandinavian, Finnish, Polish, Russian,
+//! Japanese and Chinese forms, also wrapped over several lines or written
+//! date first), header blocks with any subset of the usual header names in
+//! those languages (wrapped values included), `-----Original Message-----`
+//! separators, `-- ` signatures, ad-hoc signatures after a closing, legal
+//! disclaimers, list footers under an underscore rule and mobile footers (as
+//! patterns, not fixed strings). A PM's own sentence shaped like a header
+//! stays, and so does a reply that is only a thank-you.
 //!
 //! Keeps what the PM wrote *into* a quoted form: lines between `>` quotes
 //! (inline replies), a quoted skill prompt with a score typed after it, and
 //! marks a line written right under a quoted prompt so a bare `4` answers it.
 //!
 //! Owns the shapes of quotes and signatures, in every language we know.
-//! Never reads scores (it only asks `is_answer` so a signature block is never
-//! cut through an answer) and never sees headers.
+//! Never reads scores (it only asks `is_answer` so a signature block or a
+//! header block is never cut through an answer) and never sees headers.
 
-use super::grammar::fold;
-
-/// One line the PM wrote.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnLine {
-    pub text: String,
-    /// The quoted skill prompt (`Product strategy (strategy):`) this line
-    /// sits right under, if any: a bare score here answers it.
-    pub prompt: Option<String>,
-    /// A quoted form line the PM typed a value into: it counts as an answer
-    /// and is never part of the note.
-    pub from_quote: bool,
-}
-
-impl OwnLine {
-    fn own(text: &str) -> OwnLine {
-        OwnLine {
-            text: text.trim_end().to_string(),
-            prompt: None,
-            from_quote: false,
-        }
-    }
-
-    /// The line as the PM sees it in the confirmation.
-    pub fn display(&self) -> String {
-        match &self.prompt {
-            Some(p) => format!("{} {}", p.trim_end(), self.text.trim()),
-            None => self.text.trim().to_string(),
-        }
-    }
-}
+pub use super::text::OwnLine;
+use super::text::fold;
+use crate::framework::read_answer_line;
 
 /// Quote depth (number of leading `>`) and the content after the markers.
 fn quote_depth(line: &str) -> (usize, &str) {
@@ -54,6 +30,13 @@ fn quote_depth(line: &str) -> (usize, &str) {
     let mut rest = line;
     loop {
         let t = rest.trim_start_matches([' ', '\t']);
+        // `C>` / `AB>`: initials before the marker, as some clients quote.
+        let initials = t.bytes().take_while(u8::is_ascii_uppercase).count();
+        let t = if (1..=3).contains(&initials) && t[initials..].starts_with('>') {
+            &t[initials..]
+        } else {
+            t
+        };
         match t.strip_prefix('>') {
             Some(r) => {
                 depth += 1;
@@ -268,30 +251,85 @@ fn field_label(line: &str) -> Option<String> {
     Some(label.to_string())
 }
 
-/// An Outlook-style header block starting at `i`: a From-like line followed
-/// by at least two Sent/To/Subject-like lines.
-fn is_outlook_block(lines: &[&str], i: usize) -> bool {
-    let Some(label) = field_label(lines[i]) else {
+/// Header names of a quoted message's header block that are not From-like,
+/// beyond [`OTHER_LABELS`]: reply-to and the labels of webmail in the
+/// supported languages.
+const MORE_LABELS: &[&str] = &[
+    "reply-to",
+    "reply to",
+    "bcc",
+    "risposta",
+    "rispondi a",
+    "message du",
+    "sujet",
+    "destinataire",
+    "repondre a",
+    "envoye par",
+    "expediteur",
+    "antwort an",
+    "responder a",
+    "responder para",
+    "beantwoorden",
+    "svara till",
+    "odpowiedz do",
+    "ответить",
+    "返信先",
+    "回复",
+];
+
+fn is_header_label(label: &str) -> bool {
+    FROM_LABELS.contains(&label) || OTHER_LABELS.contains(&label) || MORE_LABELS.contains(&label)
+}
+
+/// A header block of a quoted message starting at `i`: lines `Label: value`
+/// with any subset of the usual header names in a supported language (a
+/// wrapped value's second line included), at least one of them From-like,
+/// and either three names or a date or an address. A PM's own sentence
+/// shaped like one header stays.
+fn is_outlook_block(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> bool {
+    let Some(first) = field_label(lines[i]) else {
         return false;
     };
-    if !FROM_LABELS.contains(&label.as_str()) {
+    // `Data: 3` is the PM's answer, not Italian's date header.
+    if !is_header_label(&first) || is_answer(lines[i]) {
         return false;
     }
-    let mut others = 0;
-    for l in lines.iter().skip(i + 1).take(6) {
-        if l.trim().is_empty() {
+    let mut labels = 1;
+    let mut from_like = FROM_LABELS.contains(&first.as_str()) || first == "message du";
+    let mut dated = has_date_or_address(&plain(lines[i]));
+    let mut continued = 0;
+    for l in lines.iter().skip(i + 1).take(12) {
+        let content = quote_depth(l).1;
+        if content.trim().is_empty() {
             continue;
         }
-        match field_label(quote_depth(l).1) {
-            Some(lab) if OTHER_LABELS.contains(&lab.as_str()) => others += 1,
-            _ => break,
+        match field_label(content) {
+            Some(lab) if is_header_label(&lab) && !is_answer(content) => {
+                labels += 1;
+                from_like |= FROM_LABELS.contains(&lab.as_str());
+                dated |= has_date_or_address(&plain(content));
+                continued = 0;
+            }
+            _ => {
+                // A wrapped value: `From: A Person <` / `a@b.example>`.
+                let t = content.trim();
+                let wrapped = l.starts_with([' ', '\t'])
+                    || t.starts_with('<')
+                    || t.ends_with('>') && t.contains('@');
+                if wrapped && continued == 0 && labels < 8 {
+                    continued += 1;
+                    dated |= t.contains('@');
+                    continue;
+                }
+                break;
+            }
         }
     }
-    others >= 2
+    from_like && (labels >= 3 || labels >= 2 && dated)
 }
 
 /// Where a quote header starts at line `i`, and how many lines it spans.
-fn header_at(lines: &[&str], i: usize) -> Option<usize> {
+fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Option<usize> {
     let line = lines[i];
     let t = line.trim();
     // Every header has a colon, starts with a rule, or is followed by the
@@ -299,134 +337,253 @@ fn header_at(lines: &[&str], i: usize) -> Option<usize> {
     let next_ends_colon = lines
         .get(i + 1)
         .is_some_and(|n| n.trim_end().ends_with([':', '：']));
-    if t.is_empty() || !(t.contains([':', '：']) || t.starts_with(['-', '_']) || next_ends_colon) {
+    let bare = t.trim_matches(['*', ' ']);
+    let next_is_address = lines
+        .get(i + 1)
+        .is_some_and(|n| n.contains('@') && n.trim_end().ends_with([':', '：', '>']));
+    if t.is_empty()
+        || !(t.contains([':', '：'])
+            || bare.starts_with(['-', '_'])
+            || next_ends_colon
+            || next_is_address
+            || bare.len() > 8 && bare.as_bytes()[..4].iter().all(u8::is_ascii_digit))
+    {
         return None;
     }
     if is_separator(line) {
         return Some(1);
     }
-    // Outlook's underline before its header block.
-    let t = line.trim();
-    if t.len() >= 10 && t.chars().all(|c| c == '_') {
+    // Outlook's rule (underscores or dashes) before its header block.
+    let t = line.trim().trim_matches('*').trim();
+    if t.len() >= 10 && (t.chars().all(|c| c == '_') || t.chars().all(|c| c == '-')) {
         let next = lines[i + 1..]
             .iter()
             .position(|l| !l.trim().is_empty())
             .map(|p| i + 1 + p);
         if let Some(n) = next
-            && is_outlook_block(lines, n)
+            && is_outlook_block(lines, n, is_answer)
         {
             return Some(n - i + 1);
         }
     }
-    if is_outlook_block(lines, i) {
+    if is_outlook_block(lines, i, is_answer) {
         return Some(1);
     }
-    if is_attribution(line) {
+    if is_attribution(line) || is_date_first_attribution(line) {
         return Some(1);
     }
-    // Attribution wrapped over two lines.
-    if let Some(next) = lines.get(i + 1)
-        && quote_depth(next).0 == 0
-        && !next.trim().is_empty()
-        && !plain(line).ends_with(':')
-    {
-        let s = plain(line);
+    // An attribution wrapped over several lines: its address or `wrote:`
+    // on the next ones (blank lines between, a stray `>` on the last).
+    let s = plain(line);
+    if !s.ends_with(':') {
         let starts_like = [
-            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ",
+            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ", "dne ",
+            "pe ", "в ", "el dia ",
         ]
         .iter()
         .any(|p| s.starts_with(p))
             || s.contains('@')
             || has_date_or_address(&s);
-        if starts_like && is_attribution(&format!("{} {}", line.trim(), next.trim())) {
-            return Some(2);
+        if starts_like {
+            let mut joined = line.trim().to_string();
+            for (j, next) in lines.iter().enumerate().skip(i + 1).take(5) {
+                if next.trim().is_empty() {
+                    continue;
+                }
+                let (depth, content) = quote_depth(next);
+                // `> wrote:` / `>:`: the end of the attribution, quoted by
+                // a client that wrapped it.
+                if depth > 0 && (depth > 1 || content.trim().chars().count() > 16) {
+                    break;
+                }
+                let piece = if depth > 0 {
+                    format!(">{}", content.trim())
+                } else {
+                    content.trim().to_string()
+                };
+                joined.push(' ');
+                joined.push_str(&piece);
+                if joined.len() > 400 {
+                    break;
+                }
+                if is_attribution(&joined) {
+                    return Some(j - i + 1);
+                }
+            }
         }
     }
     None
 }
 
-/// A skill prompt from the form: `Product strategy (strategy):` and what
-/// follows its colon.
-fn prompt_parts(content: &str) -> Option<(&str, &str)> {
-    let t = content.trim();
-    let close = t
-        .match_indices(')')
-        .map(|(i, _)| i)
-        .find(|&i| t[i + 1..].starts_with([':', '：']))?;
-    let open = t[..close].rfind('(')?;
-    let key = &t[open + 1..close];
-    if key.is_empty()
-        || key.len() > 40
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        || t[..open].trim().is_empty()
-        || t[..open].len() > 80
-    {
-        return None;
+/// `2016-03-03 17:21 GMT+01:00 Some One <a@b.example>:` or
+/// `2013/7/20 Some One <a@b.example>`: an attribution that starts with the
+/// date, as some clients write it; it needs a time zone or an address.
+fn is_date_first_attribution(line: &str) -> bool {
+    let s = plain(line);
+    let b = s.as_bytes();
+    if s.len() > 200 || b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) {
+        return false;
     }
-    let colon_len = if t[close..].starts_with("):") {
-        2
-    } else {
-        1 + '：'.len_utf8()
-    };
-    let split = close + colon_len;
-    Some((&t[..split], t[split..].trim()))
+    if !matches!(b[4], b'-' | b'/' | b'.') || !b[5].is_ascii_digit() {
+        return false;
+    }
+    let address = s.contains('<') && s.contains('@') && s.contains('>');
+    let zone = s.contains(" gmt") || s.contains(" utc");
+    (address || zone && has_date_or_address(&s[5..])) && !s.contains(". ")
 }
 
-/// `s` is the line through [`plain`].
+/// A skill prompt from the form: `Product strategy (strategy):` and what
+/// follows its colon (the form's answer line, read back).
+fn prompt_parts(content: &str) -> Option<(&str, &str)> {
+    read_answer_line(content)
+}
+
+/// How mobile footers start, folded, by language: "sent from …",
+/// "sent with …" and their translations. What follows is any device or app.
+const FOOTER_STARTS: &[&str] = &[
+    "sent from ",
+    "sent with ",
+    "sent via ",
+    "sent using ",
+    "sent on my ",
+    "sent by ",
+    "envoye de ",
+    "envoye depuis ",
+    "envoye a partir de ",
+    "envoye avec ",
+    "envoye par ",
+    "von meinem ",
+    "gesendet von ",
+    "gesendet mit ",
+    "gesendet vom ",
+    "diese nachricht wurde von ",
+    "enviado desde ",
+    "enviado con ",
+    "enviado do ",
+    "enviado de ",
+    "enviado com ",
+    "enviado a partir ",
+    "inviato da ",
+    "inviato dal ",
+    "inviato con ",
+    "verzonden met ",
+    "verzonden vanaf ",
+    "verstuurd vanaf ",
+    "verstuurd met ",
+    "verzonden van ",
+    "skickat fran ",
+    "skickat med ",
+    "skickat via ",
+    "sendt fra ",
+    "sendt med ",
+    "sendt via ",
+    "lahetetty ",
+    "wyslane z ",
+    "wyslano z ",
+    "wyslane przy ",
+    "отправлено с ",
+    "отправлено из ",
+    "отправлено через ",
+    "发自我的",
+    "发自",
+    "从我的",
+    "寄自我的",
+    "iphoneから送信",
+];
+/// "Get Outlook for iOS" and translations: the word before the app, the
+/// words before the platform.
+const GET_APP: &[(&str, &[&str])] = &[
+    ("get ", &[" for "]),
+    ("telecharger ", &[" pour "]),
+    ("obtenir ", &[" pour "]),
+    ("obtenez ", &[" pour "]),
+    ("holen sie sich ", &[" fur "]),
+    ("obtener ", &[" para "]),
+    ("descargar ", &[" para "]),
+    ("scarica ", &[" per "]),
+    ("ottieni ", &[" per "]),
+    ("obter ", &[" para "]),
+    ("baixe ", &[" para "]),
+    ("download ", &[" voor ", " for "]),
+    ("hamta ", &[" for "]),
+    ("hent ", &[" til ", " for "]),
+    ("fa ", &[" for "]),
+    ("pobierz ", &[" dla ", " na "]),
+    ("получить ", &[" для "]),
+    ("скачать ", &[" для "]),
+];
+const PLATFORMS: &[&str] = &["ios", "android", "iphone", "ipad", "windows", "mac"];
+
+/// A mobile or app footer ("Sent from my iPad", "Sendt fra min iPad",
+/// "Get Outlook for Android", K-9 Mail's German sentence). `s` is the line
+/// through [`plain`].
 fn is_mobile_footer(s: &str) -> bool {
     let s = s.trim_end_matches(['.', '!']);
-    if s.is_empty() || s.chars().count() > 70 {
+    if s.is_empty() || s.chars().count() > 140 {
         return false;
     }
     let words = s.split_whitespace().count();
-    let starts = [
-        "sent from my ",
-        "sent from ",
-        "sent with ",
-        "sent via ",
-        "sent using ",
-        "get outlook for ",
-        "envoye de mon ",
-        "envoye depuis ",
-        "envoye a partir de ",
-        "telecharger outlook pour ",
-        "obtenir outlook pour ",
-        "von meinem ",
-        "gesendet von ",
-        "gesendet mit ",
-        "outlook fur ",
-        "enviado desde mi ",
-        "enviado desde ",
-        "obtener outlook para ",
-        "inviato da ",
-        "inviato dal mio ",
-        "scarica outlook per ",
-        "enviado do meu ",
-        "enviado de meu ",
-        "enviado do ",
-        "obter o outlook para ",
-        "verzonden met ",
-        "verzonden vanaf ",
-        "verstuurd vanaf ",
-        "outlook voor ",
-        "skickat fran ",
-        "hamta outlook for ",
-        "wyslane z ",
-        "wyslano z ",
-        "pobierz outlook ",
-        "отправлено с ",
-        "отправлено из ",
-        "получить outlook ",
-        "发自我的",
-        "从我的",
-        "寄自我的",
-    ];
-    if words <= 7 && starts.iter().any(|p| s.starts_with(p)) {
-        return true;
+    if words <= 16 && FOOTER_STARTS.iter().any(|p| s.starts_with(p)) {
+        // The first sentence says it; a second short one may follow
+        // ("Please excuse my brevity").
+        let first = s.split(". ").next().unwrap_or(s);
+        return first.split_whitespace().count() <= 10;
     }
-    s.ends_with("から送信") || s.ends_with("gesendet") && s.starts_with("von ")
+    if words <= 8 {
+        for (get, fors) in GET_APP {
+            if let Some(rest) = s.strip_prefix(get)
+                && fors.iter().any(|f| {
+                    rest.split_once(f).is_some_and(|(_, platform)| {
+                        PLATFORMS.iter().any(|p| platform.trim().starts_with(p))
+                    })
+                })
+            {
+                return true;
+            }
+        }
+    }
+    s.ends_with("から送信")
+        || s.ends_with("gesendet") && (s.starts_with("von ") || s.contains(" von meinem "))
+        || s.ends_with("mit k-9 mail gesendet")
+}
+
+/// A mailing list's footer: an underscore rule, then a few lines naming
+/// the list (its name, address or `listinfo` page).
+fn is_list_footer(run: &[OwnLine], i: usize) -> bool {
+    let t = run[i].text.trim();
+    if t.len() < 10 || !t.chars().all(|c| c == '_') {
+        return false;
+    }
+    let rest: Vec<String> = run[i + 1..]
+        .iter()
+        .map(|l| plain(&l.text))
+        .filter(|l| !l.is_empty())
+        .collect();
+    !rest.is_empty()
+        && rest.len() <= 8
+        && rest.iter().any(|l| {
+            [
+                "mailing list",
+                "listinfo",
+                "unsubscribe",
+                "mailman",
+                "liste de diffusion",
+                "se desabonner",
+                "mailingliste",
+                "abmelden",
+                "lista de correo",
+                "lista di distribuzione",
+                "lista de discussao",
+                "mailinglijst",
+                "e-postlista",
+                "lista mailingowa",
+                "рассылк",
+                "google groups",
+                "groups.google",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        })
 }
 
 const CLOSINGS: &[&str] = &[
@@ -598,16 +755,36 @@ fn short_tail(lines: &[OwnLine], from: usize, is_answer: &dyn Fn(&str) -> bool) 
             .all(|l| l.text.chars().count() <= 80 && !l.from_quote && !is_answer(&l.text))
 }
 
+/// Like [`short_tail`], not counting more mobile footers: a reply sent
+/// through several apps can carry several.
+fn footer_tail(lines: &[OwnLine], from: usize, is_answer: &dyn Fn(&str) -> bool) -> bool {
+    let rest: Vec<&OwnLine> = lines[from..]
+        .iter()
+        .filter(|l| !l.text.trim().is_empty() && !is_mobile_footer(&plain(&l.text)))
+        .collect();
+    rest.len() <= 6
+        && rest
+            .iter()
+            .all(|l| l.text.chars().count() <= 80 && !l.from_quote && !is_answer(&l.text))
+}
+
 /// `s` is the line through [`plain`], `names` folded.
 fn is_name_line(s: &str, names: &[String]) -> bool {
-    let s = s.trim_end_matches([',', '.']);
+    // `-Alice`, `~ Alice`: a sign-off with the PM's own name.
+    let s = s
+        .trim_end_matches([',', '.'])
+        .trim_start_matches(['-', '–', '~', ' ']);
     !s.is_empty()
         && names.iter().any(|n| {
             !n.is_empty()
                 && (s == n
                     || (s.len() <= n.len() + 40
                         && s.starts_with(n.as_str())
-                        && s[n.len()..].starts_with([' ', ',', '|', '-'])))
+                        // `Alice Martin, PM` / `Alice | Acme`, never a
+                        // sentence: `Alice will present on Monday`.
+                        && s[n.len()..]
+                            .trim_start()
+                            .starts_with([',', '|', '-', '–', '(', '/'])))
         })
 }
 
@@ -619,11 +796,25 @@ fn is_image_placeholder(line: &str) -> bool {
         && (t.starts_with("[image") || t.starts_with("[cid:") || t.starts_with("[Image"))
 }
 
+/// A line of only invisible marks (Gmail's `ᐧ` read-tracking mark,
+/// zero-width spaces): nothing the PM wrote.
+fn is_invisible(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty()
+        && t.chars().all(|c| {
+            matches!(
+                c,
+                'ᐧ' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | ' '
+            )
+        })
+}
+
 /// Where the signature of one run of own lines starts (cut from there).
 fn signature_start(
     run: &[OwnLine],
     names: &[String],
     is_answer: &dyn Fn(&str) -> bool,
+    first_run: bool,
 ) -> Option<usize> {
     let folded: Vec<String> = run.iter().map(|l| plain(&l.text)).collect();
     let names: Vec<String> = names.iter().map(|n| fold(n.trim())).collect();
@@ -631,6 +822,7 @@ fn signature_start(
     // the signature rules below look only at what comes before it.
     let disclaimer = (0..run.len()).find(|&i| !run[i].from_quote && is_disclaimer(&folded, i));
     let run = &run[..disclaimer.unwrap_or(run.len())];
+    let mut said_anything = !first_run;
     for (i, l) in run.iter().enumerate() {
         if l.from_quote {
             continue;
@@ -644,12 +836,18 @@ fn signature_start(
             continue;
         }
         let f = folded[i].as_str();
-        if is_mobile_footer(f) && short_tail(run, i + 1, is_answer) {
+        if is_mobile_footer(f) && footer_tail(run, i + 1, is_answer) {
             return Some(i);
         }
-        if is_closing(f) && short_tail(run, i + 1, is_answer) {
+        if is_list_footer(run, i) {
             return Some(i);
         }
+        // A reply that is only "Thank you." keeps it: a closing is a
+        // signature only after the PM said something.
+        if is_closing(f) && said_anything && short_tail(run, i + 1, is_answer) {
+            return Some(i);
+        }
+        said_anything = true;
         if i > 0 && is_name_line(f, &names) && short_tail(run, i, is_answer) {
             return Some(i);
         }
@@ -680,7 +878,7 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
         let line = lines[i];
         let (depth, content) = quote_depth(line);
         if depth == 0
-            && let Some(span) = header_at(&lines, i)
+            && let Some(span) = header_at(&lines, i, is_answer)
         {
             if !runs.last().is_some_and(Vec::is_empty) {
                 runs.push(Vec::new());
@@ -744,7 +942,7 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
                 }
             }
             Mode::Marked => {
-                if is_image_placeholder(line) {
+                if is_image_placeholder(line) || is_invisible(line) {
                     i += 1;
                     continue;
                 }
@@ -761,9 +959,10 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
         }
         i += 1;
     }
-    let mut out = Vec::new();
+    let mut out: Vec<OwnLine> = Vec::new();
     for mut run in runs {
-        if let Some(cut) = signature_start(&run, names, is_answer) {
+        let first_run = out.iter().all(|l| l.text.trim().is_empty());
+        if let Some(cut) = signature_start(&run, names, is_answer, first_run) {
             run.truncate(cut);
         }
         out.extend(run);
@@ -787,7 +986,7 @@ mod tests {
             l.contains(": ") && l.chars().last().is_some_and(|c| c.is_ascii_digit())
         })
         .into_iter()
-        .map(|l| l.display())
+        .map(|l| l.display().trim().to_string())
         .collect()
     }
 
