@@ -139,9 +139,9 @@ proptest! {
         let label = case(&all[label_pick % all.len()], how);
         let line = fill(FORMS[form], &label, score);
         let key = config.framework.active().nth(skill).unwrap().key.clone();
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let u = understand(&message(&line), &ctx);
+        let u = understand(&message(&line), &ctx).unwrap();
         let want: BTreeMap<String, u8> = [(key, score)].into_iter().collect();
         prop_assert_eq!(&u.scores, &want, "{:?}", line);
         prop_assert!(u.invalid.is_empty(), "{:?}: {:?}", line, u.invalid);
@@ -161,9 +161,9 @@ proptest! {
             .map(|(i, n)| fill(form, &names[*i], *n))
             .collect::<Vec<_>>()
             .join(sep);
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let u = understand(&message(&line), &ctx);
+        let u = understand(&message(&line), &ctx).unwrap();
         let want: BTreeMap<String, u8> =
             scores.iter().map(|(i, n)| (keys[*i].clone(), *n)).collect();
         prop_assert_eq!(&u.scores, &want, "{:?}", line);
@@ -189,9 +189,9 @@ proptest! {
                     .join(" and "),
             );
         }
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let u = understand(&message(&line), &ctx);
+        let u = understand(&message(&line), &ctx).unwrap();
         let want: BTreeMap<String, u8> = keys
             .iter()
             .enumerate()
@@ -219,9 +219,9 @@ proptest! {
             .replace("{l}", label)
             .replace("{a}", &a.to_string())
             .replace("{b}", &b.to_string());
-        let forms = OneForm;
+        let forms = one_form();
         let ctx = Context { config: &config, forms: &forms, now: chrono::Utc::now() };
-        let u = understand(&message(&line), &ctx);
+        let u = understand(&message(&line), &ctx).unwrap();
         prop_assert!(u.scores.is_empty(), "{:?} stored {:?}", line, u.scores);
         prop_assert_eq!(u.invalid.len(), 1, "{:?}: {:?}", line, u.invalid);
         prop_assert!(u.invalid[0].reason.contains("pick one whole score"), "{:?}", u.invalid);
