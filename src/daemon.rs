@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::{Config, Inbound, Outbound};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, Forgotten};
 use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir};
 use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::reply_key::Entropy;
@@ -217,14 +217,17 @@ impl Service {
         let applied = self
             .engine
             .receive(&mut self.store, &msg.raw, now)
-            .and_then(|_| {
+            .and_then(|receipt| {
                 self.store
                     .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
-                    .map_err(EngineError::from)
+                    .map_err(EngineError::from)?;
+                Ok(receipt)
             });
         // The task may be gone (shutdown): nothing to acknowledge then.
         let _ = msg.done.send(applied.is_ok());
-        applied?;
+        if let Some(f) = &applied?.forgotten {
+            self.erase_traces(f)?;
+        }
         Ok(())
     }
 
@@ -244,6 +247,10 @@ impl Service {
             if purged > 0 {
                 info!(count = purged, "raw messages past retention purged");
             }
+            // A delivered "forgotten" notice keeps no address.
+            if self.store.clear_forgotten_recipients()? > 0 {
+                self.store.checkpoint()?;
+            }
             self.last_tick = Some(minute);
         }
         pass.delivered = self.deliver(now).await?;
@@ -261,9 +268,12 @@ impl Service {
         for msg in inbox.pending()? {
             let raw = inbox.read(&msg, limit)?;
             match self.engine.receive(&mut self.store, &raw, now) {
-                Ok(_) => {
+                Ok(receipt) => {
                     inbox.acknowledge(&msg)?;
                     count += 1;
+                    if let Some(f) = &receipt.forgotten {
+                        self.erase_traces(f)?;
+                    }
                 }
                 // The database is busy: stop here, the rest waits for the next pass.
                 Err(e) if e.is_busy() => return Err(e.into()),
@@ -275,6 +285,24 @@ impl Service {
             }
         }
         Ok(count)
+    }
+
+    /// After a PM was forgotten: their processed Maildir messages and the
+    /// transport's copies of their mail are deleted, and the WAL is
+    /// checkpointed and truncated so no deleted page lingers in it.
+    pub fn erase_traces(&self, f: &Forgotten) -> Result<(), ServiceError> {
+        if let Some(inbox) = &self.inbox {
+            let keys: std::collections::HashSet<&str> =
+                f.inbound.iter().map(String::as_str).collect();
+            inbox
+                .remove_processed(|raw| keys.contains(crate::engine::dedup_key_of(raw).as_str()))?;
+        }
+        if let Err(e) = self.transport.forget(&f.outbox) {
+            warn!(error = %e.kind(), "the transport's copies of a forgotten PM's mail could not all be removed");
+        }
+        self.store.checkpoint().map_err(EngineError::from)?;
+        info!("a forgotten PM's files erased");
+        Ok(())
     }
 
     /// Delivers what the outbox holds that is due.

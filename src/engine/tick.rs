@@ -51,7 +51,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let reply_key = self.new_secret()?;
         let address = &self.config.service.address;
-        let email = self.renderer.form(&FormView {
+        let mut email = self.renderer.form(&FormView {
             service: self.service(),
             pm: Self::mailbox(pm),
             week,
@@ -60,6 +60,7 @@ impl Engine {
             skills: SkillView::active(&self.config.framework),
             date: now,
         })?;
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
             tx.record_form(&pm.key, week, &reply_key, &email.message_id, now)?;
@@ -78,7 +79,7 @@ impl Engine {
         let Some(reply_key) = store.reply_key_for(&pm.key, week)? else {
             return Ok(false);
         };
-        let email = self.renderer.reminder(&ReminderView {
+        let mut email = self.renderer.reminder(&ReminderView {
             service: self.service(),
             pm: Self::mailbox(pm),
             week,
@@ -87,6 +88,11 @@ impl Engine {
             skills: SkillView::active(&self.config.framework),
             date: now,
         })?;
+        // Threaded under the form as it was sent.
+        let form_id = store.form_message_id(&pm.key, week)?;
+        email.in_reply_to = form_id.clone();
+        email.references = form_id.into_iter().collect();
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "reminder", pm, &pm.email, &bytes, now)?)
@@ -114,7 +120,7 @@ impl Engine {
             self.config.schedule.dip_threshold,
         );
         let pause = store.active_pause(&pm.key, one_on_one)?;
-        let email = self.renderer.digest(&DigestView {
+        let mut email = self.renderer.digest(&DigestView {
             service: self.service(),
             coach: Mailbox::new(coach.name.clone(), coach.email.clone()),
             pm_key: pm.key.clone(),
@@ -151,6 +157,7 @@ impl Engine {
             paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
             date: now,
         })?;
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)

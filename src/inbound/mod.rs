@@ -110,6 +110,28 @@ impl Maildir {
 
     /// Delivers a message into `new/` the Maildir way (write to `tmp/`,
     /// then rename). Used by the demo and tests to play a mail server.
+    /// Deletes the processed messages (in `cur/`) whose bytes `matches`
+    /// picks: a forgotten PM's mail, or mail past retention.
+    pub fn remove_processed(&self, matches: impl Fn(&[u8]) -> bool) -> Result<usize, InboundError> {
+        let err = |source| InboundError::Maildir {
+            dir: self.dir.clone(),
+            source,
+        };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.dir.join("cur")).map_err(err)? {
+            let path = entry.map_err(err)?.path();
+            if !path.is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(err)?;
+            if matches(&bytes) {
+                std::fs::remove_file(&path).map_err(err)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     pub fn deliver(&self, unique: &str, bytes: &[u8]) -> Result<PathBuf, InboundError> {
         let err = |source| InboundError::Maildir {
             dir: self.dir.clone(),

@@ -64,6 +64,12 @@ pub trait Transport: Send + Sync {
     fn concurrency(&self) -> usize {
         1
     }
+
+    /// Removes any copy this transport kept of the outbox rows `ids` (a
+    /// PM's `forget`). Transports that keep nothing do nothing.
+    fn forget(&self, _ids: &[i64]) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes each message as an `.eml` file named after its outbox row, so a
@@ -128,6 +134,24 @@ impl Transport for FileTransport {
             self.write(parcel)
                 .map_err(|e| SendError::Temporary(format!("file transport: {}", e.kind())))
         })
+    }
+
+    /// Deletes the `.eml` files of these outbox rows (named `<id>-…`).
+    fn forget(&self, ids: &[i64]) -> std::io::Result<()> {
+        let prefixes: Vec<String> = ids.iter().map(|id| format!("{id:06}-")).collect();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -209,6 +233,10 @@ impl Transport for Copying {
 
     fn concurrency(&self) -> usize {
         self.inner.concurrency()
+    }
+
+    fn forget(&self, ids: &[i64]) -> std::io::Result<()> {
+        self.inner.forget(ids)
     }
 }
 

@@ -161,6 +161,10 @@ pub enum Ack {
     AlreadySkipped,
     /// A forget code that is wrong, used or expired: nothing was deleted.
     ForgetInvalid,
+    /// `pause until` beyond the longest pause: paused until `until`, the cap.
+    PauseCapped,
+    /// A reply with the key of a form that has closed: nothing stored.
+    FormClosed,
 }
 
 /// The short answer to `pause`, `resume`, `skip` (and a forget code that did
@@ -302,6 +306,14 @@ impl Renderer {
                 None => format!("{name} — week skipped"),
             },
             Ack::ForgetInvalid => format!("{name} — that forget code did not work"),
+            Ack::PauseCapped => format!(
+                "{name} — forms paused until {} (the longest pause)",
+                v.until.as_deref().unwrap_or("further notice")
+            ),
+            Ack::FormClosed => match v.week {
+                Some(w) => format!("{name} — the form for week {w} has closed"),
+                None => format!("{name} — that form has closed"),
+            },
         };
         Ok(v.to.email("ack", subject, text, html))
     }

@@ -154,7 +154,7 @@ impl Samples {
             id: "3f9a0c1d2e4b5a6c".into(),
             in_reply_to: Some(pm_message.clone()),
             references: vec![
-                super::form_message_id(&service().address, REPLY_KEY),
+                format!("form.{}@{}", week(), service().domain()),
                 pm_message.clone(),
             ],
             reply_to: Some(reply_to.clone()),
@@ -507,6 +507,13 @@ impl Samples {
             ),
             ack(Ack::AlreadySkipped, None, Some(week()), None),
             ack(Ack::ForgetInvalid, None, None, None),
+            ack(
+                Ack::PauseCapped,
+                Some("Tue 7 Dec 2027, 10:31 (Europe/Paris)"),
+                None,
+                Some(next),
+            ),
+            ack(Ack::FormClosed, None, Some(week()), None),
         ];
         Samples {
             trends: vec![trend, trend_one, trend_empty],

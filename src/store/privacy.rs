@@ -269,7 +269,64 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// The dedup keys of `pm`'s inbound messages and the ids of their outbox
+    /// rows: what files outside the database may still hold (read before a
+    /// forget, so the edges can erase them after).
+    pub fn traces_of(&self, pm: &str) -> Result<(Vec<String>, Vec<i64>), StoreError> {
+        let c: &Connection = &self.tx;
+        let inbound = c
+            .prepare("SELECT dedup_key FROM inbound WHERE pm = ?1")
+            .and_then(|mut s| {
+                s.query_map([pm], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .at(self.path)?;
+        let outbox = c
+            .prepare("SELECT id FROM outbox WHERE pm = ?1")
+            .and_then(|mut s| {
+                s.query_map([pm], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .at(self.path)?;
+        Ok((inbound, outbox))
+    }
+
+    /// Whether `pm`'s newest event is `forgotten` (this transaction forgot them).
+    pub fn pm_forgotten(&self, pm: &str) -> Result<bool, StoreError> {
+        let kind: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT kind FROM events WHERE pm = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+                [pm],
+                |r| r.get(0),
+            )
+            .optional()
+            .at(self.path)?;
+        Ok(kind.as_deref() == Some("forgotten"))
+    }
+}
+
 impl Store {
+    /// Moves everything in the WAL into the database file and truncates the
+    /// WAL to nothing: after a forget, deleted words must not linger there.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .at(&self.path)
+    }
+
+    /// Blanks the recipient of delivered `forgotten` notices: the last trace
+    /// of a forgotten PM's address in the database.
+    pub fn clear_forgotten_recipients(&mut self) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET recipient = '' WHERE kind = 'forgotten' AND status = 'sent' AND recipient <> ''",
+                [],
+            )
+            .at(&self.path)
+    }
+
     /// [`Tx::forget_pm`] in its own transaction.
     pub fn forget_pm(&mut self, pm: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self.transaction()?;

@@ -48,6 +48,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// What a PM controls about their own data and schedule: applied and
+    /// answered whatever the rate limit says.
+    pub fn always_answered(&self) -> bool {
+        matches!(
+            self,
+            Command::Pause { .. } | Command::Resume | Command::Skip | Command::Forget { .. }
+        )
+    }
+
     /// The command's name for logs and events: never its arguments (a skill
     /// or a date says little, a forget code is a secret).
     pub fn name(&self) -> &'static str {

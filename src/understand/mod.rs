@@ -84,6 +84,9 @@ pub struct Understanding {
     pub message_id: Option<String>,
     /// Hex SHA-256 of the raw bytes: the dedup key when there is no Message-ID.
     pub content_hash: String,
+    /// The week of the PM's own form whose reply key has expired (refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_form: Option<Week>,
 }
 
 /// A form that was sent, as the store knows it.
@@ -208,7 +211,10 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     }
     let auth = match authorize::authorize(&msg, ctx)? {
         Ok(a) => a,
-        Err(r) => return Ok(u.rejected(r.pm, r.reason)),
+        Err(r) => {
+            u.closed_form = r.closed;
+            return Ok(u.rejected(r.pm, r.reason));
+        }
     };
     u.pm = Some(auth.pm.key.clone());
     u.week = Some(auth.week);
@@ -270,6 +276,7 @@ impl Understanding {
             reason: None,
             message_id: None,
             content_hash: content_hash(raw),
+            closed_form: None,
         }
     }
 

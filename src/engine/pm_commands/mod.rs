@@ -85,6 +85,28 @@ pub(crate) fn apply(
     }
 }
 
+/// Answers a reply made with the PM's own key of a form that has closed:
+/// "this form has closed, reply to this week's". Nothing is stored.
+pub(crate) fn form_closed(
+    engine: &Engine,
+    tx: &Tx<'_>,
+    pm: &Pm,
+    u: &Understanding,
+    week: Week,
+    dedup_key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, EngineError> {
+    let r = Request {
+        engine,
+        tx,
+        pm,
+        u,
+        dedup_key,
+        now,
+    };
+    r.ack(Ack::FormClosed, None, Some(week), None)
+}
+
 impl Request<'_, '_> {
     fn id(&self) -> String {
         self.u.content_hash.chars().take(16).collect()
