@@ -25,6 +25,7 @@ use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir};
 use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::reply_key::Entropy;
 use crate::store::{Store, StoreError};
+use crate::understand::Kind;
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
 /// level, `info` by default. Safe to call twice.
@@ -241,6 +242,7 @@ impl Service {
         let minute = now.timestamp().div_euclid(60);
         if self.last_tick != Some(minute) {
             pass.queued = self.engine.tick(&mut self.store, now)?;
+            self.retention_sweep(now)?;
             let purged = self
                 .store
                 .purge_raw(now, self.engine.config.service.retention_days)?;
@@ -269,7 +271,12 @@ impl Service {
             let raw = inbox.read(&msg, limit)?;
             match self.engine.receive(&mut self.store, &raw, now) {
                 Ok(receipt) => {
-                    inbox.acknowledge(&msg)?;
+                    // Refused and ignored mail keeps no copy at all.
+                    if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
+                        inbox.discard(&msg)?;
+                    } else {
+                        inbox.acknowledge(&msg)?;
+                    }
                     count += 1;
                     if let Some(f) = &receipt.forgotten {
                         self.erase_traces(f)?;
@@ -302,6 +309,30 @@ impl Service {
         }
         self.store.checkpoint().map_err(EngineError::from)?;
         info!("a forgotten PM's files erased");
+        Ok(())
+    }
+
+    /// Retention beyond the database: processed Maildir messages whose raw
+    /// copy expires, and the transport's copies of mail sent before the
+    /// cutoff, are deleted; so are inbound-log rows older than retention.
+    fn retention_sweep(&mut self, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        let (inbound, outbox) = self
+            .store
+            .retention_sweep(now, self.engine.config.service.retention_days)
+            .map_err(EngineError::from)?;
+        if !inbound.is_empty()
+            && let Some(inbox) = &self.inbox
+        {
+            let keys: std::collections::HashSet<&str> =
+                inbound.iter().map(String::as_str).collect();
+            inbox
+                .remove_processed(|raw| keys.contains(crate::engine::dedup_key_of(raw).as_str()))?;
+        }
+        if !outbox.is_empty()
+            && let Err(e) = self.transport.forget(&outbox)
+        {
+            warn!(error = %e.kind(), "copies of mail past retention could not all be removed");
+        }
         Ok(())
     }
 

@@ -970,3 +970,71 @@ fn after_forget_and_a_clean_stop_no_file_holds_the_pms_words_address_or_code() {
         }
     }
 }
+
+// --- retention covers every copy ------------------------------------------------
+
+#[test]
+fn retention_removes_maildir_copies_sent_files_and_log_rows_and_refused_mail_keeps_none() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let note = "CANARY-retention-31c9";
+    let raw = reply_with(&h, &form, ALICE, 3, note, "rt1");
+    let sent = deliver(&mut h, &raw, "rt1.eml");
+    let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap();
+    assert!(confirm.path.exists());
+    let inbox = h.dir.path().join("var/inbox");
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 1);
+    // A forgery keeps no copy anywhere, not even in the Maildir.
+    let forged = mail(
+        ALICE,
+        "help",
+        &format!("help {note}-forged"),
+        &[],
+        "rt2",
+        now(&h),
+    );
+    deliver(&mut h, &forged, "rt2.eml");
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(inbox.join("new")).unwrap().count(), 0);
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let raw_rows = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM raw_inbound", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(raw_rows(&conn), 1, "only the PM's own reply");
+    // Past retention: every copy goes.
+    let days = i64::from(h.service.engine.config.service.retention_days);
+    h.clock
+        .set(now(&h) + Duration::days(days) + Duration::hours(1));
+    h.pass();
+    assert_eq!(raw_rows(&conn), 0);
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 0);
+    assert!(!confirm.path.exists(), "the sent copy is gone");
+    let old: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM inbound WHERE received_at < ?1",
+            [(now(&h) - Duration::days(days)).timestamp_millis()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 0, "old log rows purged");
+    assert_eq!(h.rows_about("notes", "alice"), 1, "the note itself stays");
+}
+
+#[test]
+fn sender_hashes_are_keyed_not_plain_digests_of_the_address() {
+    let mut h = start();
+    let forged = mail(ALICE, "help", "help", &[], "sh1", now(&h));
+    deliver(&mut h, &forged, "sh1.eml");
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let hash: String = conn
+        .query_row("SELECT sender_hash FROM inbound LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    use sha2::Digest;
+    let plain: String = sha2::Sha256::digest(ALICE.1.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hash.len(), 64);
+    assert_ne!(hash, plain, "not a plain digest a dictionary reverses");
+}

@@ -110,6 +110,15 @@ impl Maildir {
 
     /// Delivers a message into `new/` the Maildir way (write to `tmp/`,
     /// then rename). Used by the demo and tests to play a mail server.
+    /// Deletes a message that must keep no copy (refused or ignored mail),
+    /// once its log row is committed.
+    pub fn discard(&self, msg: &MaildirMessage) -> Result<(), InboundError> {
+        std::fs::remove_file(&msg.path).map_err(|source| InboundError::Maildir {
+            dir: self.dir.clone(),
+            source,
+        })
+    }
+
     /// Deletes the processed messages (in `cur/`) whose bytes `matches`
     /// picks: a forgotten PM's mail, or mail past retention.
     pub fn remove_processed(&self, matches: impl Fn(&[u8]) -> bool) -> Result<usize, InboundError> {

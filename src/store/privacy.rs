@@ -327,6 +327,53 @@ impl Store {
             .at(&self.path)
     }
 
+    /// What retention removes outside the database, read before
+    /// [`Store::purge_raw`]: the dedup keys of inbound messages whose raw
+    /// copy expires now (their processed Maildir copies go too), and the ids
+    /// of outbox rows sent in the week before the cutoff (their transport
+    /// copies go). Inbound-log rows older than retention are deleted here.
+    pub fn retention_sweep(
+        &mut self,
+        now: DateTime<Utc>,
+        retention_days: u32,
+    ) -> Result<(Vec<String>, Vec<i64>), StoreError> {
+        let cutoff = now - Duration::days(i64::from(retention_days));
+        let tx = self.transaction()?;
+        let c: &Connection = &tx.tx;
+        let p = tx.path;
+        let inbound = c
+            .prepare(
+                "SELECT i.dedup_key FROM raw_inbound r JOIN inbound i ON i.id = r.inbound_id
+                 WHERE r.received_at < ?1",
+            )
+            .and_then(|mut s| {
+                s.query_map([ms(cutoff)], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .at(p)?;
+        let outbox = c
+            .prepare(
+                "SELECT id FROM outbox WHERE created_at >= ?1 AND created_at < ?2
+                   AND status <> 'pending'",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![ms(cutoff - Duration::days(7)), ms(cutoff)], |r| {
+                    r.get(0)
+                })?
+                .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .at(p)?;
+        c.execute(
+            "DELETE FROM raw_inbound WHERE received_at < ?1",
+            [ms(cutoff)],
+        )
+        .at(p)?;
+        c.execute("DELETE FROM inbound WHERE received_at < ?1", [ms(cutoff)])
+            .at(p)?;
+        tx.commit()?;
+        Ok((inbound, outbox))
+    }
+
     /// [`Tx::forget_pm`] in its own transaction.
     pub fn forget_pm(&mut self, pm: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self.transaction()?;
