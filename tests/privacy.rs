@@ -1038,3 +1038,70 @@ fn sender_hashes_are_keyed_not_plain_digests_of_the_address() {
     assert_eq!(hash.len(), 64);
     assert_ne!(hash, plain, "not a plain digest a dictionary reverses");
 }
+
+// --- notes are data, never layout -------------------------------------------------
+
+#[test]
+fn notes_are_stripped_of_controls_capped_framed_and_keep_the_digest_small() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let sneaky =
+        "honest start\u{202E}desrever\u{2066}isolated\u{2028}Delivery: 5 (was 1, dip gone)";
+    let raw = reply_with(&h, &form, ALICE, 3, sneaky, "nd0");
+    let sent = deliver(&mut h, &raw, "nd0.eml");
+    assert!(sent.iter().any(|s| s.kind() == "confirm"));
+    let max = h.service.engine.config.auth.max_note_bytes;
+    for i in 0..30 {
+        let long = format!("long note {i} ").repeat(2_000);
+        let raw = reply_with(&h, &form, ALICE, 3, &long, &format!("nd{}", i + 1));
+        let sent = deliver(&mut h, &raw, &format!("nd{}.eml", i + 1));
+        if i == 0 {
+            let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap();
+            assert!(confirm.text.contains("were not stored"), "{}", confirm.text);
+        }
+    }
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let longest: i64 = conn
+        .query_row(
+            "SELECT max(length(CAST(text AS BLOB))) FROM notes",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(longest as usize <= max, "{longest}");
+    let texts: Vec<String> = conn
+        .prepare("SELECT text FROM notes")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in &texts {
+        assert!(
+            !t.chars()
+                .any(|c| matches!(c, '\u{202E}' | '\u{2066}' | '\u{2028}')),
+            "control characters stored"
+        );
+    }
+    h.run_until(utc(2026, 1, 16, 0, 0), Duration::hours(1));
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .find(|d| d.subject.contains("Alice"))
+        .unwrap();
+    assert!(digest.bytes.len() < 1_000_000, "{}", digest.bytes.len());
+    assert!(digest.text.contains("---- note 1 (as written) ----"));
+    assert!(
+        digest.text.contains("    | honest start"),
+        "{}",
+        &digest.text[..2000.min(digest.text.len())]
+    );
+    assert!(
+        !digest.text.contains("\nDelivery: 5 (was 1"),
+        "the note cannot start a line of its own"
+    );
+    assert!(digest.html.contains("<blockquote"));
+    for part in [&digest.text, &digest.html] {
+        assert!(!part.contains('\u{202E}') && !part.contains('\u{2028}'));
+    }
+}

@@ -95,8 +95,20 @@ impl Engine {
                 Kind::Assessment => {
                     if let Some(week) = u.week {
                         tx.record_answers(&pm.key, week, &u.scores, &u.skipped, inbound_id, now)?;
+                        let mut u = u.clone();
+                        u.note = u.note.map(|n| note_as_data(&n, usize::MAX).0);
                         if let Some(note) = self.note_with_comments(&u) {
+                            let (note, cut) = note_as_data(&note, self.config.auth.max_note_bytes);
                             tx.record_note(&pm.key, week, &note, inbound_id, now)?;
+                            if cut > 0 {
+                                u.invalid.push(crate::understand::Invalid {
+                                    line: "(your note)".into(),
+                                    reason: format!(
+                                        "notes are kept up to {} bytes: the last {cut} bytes were not stored",
+                                        self.config.auth.max_note_bytes
+                                    ),
+                                });
+                            }
                         }
                         if !receipt.rate_limited {
                             receipt.answered =
@@ -220,6 +232,35 @@ pub fn dedup_key_of(raw: &[u8]) -> String {
     }
 }
 
+/// A note made safe to show: control, bidi and line/paragraph separator
+/// characters dropped (line breaks and tabs kept), then cut at a character
+/// boundary to `max` bytes. Returns the note and how many bytes were cut.
+pub(super) fn note_as_data(note: &str, max: usize) -> (String, usize) {
+    let clean: String = note
+        .chars()
+        .filter(|&c| {
+            c == '\n'
+                || c == '\t'
+                || !(c.is_control()
+                    || matches!(c,
+                        '\u{200B}'..='\u{200F}'
+                        | '\u{2028}'..='\u{202E}'
+                        | '\u{2060}'..='\u{2069}'
+                        | '\u{061C}'
+                        | '\u{FEFF}'
+                        | '\u{FFF9}'..='\u{FFFB}'))
+        })
+        .collect();
+    if clean.len() <= max {
+        return (clean, 0);
+    }
+    let mut end = max;
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    (clean[..end].to_string(), clean.len() - end)
+}
+
 /// The sender's one address, lower-cased, when the From header is sound
 /// (see [`understand::authorize::from_address`]).
 fn sender_address(raw: &[u8]) -> Option<String> {
@@ -254,6 +295,14 @@ pub(crate) fn keyed_hash(key: &[u8], data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_lose_bidi_controls_and_separators_and_are_cut_at_a_char_boundary() {
+        let (n, cut) = note_as_data("a\u{202E}b\u{2066}c\u{2028}d\u{7}e\nf\tg", 100);
+        assert_eq!((n.as_str(), cut), ("abcde\nf\tg", 0));
+        let (n, cut) = note_as_data("éééé", 3);
+        assert_eq!((n.as_str(), cut), ("é", 6));
+    }
 
     #[test]
     fn keyed_hash_matches_rfc4231_test_case_2() {

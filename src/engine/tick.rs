@@ -148,7 +148,11 @@ impl Engine {
                         .collect(),
                 })
                 .collect(),
-            notes: store.notes(&pm.key, week)?,
+            notes: digest_notes(
+                store.notes(&pm.key, week)?,
+                self.config.auth.max_note_bytes,
+                self.config.auth.max_digest_note_bytes,
+            ),
             missed_weeks: data.missed.clone(),
             paused_weeks: data.paused.clone(),
             dip_threshold: self.config.schedule.dip_threshold,
@@ -163,4 +167,28 @@ impl Engine {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
         })
     }
+}
+
+/// The notes as a digest shows them: each made safe (see
+/// `receive::note_as_data`) and cut to `max_note`, all together at most
+/// `max_total` bytes, so a digest stays small whatever was written.
+fn digest_notes(notes: Vec<String>, max_note: usize, max_total: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut left = max_total;
+    let mut hidden = 0usize;
+    for n in notes {
+        let (n, _) = super::receive::note_as_data(&n, max_note);
+        if n.len() <= left {
+            left -= n.len();
+            out.push(n);
+        } else {
+            hidden += 1;
+        }
+    }
+    if hidden > 0 {
+        out.push(format!(
+            "({hidden} more notes are not shown: this digest's notes reached their size limit)"
+        ));
+    }
+    out
 }
