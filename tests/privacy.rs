@@ -1105,3 +1105,64 @@ fn notes_are_stripped_of_controls_capped_framed_and_keep_the_digest_small() {
         assert!(!part.contains('\u{202E}') && !part.contains('\u{2028}'));
     }
 }
+
+// --- a new coach sees only what was written for them ----------------------------
+
+#[test]
+fn after_re_pairing_the_new_coach_sees_only_their_weeks_until_the_pm_shares_history() {
+    let mut h = start();
+    // Week 2 under Maya: a form Alice leaves unanswered (a missed week).
+    h.run_until(utc(2026, 1, 12, 12, 0), Duration::hours(2));
+    let maya = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.subject.contains("Alice"))
+        .collect::<Vec<_>>();
+    assert!(maya.iter().all(|d| d.to == "maya@example.org"));
+    // Alice moves to Tom.
+    h.restart_with(|t| {
+        trusting_mx(t).replacen(
+            "email = \"alice@example.org\"\ncoach = \"maya\"",
+            "email = \"alice@example.org\"\ncoach = \"tom\"",
+            1,
+        )
+    });
+    assert_eq!(h.service.engine.config.pm("alice").unwrap().coach, "tom");
+    h.run_until(utc(2026, 1, 26, 12, 0), Duration::hours(2));
+    let tom: Vec<Sent> = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
+        .collect();
+    assert!(!tom.is_empty());
+    for d in &tom {
+        assert!(
+            !d.text.contains("2026-W02"),
+            "an old week shown: {}",
+            d.text
+        );
+        assert!(!d.text.contains("shared their weeks"));
+    }
+    // Alice shares her history: told, and Tom's next digest says so.
+    let raw = mail(
+        ALICE,
+        "share history",
+        "share history",
+        &[dmarc("pass", "example.org")],
+        "sh-1",
+        now(&h),
+    );
+    let sent = deliver(&mut h, &raw, "sh-1.eml");
+    let ack = sent.iter().find(|s| s.kind() == "ack").unwrap();
+    assert_eq!(ack.to, ALICE.1);
+    assert!(ack.text.contains("shared with them"), "{}", ack.text);
+    h.run_until(utc(2026, 2, 2, 12, 0), Duration::hours(2));
+    let last = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
+        .last()
+        .unwrap();
+    assert!(last.text.contains("shared their weeks"), "{}", last.text);
+    assert!(last.text.contains("2026-W02"), "{}", last.text);
+}

@@ -156,6 +156,36 @@ impl Engine {
         ))
     }
 
+    /// [`Engine::history`] as a coach may see it: only weeks from `from` on
+    /// (the coach's own pairing), when given.
+    pub fn history_from(
+        &self,
+        store: &Store,
+        pm: &Pm,
+        upto: Week,
+        from: Option<Week>,
+    ) -> Result<History, EngineError> {
+        let Some(from) = from else {
+            return self.history(store, pm, upto);
+        };
+        let rows: Vec<_> = store
+            .history(&pm.key)?
+            .into_iter()
+            .filter(|(w, _, _)| *w >= from)
+            .collect();
+        let keep = |set: std::collections::BTreeSet<Week>| {
+            set.into_iter().filter(|w| *w >= from).collect()
+        };
+        Ok(build_history(
+            pm,
+            &rows,
+            keep(store.forms_sent(&pm.key)?),
+            keep(store.skipped_weeks(&pm.key)?),
+            &store.pauses(&pm.key)?,
+            upto,
+        ))
+    }
+
     /// [`Engine::history`], read inside a transaction.
     pub(crate) fn history_in(
         &self,

@@ -112,7 +112,17 @@ impl Engine {
         let Some(coach) = self.config.coach_of(pm) else {
             return Ok(false);
         };
-        let history = self.history(store, pm, week)?;
+        // A new coach sees the weeks from their own pairing on, unless the
+        // PM shared the earlier ones (`share history`).
+        let pairings = store.pairings(&pm.key)?;
+        let history_shared = store.history_shared(&pm.key, &coach.key)?;
+        let from = match pairings.iter().rev().find(|p| p.until.is_none()) {
+            Some(current) if pairings.len() > 1 && !history_shared => {
+                Some(schedule::open_week(current.since, pm))
+            }
+            _ => None,
+        };
+        let history = self.history_from(store, pm, week, from)?;
         let data = analysis::digest(
             &history,
             &self.config.framework,
@@ -159,6 +169,7 @@ impl Engine {
             streak: data.streak,
             paused: pause.is_some() || data.status == analysis::WeekStatus::Paused,
             paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
+            history_shared: history_shared && pairings.len() > 1,
             date: now,
         })?;
         email.message_id = self.message_id()?;

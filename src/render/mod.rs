@@ -405,6 +405,8 @@ pub struct DigestView {
     /// The PM paused the forms: no answers are expected.
     pub paused: bool,
     pub paused_until: Option<NaiveDate>,
+    /// The PM shared their weeks from before this coach (`share history`).
+    pub history_shared: bool,
     pub date: DateTime<Utc>,
 }
 

@@ -165,6 +165,8 @@ pub enum Ack {
     PauseCapped,
     /// A reply with the key of a form that has closed: nothing stored.
     FormClosed,
+    /// `share history`: the current coach now sees the earlier weeks.
+    HistoryShared,
 }
 
 /// The short answer to `pause`, `resume`, `skip` (and a forget code that did
@@ -310,6 +312,7 @@ impl Renderer {
                 "{name} — forms paused until {} (the longest pause)",
                 v.until.as_deref().unwrap_or("further notice")
             ),
+            Ack::HistoryShared => format!("{name} — your earlier weeks are shared with your coach"),
             Ack::FormClosed => match v.week {
                 Some(w) => format!("{name} — the form for week {w} has closed"),
                 None => format!("{name} — that form has closed"),

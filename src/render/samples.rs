@@ -291,6 +291,7 @@ impl Samples {
             streak: 2,
             paused: false,
             paused_until: None,
+            history_shared: false,
             date: at(30, 7, 0),
         };
         let digest_paused = DigestView {
@@ -514,6 +515,7 @@ impl Samples {
                 Some(next),
             ),
             ack(Ack::FormClosed, None, Some(week()), None),
+            ack(Ack::HistoryShared, None, None, None),
         ];
         Samples {
             trends: vec![trend, trend_one, trend_empty],

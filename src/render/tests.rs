@@ -79,6 +79,7 @@ fn all_emails() -> Vec<(String, Email)> {
         "ack_forget_invalid",
         "ack_pause_capped",
         "ack_form_closed",
+        "ack_history_shared",
     ]
     .iter()
     .zip(&s.acks)

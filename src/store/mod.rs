@@ -490,6 +490,8 @@ reads! {
     fn paused_pms(&self, at: DateTime<Utc>) -> std::collections::HashSet<String> = privacy::paused_pms;
     /// Weeks `pm` skipped on purpose (`skip`).
     fn skipped_weeks(&self, pm: &str) -> std::collections::BTreeSet<Week> = privacy::skipped_weeks;
+    /// Whether `pm` shared their earlier weeks with `coach` (`share history`).
+    fn history_shared(&self, pm: &str, coach: &str) -> bool = privacy::history_shared;
     /// `pm`'s events (commands), oldest first.
     fn events(&self, pm: &str) -> Vec<EventRow> = privacy::events;
     /// Everything stored about `pm`, for the CSV export.

@@ -29,6 +29,7 @@ pub enum EventKind {
     Export,
     ForgetRequested,
     Forgotten,
+    ShareHistory,
 }
 
 impl EventKind {
@@ -42,6 +43,7 @@ impl EventKind {
             EventKind::Export => "export",
             EventKind::ForgetRequested => "forget_requested",
             EventKind::Forgotten => "forgotten",
+            EventKind::ShareHistory => "share_history",
         }
     }
 
@@ -55,6 +57,7 @@ impl EventKind {
             EventKind::Export,
             EventKind::ForgetRequested,
             EventKind::Forgotten,
+            EventKind::ShareHistory,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -115,9 +118,27 @@ pub(crate) const FORGET: &[&str] = &[
     "DELETE FROM skips WHERE pm = ?1",
     "DELETE FROM forget_tokens WHERE pm = ?1",
     "DELETE FROM pairings WHERE pm = ?1",
+    "DELETE FROM history_shares WHERE pm = ?1",
 ];
 
 impl Tx<'_> {
+    /// `pm` shows their earlier weeks to `coach` (their current one).
+    pub fn share_history(
+        &self,
+        pm: &str,
+        coach: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO history_shares (pm, coach, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                params![pm, coach, ms(now)],
+            )
+            .at(self.path)?;
+        Ok(())
+    }
+
     /// Records what a PM did (kind and dates, no content).
     pub fn record_event(&self, event: &Event<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.tx
@@ -482,6 +503,12 @@ pub(crate) fn events(c: &Connection, pm: &str) -> rusqlite::Result<Vec<EventRow>
         })
     })?;
     rows.collect()
+}
+
+/// Whether `pm` shared their earlier weeks with `coach`.
+pub(crate) fn history_shared(c: &Connection, pm: &str, coach: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM history_shares WHERE pm = ?1 AND coach = ?2)")?
+        .query_row(params![pm, coach], |r| r.get(0))
 }
 
 pub(crate) fn export_rows(c: &Connection, pm: &str) -> rusqlite::Result<Export> {

@@ -31,6 +31,7 @@ mod forget;
 mod help;
 mod pause;
 mod resume;
+mod share;
 mod skip;
 mod trend;
 
@@ -80,6 +81,7 @@ pub(crate) fn apply(
         Command::Resume => r.resume(),
         Command::Skip => r.skip(),
         Command::Export => r.export(),
+        Command::ShareHistory => r.share_history(),
         Command::Forget { token: None } => r.forget_request(),
         Command::Forget { token: Some(t) } => r.forget_confirm(t),
     }
