@@ -1166,3 +1166,81 @@ fn after_re_pairing_the_new_coach_sees_only_their_weeks_until_the_pm_shares_hist
     assert!(last.text.contains("shared their weeks"), "{}", last.text);
     assert!(last.text.contains("2026-W02"), "{}", last.text);
 }
+
+// --- long headers, safe exports ---------------------------------------------------
+
+#[test]
+fn a_message_id_beyond_rfc_limits_is_not_copied_and_names_no_file() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let long_id = format!("{}@client.example", "x".repeat(980));
+    let raw = String::from_utf8(reply_with(&h, &form, ALICE, 4, "fine", "long1")).unwrap();
+    let start = raw.find("Message-ID: <").unwrap() + 13;
+    let end = start + raw[start..].find('>').unwrap();
+    let raw = format!("{}{long_id}{}", &raw[..start], &raw[end..]);
+    let sent = deliver(&mut h, raw.as_bytes(), "long1.eml");
+    let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap();
+    assert!(confirm.path.exists());
+    let name = confirm
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(name.len() < 64 && !name.contains("xxxx"), "{name}");
+    assert!(confirm.header("References").is_none());
+    for line in String::from_utf8_lossy(&confirm.bytes).split("\r\n") {
+        assert!(line.len() <= 998, "{} characters", line.len());
+    }
+}
+
+#[test]
+fn the_export_escapes_formula_cells_and_starts_with_a_bom() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let raw = reply_with(
+        &h,
+        &form,
+        ALICE,
+        4,
+        "=HYPERLINK(\"http://evil.example\")",
+        "ex-1",
+    );
+    deliver(&mut h, &raw, "ex-1.eml");
+    let ask = keyed_command(&form, "export", "ex-2", now(&h));
+    let sent = deliver(&mut h, &ask, "ex-2.eml");
+    let export = sent.iter().find(|s| s.kind() == "export").unwrap();
+    let msg = export.message();
+    let csv_bytes = msg
+        .attachments()
+        .find(|a| {
+            mail_parser::MimeHeaders::attachment_name(*a).is_some_and(|n| n.ends_with(".csv"))
+        })
+        .unwrap()
+        .contents()
+        .to_vec();
+    assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"), "a UTF-8 BOM");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&csv_bytes[3..]);
+    let mut cells = Vec::new();
+    for record in reader.records() {
+        cells.extend(
+            record
+                .unwrap()
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        cells
+            .iter()
+            .any(|c| c == "'=HYPERLINK(\"http://evil.example\")"),
+        "{cells:?}"
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| !c.starts_with(['=', '+', '@', '\t', '\r'])),
+        "{cells:?}"
+    );
+}

@@ -90,9 +90,10 @@ impl FileTransport {
 
     /// The file a parcel is written to.
     pub fn path_of(&self, parcel: &Parcel) -> PathBuf {
-        let key: String = parcel
-            .key
-            .chars()
+        // Only the row id and the key's kind (`form`, `confirm`…): the rest
+        // of a key may come from an inbound Message-ID, never a file name.
+        let kind = parcel.key.split(':').next().unwrap_or("").chars().take(32);
+        let key: String = kind
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '-' {
                     c
@@ -376,10 +377,7 @@ mod tests {
         t.send(&p).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1);
-        assert_eq!(
-            t.path_of(&p).file_name().unwrap(),
-            "000007-form-alice-2026-W48.eml"
-        );
+        assert_eq!(t.path_of(&p).file_name().unwrap(), "000007-form.eml");
         assert_eq!(std::fs::read(t.path_of(&p)).unwrap(), p.bytes);
     }
 

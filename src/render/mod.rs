@@ -437,7 +437,9 @@ pub use crate::reply_key::{domain_of, reply_address};
 /// References as it is: a message from a client with an odd Message-ID is
 /// answered unthreaded rather than not at all.
 pub fn is_message_id(id: &str) -> bool {
-    email::msg_id("Message-ID", id).is_ok()
+    // RFC 5322 lines stay under 998 characters: a longer id would break the
+    // In-Reply-To and References lines, so it is not copied at all.
+    id.len() <= 250 && email::msg_id("Message-ID", id).is_ok()
 }
 
 /// A skill's answer line on the form, exactly as the text part shows it:
