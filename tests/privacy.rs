@@ -852,7 +852,8 @@ fn pause_until_a_far_date_is_capped_at_the_longest_pause_and_said_so() {
 fn dmarc_counts_only_from_the_topmost_trusted_header_naming_the_from_domain() {
     let mut h = start();
     let ar = |v: &str| ("Authentication-Results".to_string(), v.to_string());
-    let cases: Vec<(&str, Vec<(String, String)>, bool)> = vec![
+    type Case<'a> = (&'a str, Vec<(String, String)>, bool);
+    let cases: Vec<Case> = vec![
         (
             "no header.from",
             vec![ar("mx.example.org; dmarc=pass")],
@@ -1160,8 +1161,7 @@ fn after_re_pairing_the_new_coach_sees_only_their_weeks_until_the_pm_shares_hist
     let last = h
         .sent_of("digest")
         .into_iter()
-        .filter(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
-        .last()
+        .rfind(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
         .unwrap();
     assert!(last.text.contains("shared their weeks"), "{}", last.text);
     assert!(last.text.contains("2026-W02"), "{}", last.text);
