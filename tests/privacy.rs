@@ -1244,3 +1244,47 @@ fn the_export_escapes_formula_cells_and_starts_with_a_bom() {
         "{cells:?}"
     );
 }
+
+// --- machines that do not say they are machines -----------------------------------
+
+#[test]
+fn a_silent_auto_responder_gets_at_most_one_answer_a_day_and_changes_no_notes() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let raw = reply_with(&h, &form, ALICE, 4, "my real note", "ar0");
+    let sent = deliver(&mut h, &raw, "ar0.eml");
+    let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap().clone();
+    let notes = h.rows_about("notes", "alice");
+    let mut answers = 0;
+    for i in 0..5 {
+        // A reply to the confirmation, no scores, no command, no RFC 3834 header.
+        let mid = confirm.header("Message-ID").unwrap();
+        let echo = String::from_utf8(mail(
+            ALICE,
+            &format!("Re: {}", confirm.subject),
+            "Thank you for your message. I will get back to you soon.",
+            &[
+                ("In-Reply-To".into(), mid.clone()),
+                ("References".into(), mid),
+            ],
+            &format!("ar-echo{i}"),
+            now(&h),
+        ))
+        .unwrap()
+        .replace(
+            "To: PM Pulse <pulse@example.org>",
+            &format!("To: {}", confirm.header("Reply-To").unwrap()),
+        );
+        answers += deliver(&mut h, echo.as_bytes(), &format!("ar-echo{i}.eml")).len();
+        // An out-of-office text to the form's reply address.
+        let oof = keyed_command(
+            &form,
+            "I am out of the office until Monday with limited access to email.",
+            &format!("ar-oof{i}"),
+            now(&h),
+        );
+        answers += deliver(&mut h, &oof, &format!("ar-oof{i}.eml")).len();
+    }
+    assert!(answers <= 1, "{answers} answers in a day");
+    assert_eq!(h.rows_about("notes", "alice"), notes, "no note changed");
+}

@@ -204,7 +204,7 @@ pub fn authorize<'c>(
     }
     for id in ids.iter().take(100) {
         if let Some(form) = ctx.forms.by_message_id(id)? {
-            if dmarc != Dmarc::Pass && config.auth.require_reply_key {
+            if form.pm == pm.key && dmarc != Dmarc::Pass && config.auth.require_reply_key {
                 return Ok(Err(refuse(
                     "a reply in a form's thread without the form's reply address and without a trusted DMARC pass".into(),
                 )));
