@@ -1288,3 +1288,46 @@ fn a_silent_auto_responder_gets_at_most_one_answer_a_day_and_changes_no_notes() 
     assert!(answers <= 1, "{answers} answers in a day");
     assert_eq!(h.rows_about("notes", "alice"), notes, "no note changed");
 }
+
+#[test]
+fn every_privacy_limit_is_a_checked_config_key_whose_error_names_the_key_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, bad, key) in [
+        (
+            "reply_key_weeks = 2",
+            "reply_key_weeks = 0",
+            "auth.reply_key_weeks",
+        ),
+        (
+            "max_pause_days = 365",
+            "max_pause_days = 0",
+            "auth.max_pause_days",
+        ),
+        (
+            "max_note_bytes = 10_240",
+            "max_note_bytes = 1",
+            "auth.max_note_bytes",
+        ),
+        (
+            "max_digest_note_bytes = 200_000",
+            "max_digest_note_bytes = 5_000_000",
+            "auth.max_digest_note_bytes",
+        ),
+        (
+            "replies_per_sender_per_hour = 10",
+            "replies_per_sender_per_hour = 0",
+            "auth.replies_per_sender_per_hour",
+        ),
+    ] {
+        let path = util::write_config(dir.path(), |t| {
+            assert!(t.contains(line), "the shipped config documents {line}");
+            t.replace(line, bad)
+        });
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+        assert!(err.contains("write e.g."), "{err}");
+    }
+    let refused = util::write_config(dir.path(), |t| t);
+    let shipped = std::fs::read_to_string(refused).unwrap();
+    assert!(shipped.contains("refused_per_sender_per_hour = 20"));
+}
