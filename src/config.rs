@@ -73,6 +73,19 @@ pub struct Auth {
     pub trusted_authserv_ids: Vec<String>,
     pub max_message_bytes: usize,
     pub replies_per_sender_per_hour: u32,
+    /// Refused or ignored messages logged per sender (keyed hash) per hour;
+    /// their own budget, never counted against a PM's.
+    pub refused_per_sender_per_hour: u32,
+    /// A form's reply key works until the form week after this many weeks
+    /// begins (2: until the week after next begins).
+    pub reply_key_weeks: u32,
+    /// The furthest `pause until` may reach, in days from now.
+    pub max_pause_days: u32,
+    /// A note is stored up to this many bytes (UTF-8); the rest is cut and
+    /// the PM told.
+    pub max_note_bytes: usize,
+    /// The notes of one digest together stay under this many bytes.
+    pub max_digest_note_bytes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -527,7 +540,47 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         trusted_authserv_ids: a.trusted_authserv_ids,
         max_message_bytes: a.max_message_bytes,
         replies_per_sender_per_hour: a.replies_per_sender_per_hour,
+        refused_per_sender_per_hour: a.refused_per_sender_per_hour,
+        reply_key_weeks: a.reply_key_weeks,
+        max_pause_days: a.max_pause_days,
+        max_note_bytes: a.max_note_bytes,
+        max_digest_note_bytes: a.max_digest_note_bytes,
     };
+    if auth.replies_per_sender_per_hour == 0 {
+        return Err(src.invalid_nowhere(
+            "auth.replies_per_sender_per_hour",
+            "must be at least 1 (0 would never answer a PM)",
+            "write e.g. replies_per_sender_per_hour = 10",
+        ));
+    }
+    if !(1..=8).contains(&auth.reply_key_weeks) {
+        return Err(src.invalid_nowhere(
+            "auth.reply_key_weeks",
+            "must be between 1 and 8",
+            "write e.g. reply_key_weeks = 2 (a form closes when the week after next begins)",
+        ));
+    }
+    if !(1..=3660).contains(&auth.max_pause_days) {
+        return Err(src.invalid_nowhere(
+            "auth.max_pause_days",
+            "must be between 1 and 3660",
+            "write e.g. max_pause_days = 365 (one year)",
+        ));
+    }
+    if !(256..=102_400).contains(&auth.max_note_bytes) {
+        return Err(src.invalid_nowhere(
+            "auth.max_note_bytes",
+            "must be between 256 and 102400",
+            "write e.g. max_note_bytes = 10240 (10 KB)",
+        ));
+    }
+    if !(auth.max_note_bytes..=900_000).contains(&auth.max_digest_note_bytes) {
+        return Err(src.invalid_nowhere(
+            "auth.max_digest_note_bytes",
+            "must be at least max_note_bytes and at most 900000 (a digest stays under 1 MB)",
+            "write e.g. max_digest_note_bytes = 200000",
+        ));
+    }
 
     let o = raw.outbound;
     no_inline_secret(src, &o.password, "outbound.password")?;
@@ -833,6 +886,16 @@ struct RawAuth {
     max_message_bytes: usize,
     #[serde(default = "default_per_hour")]
     replies_per_sender_per_hour: u32,
+    #[serde(default = "default_refused_per_hour")]
+    refused_per_sender_per_hour: u32,
+    #[serde(default = "default_reply_key_weeks")]
+    reply_key_weeks: u32,
+    #[serde(default = "default_max_pause_days")]
+    max_pause_days: u32,
+    #[serde(default = "default_max_note_bytes")]
+    max_note_bytes: usize,
+    #[serde(default = "default_max_digest_note_bytes")]
+    max_digest_note_bytes: usize,
 }
 
 impl Default for RawAuth {
@@ -842,6 +905,11 @@ impl Default for RawAuth {
             trusted_authserv_ids: Vec::new(),
             max_message_bytes: default_max_bytes(),
             replies_per_sender_per_hour: default_per_hour(),
+            refused_per_sender_per_hour: default_refused_per_hour(),
+            reply_key_weeks: default_reply_key_weeks(),
+            max_pause_days: default_max_pause_days(),
+            max_note_bytes: default_max_note_bytes(),
+            max_digest_note_bytes: default_max_digest_note_bytes(),
         }
     }
 }
@@ -854,6 +922,21 @@ fn default_max_bytes() -> usize {
 }
 fn default_per_hour() -> u32 {
     10
+}
+fn default_refused_per_hour() -> u32 {
+    20
+}
+fn default_reply_key_weeks() -> u32 {
+    2
+}
+fn default_max_pause_days() -> u32 {
+    365
+}
+fn default_max_note_bytes() -> usize {
+    10_240
+}
+fn default_max_digest_note_bytes() -> usize {
+    200_000
 }
 
 #[derive(Deserialize)]

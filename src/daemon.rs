@@ -20,11 +20,12 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::{Config, Inbound, Outbound};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, Forgotten};
 use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir};
 use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::reply_key::Entropy;
 use crate::store::{Store, StoreError};
+use crate::understand::Kind;
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
 /// level, `info` by default. Safe to call twice.
@@ -171,6 +172,8 @@ pub struct Service {
     /// Messages from the IMAP task, once [`Service::spawn_imap`] started it.
     pub imap: Option<mpsc::Receiver<ImapMessage>>,
     stop: Stop,
+    /// A forget happened: checkpoint once its notice is delivered.
+    scrub_after_forget: bool,
 }
 
 impl Service {
@@ -212,6 +215,7 @@ impl Service {
             last_tick: None,
             imap: None,
             stop: Stop::default(),
+            scrub_after_forget: false,
         })
     }
 
@@ -254,14 +258,18 @@ impl Service {
         let applied = self
             .engine
             .receive(&mut self.store, &msg.raw, now)
-            .and_then(|_| {
+            .and_then(|receipt| {
                 self.store
                     .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
-                    .map_err(EngineError::from)
+                    .map_err(EngineError::from)?;
+                Ok(receipt)
             });
         // The task may be gone (shutdown): nothing to acknowledge then.
         let _ = msg.done.send(applied.is_ok());
-        applied?;
+        if let Some(f) = &applied?.forgotten {
+            self.erase_traces(f)?;
+            self.scrub_after_forget = true;
+        }
         Ok(())
     }
 
@@ -275,6 +283,7 @@ impl Service {
         let minute = now.timestamp().div_euclid(60);
         if self.last_tick != Some(minute) {
             pass.queued = self.engine.tick(&mut self.store, now)?;
+            self.retention_sweep(now)?;
             let purged = self
                 .store
                 .purge_raw(now, self.engine.config.service.retention_days)?;
@@ -289,6 +298,14 @@ impl Service {
                     count = pruned,
                     "delivered outbox rows past their window pruned"
                 );
+            }
+            // A delivered "forgotten" notice keeps no address: once it is
+            // out, its row is blank (delivery blanks it too) and the WAL is
+            // checkpointed, so no old page version still names the PM.
+            let cleared = self.store.clear_forgotten_recipients()?;
+            if cleared > 0 || (self.scrub_after_forget && !self.store.forgotten_notice_pending()?) {
+                self.store.checkpoint()?;
+                self.scrub_after_forget = false;
             }
             self.last_tick = Some(minute);
         }
@@ -311,9 +328,18 @@ impl Service {
             }
             let raw = inbox.read(&msg, limit)?;
             match self.engine.receive(&mut self.store, &raw, now) {
-                Ok(_) => {
-                    inbox.acknowledge(&msg)?;
+                Ok(receipt) => {
+                    // Refused and ignored mail keeps no copy at all.
+                    if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
+                        inbox.discard(&msg)?;
+                    } else {
+                        inbox.acknowledge(&msg)?;
+                    }
                     count += 1;
+                    if let Some(f) = &receipt.forgotten {
+                        self.erase_traces(f)?;
+                        self.scrub_after_forget = true;
+                    }
                 }
                 // The database is busy: stop here, the rest waits for the next pass.
                 Err(e) if e.is_busy() => return Err(e.into()),
@@ -325,6 +351,48 @@ impl Service {
             }
         }
         Ok(count)
+    }
+
+    /// After a PM was forgotten: their processed Maildir messages and the
+    /// transport's copies of their mail are deleted, and the WAL is
+    /// checkpointed and truncated so no deleted page lingers in it.
+    pub fn erase_traces(&self, f: &Forgotten) -> Result<(), ServiceError> {
+        if let Some(inbox) = &self.inbox {
+            let keys: std::collections::HashSet<&str> =
+                f.inbound.iter().map(String::as_str).collect();
+            inbox
+                .remove_processed(|raw| keys.contains(crate::engine::dedup_key_of(raw).as_str()))?;
+        }
+        if let Err(e) = self.transport.forget(&f.outbox) {
+            warn!(error = %e.kind(), "the transport's copies of a forgotten PM's mail could not all be removed");
+        }
+        self.store.checkpoint().map_err(EngineError::from)?;
+        info!("a forgotten PM's files erased");
+        Ok(())
+    }
+
+    /// Retention beyond the database: processed Maildir messages whose raw
+    /// copy expires, and the transport's copies of mail sent before the
+    /// cutoff, are deleted; so are inbound-log rows older than retention.
+    fn retention_sweep(&mut self, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        let (inbound, outbox) = self
+            .store
+            .retention_sweep(now, self.engine.config.service.retention_days)
+            .map_err(EngineError::from)?;
+        if !inbound.is_empty()
+            && let Some(inbox) = &self.inbox
+        {
+            let keys: std::collections::HashSet<&str> =
+                inbound.iter().map(String::as_str).collect();
+            inbox
+                .remove_processed(|raw| keys.contains(crate::engine::dedup_key_of(raw).as_str()))?;
+        }
+        if !outbox.is_empty()
+            && let Err(e) = self.transport.forget(&outbox)
+        {
+            warn!(error = %e.kind(), "copies of mail past retention could not all be removed");
+        }
+        Ok(())
     }
 
     /// Delivers what the outbox holds that is due.

@@ -1,9 +1,12 @@
 //! The secret reply key of a form: how it is made, written and found again.
 //!
 //! Owns the whole contract: 128 random bits as 26 lowercase base32
-//! characters (`a-z2-7`), carried in the form's reply address
-//! (`reflect+<key>@<domain>`) and Message-ID (`form.<key>@<domain>`), and
-//! read back from a reply's recipients and thread. Pure: randomness comes in
+//! characters (`a-z2-7`), carried only in the form's reply address
+//! (`reflect+<key>@<domain>`) and read back from a reply's recipients. Never
+//! in a Message-ID: clients copy those into every reply and forward, so
+//! every message sent gets a [`random_message_id`] unrelated to any key
+//! (the store records each form's, so a reply's thread still finds its
+//! form). Pure: randomness comes in
 //! through [`Entropy`], so tests are deterministic and the OS source stays
 //! at the edge (`engine::OsEntropy`). Never logs a key.
 
@@ -100,9 +103,17 @@ pub fn reply_address(service_address: &str, key: &str) -> String {
     format!("reflect+{key}@{}", domain_of(service_address))
 }
 
-/// The Message-ID of a form (without angle brackets): `form.<key>@<domain>`.
-pub fn form_message_id(service_address: &str, key: &str) -> String {
-    format!("form.{key}@{}", domain_of(service_address))
+/// A fresh Message-ID (without angle brackets): 128 random bits of its
+/// own, `<random>@<domain>`, unrelated to any reply key.
+pub fn random_message_id(
+    entropy: &dyn Entropy,
+    service_address: &str,
+) -> Result<String, EntropyError> {
+    Ok(format!(
+        "{}@{}",
+        generate(entropy)?,
+        domain_of(service_address)
+    ))
 }
 
 /// Reply keys in `<anything>+<KEY>@<domain>` addresses found in a header value.
@@ -128,14 +139,6 @@ pub fn keys_in_recipients(value: &str, domain: &str) -> Vec<String> {
         }
     }
     keys
-}
-
-/// The key in a form's Message-ID, `form.<KEY>@<domain>`.
-pub fn key_in_form_message_id(id: &str, domain: &str) -> Option<String> {
-    let id = id.to_ascii_lowercase();
-    let (local, dom) = id.rsplit_once('@')?;
-    let key = local.strip_prefix("form.")?;
-    (dom == domain && is_key(key)).then(|| key.to_string())
 }
 
 #[cfg(test)]
@@ -185,17 +188,13 @@ mod tests {
     }
 
     #[test]
-    fn a_key_written_into_a_message_id_is_found_again() {
-        let k = generate(&SeededEntropy::new(2)).unwrap();
-        let id = form_message_id("pulse@example.org", &k);
-        assert_eq!(key_in_form_message_id(&id, "example.org"), Some(k.clone()));
-        assert_eq!(
-            key_in_form_message_id(&format!("form.{k}@evil.org"), "example.org"),
-            None
-        );
-        assert_eq!(
-            key_in_form_message_id("form.short@example.org", "example.org"),
-            None
-        );
+    fn message_ids_are_random_and_carry_no_key() {
+        let e = SeededEntropy::new(2);
+        let k = generate(&e).unwrap();
+        let a = random_message_id(&e, "pulse@example.org").unwrap();
+        let b = random_message_id(&e, "pulse@example.org").unwrap();
+        assert_ne!(a, b);
+        assert!(a.ends_with("@example.org"));
+        assert!(!a.contains(&k) && !b.contains(&k));
     }
 }

@@ -514,3 +514,820 @@ fn with_a_key_the_database_is_encrypted_and_a_wrong_key_is_a_clear_error() {
         [canary]
     );
 }
+
+// --- nobody can silence or impersonate a PM ----------------------------------
+
+/// Alice's form for the first week, sent by the schedule.
+fn alice_form(h: &mut Harness) -> Sent {
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    h.sent_of("form")
+        .into_iter()
+        .find(|s| s.to == "alice@example.org")
+        .unwrap()
+}
+
+/// A command written as a reply to `form` (its reply key in To).
+fn keyed_command(form: &Sent, body: &str, unique: &str, at: DateTime<Utc>) -> Vec<u8> {
+    let raw = String::from_utf8(mail(ALICE, "Re: form", body, &[], unique, at)).unwrap();
+    raw.replace(
+        "To: PM Pulse <pulse@example.org>",
+        &format!("To: {}", form.headers().reply_to),
+    )
+    .into_bytes()
+}
+
+fn inbound_rows(h: &Harness, filter: &str) -> Vec<(Option<String>, String, Option<String>)> {
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let mut s = conn
+        .prepare(&format!(
+            "SELECT pm, kind, reason FROM inbound WHERE {filter} ORDER BY id"
+        ))
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn forged_mail_in_a_pms_name_never_uses_up_their_limit_nor_drops_their_pause() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let limit = h.service.engine.config.auth.replies_per_sender_per_hour as usize;
+    for i in 0..limit * 3 {
+        // Her address, no key, no DMARC pass: refused every time.
+        let forged = mail(ALICE, "help", "help", &[], &format!("forged{i}"), now(&h));
+        deliver(&mut h, &forged, &format!("forged{i}.eml"));
+    }
+    assert_eq!(
+        inbound_rows(&h, "kind = 'rejected'").len(),
+        limit * 3,
+        "each forgery refused"
+    );
+    // Her own keyed reply is stored and confirmed.
+    let reply = reply_with(&h, &form, ALICE, 4, "my own words", "own1");
+    let sent = deliver(&mut h, &reply, "own1.eml");
+    assert!(
+        sent.iter()
+            .any(|s| s.kind() == "confirm" && s.to == ALICE.1)
+    );
+    // Her keyed pause is applied and answered.
+    let pause = keyed_command(&form, "pause 2 weeks", "own2", now(&h));
+    let sent = deliver(&mut h, &pause, "own2.eml");
+    assert!(sent.iter().any(|s| s.kind() == "ack" && s.to == ALICE.1));
+    assert!(
+        h.store().active_pause("alice", now(&h)).unwrap().is_some(),
+        "the pause is in force"
+    );
+    // No raw copy of any forgery was kept.
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let raw: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM raw_inbound r JOIN inbound i ON i.id = r.inbound_id
+             WHERE i.kind = 'rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(raw, 0);
+}
+
+#[test]
+fn pause_resume_skip_and_forget_beyond_the_limit_are_applied_and_answered() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let limit = h.service.engine.config.auth.replies_per_sender_per_hour as usize;
+    for i in 0..limit {
+        let help = keyed_command(&form, "help", &format!("h{i}"), now(&h));
+        deliver(&mut h, &help, &format!("h{i}.eml"));
+    }
+    let over = keyed_command(&form, "help", "h-over", now(&h));
+    let sent = deliver(&mut h, &over, "h-over.eml");
+    assert!(sent.iter().all(|s| s.kind() != "help"), "help is limited");
+    for (i, command) in ["pause 1 week", "resume", "skip", "forget"]
+        .iter()
+        .enumerate()
+    {
+        let raw = keyed_command(&form, command, &format!("c{i}"), now(&h));
+        let sent = deliver(&mut h, &raw, &format!("c{i}.eml"));
+        assert!(
+            sent.iter().any(|s| s.to == ALICE.1 && s.kind() != "form"),
+            "`{command}` was answered: {:?}",
+            sent.iter().map(|s| &s.key).collect::<Vec<_>>()
+        );
+    }
+    let kinds: Vec<String> = h
+        .store()
+        .events("alice")
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str().to_string())
+        .collect();
+    for k in ["pause", "resume", "skip", "forget_requested"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} applied: {kinds:?}");
+    }
+}
+
+#[test]
+fn a_from_that_is_not_exactly_one_mailbox_is_rejected_with_a_reason() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let reply = String::from_utf8(reply_with(&h, &form, ALICE, 2, "planted note", "f0")).unwrap();
+    let cases = [
+        (
+            "two From headers",
+            reply.replacen(
+                "From: ",
+                "From: Bruno Silva <bruno@example.org>\r\nFrom: ",
+                1,
+            ),
+            "more than one From header",
+        ),
+        (
+            "an empty mailbox first",
+            reply.replacen(
+                "From: Alice Martin <alice@example.org>",
+                "From: \"Bruno\" <>, alice@example.org",
+                1,
+            ),
+            "empty mailbox",
+        ),
+        (
+            "group syntax",
+            reply.replacen(
+                "From: Alice Martin <alice@example.org>",
+                "From: Team: alice@example.org;",
+                1,
+            ),
+            "group",
+        ),
+        (
+            "two addresses",
+            reply.replacen(
+                "From: Alice Martin <alice@example.org>",
+                "From: alice@example.org, bruno@example.org",
+                1,
+            ),
+            "more than one From address",
+        ),
+    ];
+    for (i, (what, raw, reason)) in cases.iter().enumerate() {
+        assert_ne!(raw, &reply, "{what}: the case was built");
+        let start = raw.find("Message-ID: <").unwrap() + 13;
+        let end = start + raw[start..].find('>').unwrap();
+        let raw = format!("{}case{i}@client.example{}", &raw[..start], &raw[end..]);
+        let sent = deliver(&mut h, raw.as_bytes(), &format!("f{}.eml", i + 1));
+        assert!(sent.is_empty(), "{what}: nothing answered");
+        let rows = inbound_rows(&h, "kind = 'rejected'");
+        let last = rows.last().unwrap();
+        assert!(
+            last.2.as_deref().unwrap_or("").contains(reason),
+            "{what}: {last:?}"
+        );
+    }
+    assert_eq!(h.rows_about("answers", "alice"), 0);
+    assert_eq!(h.rows_about("notes", "alice"), 0);
+}
+
+// --- secrets are secrets ------------------------------------------------------
+
+/// The reply key in a form's Reply-To (`reflect+<key>@…`).
+fn key_of(form: &Sent) -> String {
+    let reply_to = form.headers().reply_to;
+    reply_to
+        .split('+')
+        .nth(1)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn message_ids_of_everything_sent_are_random_and_carry_no_reply_key() {
+    let mut h = start();
+    h.run_until(utc(2026, 1, 20, 0, 0), Duration::hours(1));
+    let form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == ALICE.1)
+        .unwrap();
+    let reply = reply_with(&h, &form, ALICE, 3, "fine", "mid1");
+    deliver(&mut h, &reply, "mid1.eml");
+    let sent = h.sent();
+    let keys: Vec<String> = h.sent_of("form").iter().map(key_of).collect();
+    assert!(keys.len() >= 4, "forms went out");
+    let mut ids = std::collections::BTreeSet::new();
+    for s in &sent {
+        let id = s.header("Message-ID").unwrap();
+        for k in &keys {
+            assert!(!id.contains(k.as_str()), "{} carries a key: {id}", s.key);
+        }
+        for word in ["alice", "form", "digest", "reminder", "2026-W"] {
+            assert!(!id.contains(word), "{} names {word}: {id}", s.key);
+        }
+        assert!(ids.insert(id.clone()), "{id} used twice");
+    }
+    assert!(
+        sent.iter()
+            .any(|s| s.kind() == "reminder" || s.kind() == "digest")
+    );
+    // A reminder is still threaded under its form.
+    if let Some(rem) = sent.iter().find(|s| s.kind() == "reminder") {
+        let in_reply_to = rem.header("In-Reply-To").unwrap();
+        assert!(
+            h.sent_of("form")
+                .iter()
+                .any(|f| f.header("Message-ID").unwrap() == in_reply_to)
+        );
+    }
+}
+
+#[test]
+fn a_reply_threaded_to_a_form_without_its_key_counts_only_with_a_trusted_dmarc_pass() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let threaded = |unique: &str, extra: &[(String, String)], h: &Harness| {
+        let raw = String::from_utf8(mail(
+            ALICE,
+            "Re: my week",
+            "Delivery: 2\nthreaded only",
+            &[
+                &[
+                    (
+                        "In-Reply-To".to_string(),
+                        format!("<{}>", form.headers().message_id),
+                    ),
+                    (
+                        "References".to_string(),
+                        format!("<{}>", form.headers().message_id),
+                    ),
+                ][..],
+                extra,
+            ]
+            .concat(),
+            unique,
+            now(h),
+        ))
+        .unwrap();
+        assert!(!raw.contains("reflect+"));
+        raw.into_bytes()
+    };
+    let raw = threaded("th1", &[], &h);
+    let sent = deliver(&mut h, &raw, "th1.eml");
+    assert!(sent.is_empty());
+    assert_eq!(
+        h.rows_about("answers", "alice"),
+        0,
+        "the thread alone is no key"
+    );
+    let raw = threaded("th2", &[dmarc("pass", "example.org")], &h);
+    let sent = deliver(&mut h, &raw, "th2.eml");
+    assert!(sent.iter().any(|s| s.kind() == "confirm"));
+    assert_eq!(h.rows_about("answers", "alice"), 1);
+}
+
+#[test]
+fn an_expired_reply_key_gets_a_polite_form_closed_answer_and_writes_nothing() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let week = form.subject.clone();
+    // Still open the next week.
+    h.run_until(utc(2026, 1, 14, 12, 0), Duration::hours(6));
+    let raw = reply_with(&h, &form, ALICE, 4, "late but open", "ex1");
+    let sent = deliver(&mut h, &raw, "ex1.eml");
+    assert!(sent.iter().any(|s| s.kind() == "confirm"), "{week}");
+    let answers = h.rows_about("answers", "alice");
+    // The week after next has begun: closed.
+    h.run_until(utc(2026, 1, 20, 12, 0), Duration::hours(6));
+    let raw = reply_with(&h, &form, ALICE, 1, "planted into an old week", "ex2");
+    let sent = deliver(&mut h, &raw, "ex2.eml");
+    let acks: Vec<&Sent> = sent.iter().filter(|s| s.kind() == "ack").collect();
+    assert_eq!(
+        acks.len(),
+        1,
+        "{:?}",
+        sent.iter().map(|s| &s.key).collect::<Vec<_>>()
+    );
+    assert_eq!(acks[0].to, ALICE.1);
+    assert!(acks[0].text.contains("has closed"), "{}", acks[0].text);
+    assert!(
+        acks[0].text.contains("this week's form"),
+        "{}",
+        acks[0].text
+    );
+    assert_eq!(h.rows_about("answers", "alice"), answers, "nothing written");
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let planted: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM notes WHERE text LIKE '%planted%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(planted, 0);
+}
+
+#[test]
+fn pause_until_a_far_date_is_capped_at_the_longest_pause_and_said_so() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let raw = keyed_command(&form, "pause until 9999-12-31", "pc1", now(&h));
+    let sent = deliver(&mut h, &raw, "pc1.eml");
+    let ack = sent.iter().find(|s| s.kind() == "ack").unwrap();
+    assert!(ack.text.contains("longest pause"), "{}", ack.text);
+    let pause = h.store().active_pause("alice", now(&h)).unwrap().unwrap();
+    let days = i64::from(h.service.engine.config.auth.max_pause_days);
+    assert_eq!(pause.until, now(&h) + Duration::days(days));
+    assert!(
+        ack.text
+            .contains(&(now(&h) + Duration::days(days)).format("%Y").to_string())
+    );
+}
+
+// --- DMARC mode is strict -------------------------------------------------------
+
+#[test]
+fn dmarc_counts_only_from_the_topmost_trusted_header_naming_the_from_domain() {
+    let mut h = start();
+    let ar = |v: &str| ("Authentication-Results".to_string(), v.to_string());
+    type Case<'a> = (&'a str, Vec<(String, String)>, bool);
+    let cases: Vec<Case> = vec![
+        (
+            "no header.from",
+            vec![ar("mx.example.org; dmarc=pass")],
+            false,
+        ),
+        (
+            "another domain",
+            vec![ar("mx.example.org; dmarc=pass header.from=evil.example")],
+            false,
+        ),
+        (
+            "an untrusted server",
+            vec![ar("mx.evil.example; dmarc=pass header.from=example.org")],
+            false,
+        ),
+        (
+            "a forged pass below the border's fail",
+            vec![
+                ar("mx.example.org; dmarc=fail header.from=example.org"),
+                ar("mx.example.org; dmarc=pass header.from=example.org"),
+            ],
+            false,
+        ),
+        (
+            "the border's pass",
+            vec![ar("mx.example.org; dmarc=pass header.from=example.org")],
+            true,
+        ),
+    ];
+    for (i, (what, headers, counts)) in cases.into_iter().enumerate() {
+        let raw = mail(
+            ALICE,
+            "trend",
+            "trend",
+            &headers,
+            &format!("dm{i}"),
+            now(&h),
+        );
+        let sent = deliver(&mut h, &raw, &format!("dm{i}.eml"));
+        assert_eq!(sent.iter().any(|s| s.kind() == "trend"), counts, "{what}");
+    }
+    let rejected = inbound_rows(&h, "kind = 'rejected'");
+    assert_eq!(rejected.len(), 4);
+}
+
+// --- forget leaves nothing ------------------------------------------------------
+
+/// Every file under `dir` except the operator's config folder, with its bytes.
+fn files_under(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "config") {
+                continue;
+            }
+            files_under(&p, out);
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+}
+
+#[test]
+fn after_forget_and_a_clean_stop_no_file_holds_the_pms_words_address_or_code() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let note = "CANARY-note-forget-5d1e";
+    let raw = String::from_utf8(reply_with(&h, &form, ALICE, 3, note, "fg1"))
+        .unwrap()
+        .replacen("Delivery: 3", "Delivery: 3 CANARY-comment-forget-77aa", 1);
+    deliver(&mut h, raw.as_bytes(), "fg1.eml");
+    assert_eq!(h.rows_about("notes", "alice"), 1);
+    let ask = keyed_command(&form, "forget", "fg2", now(&h));
+    let request = deliver(&mut h, &ask, "fg2.eml")
+        .into_iter()
+        .find(|s| s.text.lines().any(|l| l.trim().starts_with("forget ")))
+        .unwrap();
+    let code = request
+        .text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("forget "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let confirm = keyed_command(&form, &format!("forget {code}"), "fg3", now(&h));
+    let done = deliver(&mut h, &confirm, "fg3.eml");
+    assert!(done.iter().any(|s| s.kind() == "forgotten"));
+    let notice: Vec<std::path::PathBuf> = done
+        .iter()
+        .filter(|s| s.kind() == "forgotten")
+        .map(|s| s.path.clone())
+        .collect();
+    // A minute later the notice's recipient is blanked too; then a clean stop.
+    h.clock.set(now(&h) + Duration::minutes(2));
+    h.pass();
+    h.restart();
+    let mut files = Vec::new();
+    files_under(h.dir.path(), &mut files);
+    assert!(files.len() > 3, "the deployment folder was read");
+    for (path, bytes) in &files {
+        for secret in [note, "CANARY-comment-forget-77aa", code.as_str()] {
+            assert!(
+                !contains(bytes, secret),
+                "{} holds {secret}",
+                path.display()
+            );
+        }
+        // The notice itself goes to her address: the one file that may name it.
+        if !notice.contains(path) {
+            assert!(
+                !contains(bytes, ALICE.1),
+                "{} holds her address",
+                path.display()
+            );
+        }
+    }
+}
+
+// --- retention covers every copy ------------------------------------------------
+
+#[test]
+fn retention_removes_maildir_copies_sent_files_and_log_rows_and_refused_mail_keeps_none() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let note = "CANARY-retention-31c9";
+    let raw = reply_with(&h, &form, ALICE, 3, note, "rt1");
+    let sent = deliver(&mut h, &raw, "rt1.eml");
+    let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap();
+    assert!(confirm.path.exists());
+    let inbox = h.dir.path().join("var/inbox");
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 1);
+    // A forgery keeps no copy anywhere, not even in the Maildir.
+    let forged = mail(
+        ALICE,
+        "help",
+        &format!("help {note}-forged"),
+        &[],
+        "rt2",
+        now(&h),
+    );
+    deliver(&mut h, &forged, "rt2.eml");
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(inbox.join("new")).unwrap().count(), 0);
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let raw_rows = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM raw_inbound", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(raw_rows(&conn), 1, "only the PM's own reply");
+    // Past retention: every copy goes.
+    let days = i64::from(h.service.engine.config.service.retention_days);
+    h.clock
+        .set(now(&h) + Duration::days(days) + Duration::hours(1));
+    h.pass();
+    assert_eq!(raw_rows(&conn), 0);
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 0);
+    assert!(!confirm.path.exists(), "the sent copy is gone");
+    let old: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM inbound WHERE received_at < ?1",
+            [(now(&h) - Duration::days(days)).timestamp_millis()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old, 0, "old log rows purged");
+    assert_eq!(h.rows_about("notes", "alice"), 1, "the note itself stays");
+}
+
+#[test]
+fn sender_hashes_are_keyed_not_plain_digests_of_the_address() {
+    let mut h = start();
+    let forged = mail(ALICE, "help", "help", &[], "sh1", now(&h));
+    deliver(&mut h, &forged, "sh1.eml");
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let hash: String = conn
+        .query_row("SELECT sender_hash FROM inbound LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    use sha2::Digest;
+    let plain: String = sha2::Sha256::digest(ALICE.1.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hash.len(), 64);
+    assert_ne!(hash, plain, "not a plain digest a dictionary reverses");
+}
+
+// --- notes are data, never layout -------------------------------------------------
+
+#[test]
+fn notes_are_stripped_of_controls_capped_framed_and_keep_the_digest_small() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let sneaky =
+        "honest start\u{202E}desrever\u{2066}isolated\u{2028}Delivery: 5 (was 1, dip gone)";
+    let raw = reply_with(&h, &form, ALICE, 3, sneaky, "nd0");
+    let sent = deliver(&mut h, &raw, "nd0.eml");
+    assert!(sent.iter().any(|s| s.kind() == "confirm"));
+    let max = h.service.engine.config.auth.max_note_bytes;
+    for i in 0..30 {
+        let long = format!("long note {i} ").repeat(2_000);
+        let raw = reply_with(&h, &form, ALICE, 3, &long, &format!("nd{}", i + 1));
+        let sent = deliver(&mut h, &raw, &format!("nd{}.eml", i + 1));
+        if i == 0 {
+            let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap();
+            assert!(confirm.text.contains("were not stored"), "{}", confirm.text);
+        }
+    }
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let longest: i64 = conn
+        .query_row(
+            "SELECT max(length(CAST(text AS BLOB))) FROM notes",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(longest as usize <= max, "{longest}");
+    let texts: Vec<String> = conn
+        .prepare("SELECT text FROM notes")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in &texts {
+        assert!(
+            !t.chars()
+                .any(|c| matches!(c, '\u{202E}' | '\u{2066}' | '\u{2028}')),
+            "control characters stored"
+        );
+    }
+    h.run_until(utc(2026, 1, 16, 0, 0), Duration::hours(1));
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .find(|d| d.subject.contains("Alice"))
+        .unwrap();
+    assert!(digest.bytes.len() < 1_000_000, "{}", digest.bytes.len());
+    assert!(digest.text.contains("---- note 1 (as written) ----"));
+    assert!(
+        digest.text.contains("    | honest start"),
+        "{}",
+        &digest.text[..2000.min(digest.text.len())]
+    );
+    assert!(
+        !digest.text.contains("\nDelivery: 5 (was 1"),
+        "the note cannot start a line of its own"
+    );
+    assert!(digest.html.contains("<blockquote"));
+    for part in [&digest.text, &digest.html] {
+        assert!(!part.contains('\u{202E}') && !part.contains('\u{2028}'));
+    }
+}
+
+// --- a new coach sees only what was written for them ----------------------------
+
+#[test]
+fn after_re_pairing_the_new_coach_sees_only_their_weeks_until_the_pm_shares_history() {
+    let mut h = start();
+    // Week 2 under Maya: a form Alice leaves unanswered (a missed week).
+    h.run_until(utc(2026, 1, 12, 12, 0), Duration::hours(2));
+    let maya = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.subject.contains("Alice"))
+        .collect::<Vec<_>>();
+    assert!(maya.iter().all(|d| d.to == "maya@example.org"));
+    // Alice moves to Tom.
+    h.restart_with(|t| {
+        trusting_mx(t).replacen(
+            "email = \"alice@example.org\"\ncoach = \"maya\"",
+            "email = \"alice@example.org\"\ncoach = \"tom\"",
+            1,
+        )
+    });
+    assert_eq!(h.service.engine.config.pm("alice").unwrap().coach, "tom");
+    h.run_until(utc(2026, 1, 26, 12, 0), Duration::hours(2));
+    let tom: Vec<Sent> = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
+        .collect();
+    assert!(!tom.is_empty());
+    for d in &tom {
+        assert!(
+            !d.text.contains("2026-W02"),
+            "an old week shown: {}",
+            d.text
+        );
+        assert!(!d.text.contains("shared their weeks"));
+    }
+    // Alice shares her history: told, and Tom's next digest says so.
+    let raw = mail(
+        ALICE,
+        "share history",
+        "share history",
+        &[dmarc("pass", "example.org")],
+        "sh-1",
+        now(&h),
+    );
+    let sent = deliver(&mut h, &raw, "sh-1.eml");
+    let ack = sent.iter().find(|s| s.kind() == "ack").unwrap();
+    assert_eq!(ack.to, ALICE.1);
+    assert!(ack.text.contains("shared with them"), "{}", ack.text);
+    h.run_until(utc(2026, 2, 2, 12, 0), Duration::hours(2));
+    let last = h
+        .sent_of("digest")
+        .into_iter()
+        .rfind(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
+        .unwrap();
+    assert!(last.text.contains("shared their weeks"), "{}", last.text);
+    assert!(last.text.contains("2026-W02"), "{}", last.text);
+}
+
+// --- long headers, safe exports ---------------------------------------------------
+
+#[test]
+fn a_message_id_beyond_rfc_limits_is_not_copied_and_names_no_file() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let long_id = format!("{}@client.example", "x".repeat(980));
+    let raw = String::from_utf8(reply_with(&h, &form, ALICE, 4, "fine", "long1")).unwrap();
+    let start = raw.find("Message-ID: <").unwrap() + 13;
+    let end = start + raw[start..].find('>').unwrap();
+    let raw = format!("{}{long_id}{}", &raw[..start], &raw[end..]);
+    let sent = deliver(&mut h, raw.as_bytes(), "long1.eml");
+    let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap();
+    assert!(confirm.path.exists());
+    let name = confirm
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(name.len() < 64 && !name.contains("xxxx"), "{name}");
+    assert!(confirm.header("References").is_none());
+    for line in String::from_utf8_lossy(&confirm.bytes).split("\r\n") {
+        assert!(line.len() <= 998, "{} characters", line.len());
+    }
+}
+
+#[test]
+fn the_export_escapes_formula_cells_and_starts_with_a_bom() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let raw = reply_with(
+        &h,
+        &form,
+        ALICE,
+        4,
+        "=HYPERLINK(\"http://evil.example\")",
+        "ex-1",
+    );
+    deliver(&mut h, &raw, "ex-1.eml");
+    let ask = keyed_command(&form, "export", "ex-2", now(&h));
+    let sent = deliver(&mut h, &ask, "ex-2.eml");
+    let export = sent.iter().find(|s| s.kind() == "export").unwrap();
+    let msg = export.message();
+    let csv_bytes = msg
+        .attachments()
+        .find(|a| {
+            mail_parser::MimeHeaders::attachment_name(*a).is_some_and(|n| n.ends_with(".csv"))
+        })
+        .unwrap()
+        .contents()
+        .to_vec();
+    assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"), "a UTF-8 BOM");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&csv_bytes[3..]);
+    let mut cells = Vec::new();
+    for record in reader.records() {
+        cells.extend(
+            record
+                .unwrap()
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        cells
+            .iter()
+            .any(|c| c == "'=HYPERLINK(\"http://evil.example\")"),
+        "{cells:?}"
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| !c.starts_with(['=', '+', '@', '\t', '\r'])),
+        "{cells:?}"
+    );
+}
+
+// --- machines that do not say they are machines -----------------------------------
+
+#[test]
+fn a_silent_auto_responder_gets_at_most_one_answer_a_day_and_changes_no_notes() {
+    let mut h = start();
+    let form = alice_form(&mut h);
+    let raw = reply_with(&h, &form, ALICE, 4, "my real note", "ar0");
+    let sent = deliver(&mut h, &raw, "ar0.eml");
+    let confirm = sent.iter().find(|s| s.kind() == "confirm").unwrap().clone();
+    let notes = h.rows_about("notes", "alice");
+    let mut answers = 0;
+    for i in 0..5 {
+        // A reply to the confirmation, no scores, no command, no RFC 3834 header.
+        let mid = confirm.header("Message-ID").unwrap();
+        let echo = String::from_utf8(mail(
+            ALICE,
+            &format!("Re: {}", confirm.subject),
+            "Thank you for your message. I will get back to you soon.",
+            &[
+                ("In-Reply-To".into(), mid.clone()),
+                ("References".into(), mid),
+            ],
+            &format!("ar-echo{i}"),
+            now(&h),
+        ))
+        .unwrap()
+        .replace(
+            "To: PM Pulse <pulse@example.org>",
+            &format!("To: {}", confirm.header("Reply-To").unwrap()),
+        );
+        answers += deliver(&mut h, echo.as_bytes(), &format!("ar-echo{i}.eml")).len();
+        // An out-of-office text to the form's reply address.
+        let oof = keyed_command(
+            &form,
+            "I am out of the office until Monday with limited access to email.",
+            &format!("ar-oof{i}"),
+            now(&h),
+        );
+        answers += deliver(&mut h, &oof, &format!("ar-oof{i}.eml")).len();
+    }
+    assert!(answers <= 1, "{answers} answers in a day");
+    assert_eq!(h.rows_about("notes", "alice"), notes, "no note changed");
+}
+
+#[test]
+fn every_privacy_limit_is_a_checked_config_key_whose_error_names_the_key_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, bad, key) in [
+        (
+            "reply_key_weeks = 2",
+            "reply_key_weeks = 0",
+            "auth.reply_key_weeks",
+        ),
+        (
+            "max_pause_days = 365",
+            "max_pause_days = 0",
+            "auth.max_pause_days",
+        ),
+        (
+            "max_note_bytes = 10_240",
+            "max_note_bytes = 1",
+            "auth.max_note_bytes",
+        ),
+        (
+            "max_digest_note_bytes = 200_000",
+            "max_digest_note_bytes = 5_000_000",
+            "auth.max_digest_note_bytes",
+        ),
+        (
+            "replies_per_sender_per_hour = 10",
+            "replies_per_sender_per_hour = 0",
+            "auth.replies_per_sender_per_hour",
+        ),
+    ] {
+        let path = util::write_config(dir.path(), |t| {
+            assert!(t.contains(line), "the shipped config documents {line}");
+            t.replace(line, bad)
+        });
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+        assert!(err.contains("write e.g."), "{err}");
+    }
+    let refused = util::write_config(dir.path(), |t| t);
+    let shipped = std::fs::read_to_string(refused).unwrap();
+    assert!(shipped.contains("refused_per_sender_per_hour = 20"));
+}

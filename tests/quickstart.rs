@@ -92,10 +92,10 @@ fn the_readme_quick_start_completes_on_a_fresh_copy() {
         );
     }
     let mut service = service.expect("the quick start runs the service");
-    assert!(outbox_has(dir.path(), "form-alice"), "no form for alice");
+    assert!(outbox_has(dir.path(), "-form.eml"), "no form for alice");
     // The reply is read, stored and confirmed by the running service.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !outbox_has(dir.path(), "confirm-") {
+    while !outbox_has(dir.path(), "-confirm.eml") {
         assert!(
             Instant::now() < deadline,
             "no confirmation; inbox new/ still holds {:?}",

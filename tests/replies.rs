@@ -30,7 +30,13 @@ pub const FORMS: &[(&str, &str, &str)] = &[
 /// The forms of [`FORMS`], as the one in-memory lookup.
 fn corpus_forms() -> MemoryForms {
     FORMS.iter().fold(MemoryForms::new(), |forms, (k, pm, w)| {
-        forms.with_form(k, pm, w.parse().unwrap())
+        // The store records each form's Message-ID; the corpus's forms
+        // were sent as `form.<key>@example.org`.
+        forms.with_form(k, pm, w.parse().unwrap()).with_message_id(
+            &format!("form.{k}@example.org"),
+            pm,
+            w.parse().unwrap(),
+        )
     })
 }
 

@@ -359,7 +359,7 @@ pub fn sample_reply(config: Config, pm: &str, score: u8) -> Result<u8, CliError>
     let now = SystemClock.now();
     let address = &config.service.address;
     let form = crate::replies::FormHeaders {
-        message_id: crate::reply_key::form_message_id(address, &key),
+        message_id: store.form_message_id(&known.key, week)?.unwrap_or_default(),
         reply_to: crate::reply_key::reply_address(address, &key),
         subject: format!("{} — your week of {}", config.service.name, week.dates()),
         text: String::new(),

@@ -25,6 +25,8 @@ use crate::week::Week;
 
 pub mod pm_commands;
 mod receive;
+
+pub use receive::dedup_key_of;
 mod tick;
 
 /// Why a step of the loop failed. Every variant is a local fault: the
@@ -70,6 +72,17 @@ pub struct Receipt {
     pub answered: bool,
     /// Over the per-sender hourly limit: recorded, not answered.
     pub rate_limited: bool,
+    /// A PM was forgotten: what the edges must erase besides the database.
+    pub forgotten: Option<Forgotten>,
+}
+
+/// What a `forget` leaves for the edges to erase: the PM's inbound messages
+/// (by dedup key: `mid:<Message-ID>` or `sha256:<content hash>`) and outbox
+/// rows (by id), read before the rows were deleted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub inbound: Vec<String>,
+    pub outbox: Vec<i64>,
 }
 
 /// The operating system's random source: the one used for real keys.
@@ -113,6 +126,15 @@ impl Engine {
         Ok(reply_key::generate(self.entropy.as_ref())?)
     }
 
+    /// A fresh random Message-ID for a message about to be queued: never
+    /// derived from a reply key, a PM or a week.
+    pub(crate) fn message_id(&self) -> Result<String, EngineError> {
+        Ok(reply_key::random_message_id(
+            self.entropy.as_ref(),
+            &self.config.service.address,
+        )?)
+    }
+
     pub(crate) fn service(&self) -> ServiceView {
         ServiceView::from_config(&self.config.service)
     }
@@ -129,6 +151,36 @@ impl Engine {
             &store.history(&pm.key)?,
             store.forms_sent(&pm.key)?,
             store.skipped_weeks(&pm.key)?,
+            &store.pauses(&pm.key)?,
+            upto,
+        ))
+    }
+
+    /// [`Engine::history`] as a coach may see it: only weeks from `from` on
+    /// (the coach's own pairing), when given.
+    pub fn history_from(
+        &self,
+        store: &Store,
+        pm: &Pm,
+        upto: Week,
+        from: Option<Week>,
+    ) -> Result<History, EngineError> {
+        let Some(from) = from else {
+            return self.history(store, pm, upto);
+        };
+        let rows: Vec<_> = store
+            .history(&pm.key)?
+            .into_iter()
+            .filter(|(w, _, _)| *w >= from)
+            .collect();
+        let keep = |set: std::collections::BTreeSet<Week>| {
+            set.into_iter().filter(|w| *w >= from).collect()
+        };
+        Ok(build_history(
+            pm,
+            &rows,
+            keep(store.forms_sent(&pm.key)?),
+            keep(store.skipped_weeks(&pm.key)?),
             &store.pauses(&pm.key)?,
             upto,
         ))
@@ -162,6 +214,8 @@ impl Engine {
         dedup_key: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
+        let mut email = email.clone();
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         let key = format!("{kind}:{dedup_key}");
         Ok(enqueue(tx, &key, kind, pm, &pm.email, &bytes, now)?)

@@ -30,7 +30,7 @@ impl Engine {
             },
         )?;
         let dedup_key = dedup_key(raw, &u);
-        let sender_hash = sender_hash(raw);
+        let sender = sender_address(raw);
         let span = tracing::info_span!(
             "inbound",
             msg = %&u.content_hash[..12.min(u.content_hash.len())],
@@ -48,15 +48,33 @@ impl Engine {
             duplicate: false,
             answered: false,
             rate_limited: false,
+            forgotten: None,
         };
         if tx.inbound_seen(&dedup_key)? {
             info!("already seen; nothing applied again");
             receipt.duplicate = true;
             return Ok(receipt);
         }
-        if let Some(hash) = &sender_hash {
-            let recent = tx.count_inbound_from(hash, now - Duration::hours(1))?;
-            receipt.rate_limited = recent >= self.config.auth.replies_per_sender_per_hour;
+        // Keyed: a dictionary of addresses does not reverse it.
+        let sender_hash = match &sender {
+            Some(address) => Some(keyed_hash(&tx.install_secret()?, address.as_bytes())),
+            None => None,
+        };
+        let hour_ago = now - Duration::hours(1);
+        let authorized = matches!(u.kind, Kind::Assessment | Kind::Command);
+        match (authorized, u.pm.as_deref(), &sender_hash) {
+            // A PM's budget counts only what passed authorization as theirs:
+            // forged mail in their name never uses it up.
+            (true, Some(pm), _) => {
+                let recent = tx.count_authorized_from(pm, hour_ago)?;
+                receipt.rate_limited = recent >= self.config.auth.replies_per_sender_per_hour;
+            }
+            // Refused and ignored mail has its own budget per sender.
+            (false, _, Some(hash)) => {
+                let recent = tx.count_refused_from(hash, hour_ago)?;
+                receipt.rate_limited = recent >= self.config.auth.refused_per_sender_per_hour;
+            }
+            _ => {}
         }
         let inbound_id = tx.log_inbound(&InboundRecord {
             dedup_key: &dedup_key,
@@ -68,14 +86,29 @@ impl Engine {
             received_at: now,
         })?;
         let pm = u.pm.as_deref().and_then(|k| self.config.pm(k));
-        if let Some(pm) = pm {
+        if let Some(pm) = pm
+            && authorized
+        {
+            // Only mail that counts keeps a raw copy (until retention).
             tx.keep_raw(inbound_id, raw, now)?;
             match u.kind {
                 Kind::Assessment => {
                     if let Some(week) = u.week {
                         tx.record_answers(&pm.key, week, &u.scores, &u.skipped, inbound_id, now)?;
+                        let mut u = u.clone();
+                        u.note = u.note.map(|n| note_as_data(&n, usize::MAX).0);
                         if let Some(note) = self.note_with_comments(&u) {
+                            let (note, cut) = note_as_data(&note, self.config.auth.max_note_bytes);
                             tx.record_note(&pm.key, week, &note, inbound_id, now)?;
+                            if cut > 0 {
+                                u.invalid.push(crate::understand::Invalid {
+                                    line: "(your note)".into(),
+                                    reason: format!(
+                                        "notes are kept up to {} bytes: the last {cut} bytes were not stored",
+                                        self.config.auth.max_note_bytes
+                                    ),
+                                });
+                            }
                         }
                         if !receipt.rate_limited {
                             receipt.answered =
@@ -84,12 +117,35 @@ impl Engine {
                     }
                 }
                 Kind::Command => {
-                    if !receipt.rate_limited {
+                    // What a PM controls is always applied and answered.
+                    let always = u.command.as_ref().is_some_and(|c| c.always_answered());
+                    if always || !receipt.rate_limited {
+                        // What the edges hold of the PM, read before a forget.
+                        let traces = match &u.command {
+                            Some(understand::Command::Forget { token: Some(_) }) => {
+                                Some(tx.traces_of(&pm.key)?)
+                            }
+                            _ => None,
+                        };
                         receipt.answered = pm_commands::apply(self, &tx, pm, &u, &dedup_key, now)?;
+                        if let Some((mut inbound, outbox)) = traces
+                            && tx.pm_forgotten(&pm.key)?
+                        {
+                            inbound.push(dedup_key.clone());
+                            receipt.forgotten = Some(super::Forgotten { inbound, outbox });
+                        }
                     }
                 }
                 Kind::Ignored | Kind::Rejected => {}
             }
+        }
+        // The PM's own key of a closed form: told politely, nothing stored.
+        if let (Some(pm), Some(week)) = (
+            u.pm.as_deref().and_then(|k| self.config.pm(k)),
+            u.closed_form,
+        ) && !receipt.rate_limited
+        {
+            receipt.answered = pm_commands::form_closed(self, &tx, pm, &u, week, &dedup_key, now)?;
         }
         tx.commit()?;
         info!(
@@ -156,12 +212,115 @@ impl Engine {
     }
 }
 
-/// A content-free handle on the sender for the rate limit: SHA-256 of the
-/// lower-cased From address.
-fn sender_hash(raw: &[u8]) -> Option<String> {
+/// The key a message is logged under (its Message-ID, or its content hash),
+/// computed from its bytes alone: how the edges find a logged message again.
+pub fn dedup_key_of(raw: &[u8]) -> String {
+    if let Some(bytes) = raw_message_id(raw)
+        && std::str::from_utf8(bytes).is_err()
+    {
+        return format!("mid-bytes:{}", understand::content_hash(bytes));
+    }
+    let id = mail_parser::MessageParser::new()
+        .parse_headers(raw)
+        .and_then(|m| m.message_id().map(|id| id.trim().to_string()))
+        .filter(|id| !id.is_empty() && id.len() <= 998);
+    match id {
+        Some(id) => format!("mid:{id}"),
+        None => format!("sha256:{}", understand::content_hash(raw)),
+    }
+}
+
+/// A note made safe to show: control, bidi and line/paragraph separator
+/// characters dropped (line breaks and tabs kept), then cut at a character
+/// boundary to `max` bytes. Returns the note and how many bytes were cut.
+pub(super) fn note_as_data(note: &str, max: usize) -> (String, usize) {
+    let clean: String = note
+        .chars()
+        .filter(|&c| {
+            c == '\n'
+                || c == '\t'
+                || !(c.is_control()
+                    || matches!(c,
+                        '\u{200B}'..='\u{200F}'
+                        | '\u{2028}'..='\u{202E}'
+                        | '\u{2060}'..='\u{2069}'
+                        | '\u{061C}'
+                        | '\u{FEFF}'
+                        | '\u{FFF9}'..='\u{FFFB}'))
+        })
+        .collect();
+    if clean.len() <= max {
+        return (clean, 0);
+    }
+    let mut end = max;
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    (clean[..end].to_string(), clean.len() - end)
+}
+
+/// The sender's one address, lower-cased, when the From header is sound
+/// (see [`understand::authorize::from_address`]).
+fn sender_address(raw: &[u8]) -> Option<String> {
     let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
-    let from = headers.from()?.first()?.address()?.to_ascii_lowercase();
-    Some(understand::content_hash(from.as_bytes()))
+    understand::authorize::from_address(&headers).ok()
+}
+
+/// HMAC-SHA256 (RFC 2104) of `data` under `key`, hex: the content-free
+/// handle on a sender for the rate limit.
+pub(crate) fn keyed_hash(key: &[u8], data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(data);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_raw_message_id_is_found_with_its_bytes() {
+        let raw = b"From: a@b\r\nMessage-ID: <a\xff@x>\r\nSubject: s\r\n\r\nbody\r\n";
+        assert_eq!(raw_message_id(raw), Some(&b"<a\xff@x>"[..]));
+        let folded = b"Message-Id:\r\n <long@x>\r\n\r\n";
+        assert_eq!(raw_message_id(folded), Some(&b"<long@x>"[..]));
+        assert_eq!(
+            raw_message_id(b"From: a@b\r\n\r\nMessage-ID: <in-body@x>\r\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn notes_lose_bidi_controls_and_separators_and_are_cut_at_a_char_boundary() {
+        let (n, cut) = note_as_data("a\u{202E}b\u{2066}c\u{2028}d\u{7}e\nf\tg", 100);
+        assert_eq!((n.as_str(), cut), ("abcde\nf\tg", 0));
+        let (n, cut) = note_as_data("éééé", 3);
+        assert_eq!((n.as_str(), cut), ("é", 6));
+    }
+
+    #[test]
+    fn keyed_hash_matches_rfc4231_test_case_2() {
+        assert_eq!(
+            keyed_hash(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 }
 
 /// What makes two deliveries "the same message": the Message-ID, compared
@@ -208,21 +367,4 @@ fn raw_message_id(raw: &[u8]) -> Option<&[u8]> {
         start = line_end + 1;
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::raw_message_id;
-
-    #[test]
-    fn the_raw_message_id_is_found_with_its_bytes() {
-        let raw = b"From: a@b\r\nMessage-ID: <a\xff@x>\r\nSubject: s\r\n\r\nbody\r\n";
-        assert_eq!(raw_message_id(raw), Some(&b"<a\xff@x>"[..]));
-        let folded = b"Message-Id:\r\n <long@x>\r\n\r\n";
-        assert_eq!(raw_message_id(folded), Some(&b"<long@x>"[..]));
-        assert_eq!(
-            raw_message_id(b"From: a@b\r\n\r\nMessage-ID: <in-body@x>\r\n"),
-            None
-        );
-    }
 }

@@ -69,7 +69,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let reply_key = self.new_secret()?;
         let address = &self.config.service.address;
-        let email = self.renderer.form(&FormView {
+        let mut email = self.renderer.form(&FormView {
             service: self.service(),
             pm: Self::mailbox(pm),
             week,
@@ -78,6 +78,7 @@ impl Engine {
             skills: SkillView::active(&self.config.framework),
             date: now,
         })?;
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
             tx.record_form(&pm.key, week, &reply_key, &email.message_id, now)?;
@@ -96,7 +97,7 @@ impl Engine {
         let Some(reply_key) = store.reply_key_for(&pm.key, week)? else {
             return Ok(false);
         };
-        let email = self.renderer.reminder(&ReminderView {
+        let mut email = self.renderer.reminder(&ReminderView {
             service: self.service(),
             pm: Self::mailbox(pm),
             week,
@@ -105,6 +106,11 @@ impl Engine {
             skills: SkillView::active(&self.config.framework),
             date: now,
         })?;
+        // Threaded under the form as it was sent.
+        let form_id = store.form_message_id(&pm.key, week)?;
+        email.in_reply_to = form_id.clone();
+        email.references = form_id.into_iter().collect();
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "reminder", pm, &pm.email, &bytes, now)?)
@@ -124,7 +130,17 @@ impl Engine {
         let Some(coach) = self.config.coach_of(pm) else {
             return Ok(false);
         };
-        let history = self.history(store, pm, week)?;
+        // A new coach sees the weeks from their own pairing on, unless the
+        // PM shared the earlier ones (`share history`).
+        let pairings = store.pairings(&pm.key)?;
+        let history_shared = store.history_shared(&pm.key, &coach.key)?;
+        let from = match pairings.iter().rev().find(|p| p.until.is_none()) {
+            Some(current) if pairings.len() > 1 && !history_shared => {
+                Some(schedule::open_week(current.since, pm))
+            }
+            _ => None,
+        };
+        let history = self.history_from(store, pm, week, from)?;
         let data = analysis::digest(
             &history,
             &self.config.framework,
@@ -132,7 +148,7 @@ impl Engine {
             self.config.schedule.dip_threshold,
         );
         let pause = store.active_pause(&pm.key, one_on_one)?;
-        let email = self.renderer.digest(&DigestView {
+        let mut email = self.renderer.digest(&DigestView {
             service: self.service(),
             coach: Mailbox::new(coach.name.clone(), coach.email.clone()),
             pm_key: pm.key.clone(),
@@ -160,18 +176,48 @@ impl Engine {
                         .collect(),
                 })
                 .collect(),
-            notes: store.notes(&pm.key, week)?,
+            notes: digest_notes(
+                store.notes(&pm.key, week)?,
+                self.config.auth.max_note_bytes,
+                self.config.auth.max_digest_note_bytes,
+            ),
             missed_weeks: data.missed.clone(),
             paused_weeks: data.paused.clone(),
             dip_threshold: self.config.schedule.dip_threshold,
             streak: data.streak,
             paused: pause.is_some() || data.status == analysis::WeekStatus::Paused,
             paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
+            history_shared: history_shared && pairings.len() > 1,
             date: now,
         })?;
+        email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
         })
     }
+}
+
+/// The notes as a digest shows them: each made safe (see
+/// `receive::note_as_data`) and cut to `max_note`, all together at most
+/// `max_total` bytes, so a digest stays small whatever was written.
+fn digest_notes(notes: Vec<String>, max_note: usize, max_total: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut left = max_total;
+    let mut hidden = 0usize;
+    for n in notes {
+        let (n, _) = super::receive::note_as_data(&n, max_note);
+        if n.len() <= left {
+            left -= n.len();
+            out.push(n);
+        } else {
+            hidden += 1;
+        }
+    }
+    if hidden > 0 {
+        out.push(format!(
+            "({hidden} more notes are not shown: this digest's notes reached their size limit)"
+        ));
+    }
+    out
 }

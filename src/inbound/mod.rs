@@ -110,6 +110,37 @@ impl Maildir {
 
     /// Delivers a message into `new/` the Maildir way (write to `tmp/`,
     /// then rename). Used by the demo and tests to play a mail server.
+    /// Deletes a message that must keep no copy (refused or ignored mail),
+    /// once its log row is committed.
+    pub fn discard(&self, msg: &MaildirMessage) -> Result<(), InboundError> {
+        std::fs::remove_file(&msg.path).map_err(|source| InboundError::Maildir {
+            dir: self.dir.clone(),
+            source,
+        })
+    }
+
+    /// Deletes the processed messages (in `cur/`) whose bytes `matches`
+    /// picks: a forgotten PM's mail, or mail past retention.
+    pub fn remove_processed(&self, matches: impl Fn(&[u8]) -> bool) -> Result<usize, InboundError> {
+        let err = |source| InboundError::Maildir {
+            dir: self.dir.clone(),
+            source,
+        };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.dir.join("cur")).map_err(err)? {
+            let path = entry.map_err(err)?.path();
+            if !path.is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(err)?;
+            if matches(&bytes) {
+                std::fs::remove_file(&path).map_err(err)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     pub fn deliver(&self, unique: &str, bytes: &[u8]) -> Result<PathBuf, InboundError> {
         let err = |source| InboundError::Maildir {
             dir: self.dir.clone(),

@@ -64,6 +64,12 @@ pub trait Transport: Send + Sync {
     fn concurrency(&self) -> usize {
         1
     }
+
+    /// Removes any copy this transport kept of the outbox rows `ids` (a
+    /// PM's `forget`). Transports that keep nothing do nothing.
+    fn forget(&self, _ids: &[i64]) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes each message as an `.eml` file named after its outbox row, so a
@@ -84,9 +90,10 @@ impl FileTransport {
 
     /// The file a parcel is written to.
     pub fn path_of(&self, parcel: &Parcel) -> PathBuf {
-        let key: String = parcel
-            .key
-            .chars()
+        // Only the row id and the key's kind (`form`, `confirm`…): the rest
+        // of a key may come from an inbound Message-ID, never a file name.
+        let kind = parcel.key.split(':').next().unwrap_or("").chars().take(32);
+        let key: String = kind
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '-' {
                     c
@@ -128,6 +135,24 @@ impl Transport for FileTransport {
             self.write(parcel)
                 .map_err(|e| SendError::Temporary(format!("file transport: {}", e.kind())))
         })
+    }
+
+    /// Deletes the `.eml` files of these outbox rows (named `<id>-…`).
+    fn forget(&self, ids: &[i64]) -> std::io::Result<()> {
+        let prefixes: Vec<String> = ids.iter().map(|id| format!("{id:06}-")).collect();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -209,6 +234,10 @@ impl Transport for Copying {
 
     fn concurrency(&self) -> usize {
         self.inner.concurrency()
+    }
+
+    fn forget(&self, ids: &[i64]) -> std::io::Result<()> {
+        self.inner.forget(ids)
     }
 }
 
@@ -348,10 +377,7 @@ mod tests {
         t.send(&p).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1);
-        assert_eq!(
-            t.path_of(&p).file_name().unwrap(),
-            "000007-form-alice-2026-W48.eml"
-        );
+        assert_eq!(t.path_of(&p).file_name().unwrap(), "000007-form.eml");
         assert_eq!(std::fs::read(t.path_of(&p)).unwrap(), p.bytes);
     }
 

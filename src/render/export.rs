@@ -39,10 +39,22 @@ pub struct ExportExtras {
 }
 
 /// The CSV bytes (UTF-8, CRLF line ends).
+/// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading `'` (OWASP's advice for
+/// CSV injection); the CSV quoting itself is the writer's.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 pub fn export_csv(export: &Export, extras: &ExportExtras) -> Result<Vec<u8>, RenderError> {
+    // A UTF-8 byte order mark, so spreadsheets read accents right.
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
     let err = |e: csv::Error| RenderError::Message(format!("cannot write the export: {e}"));
     w.write_record(COLUMNS).map_err(err)?;
     let mut row = |record: &str,
@@ -57,10 +69,10 @@ pub fn export_csv(export: &Export, extras: &ExportExtras) -> Result<Vec<u8>, Ren
         w.write_record([
             record,
             &week.map(|w| w.to_string()).unwrap_or_default(),
-            skill,
+            &cell(skill),
             score,
             current,
-            text,
+            &cell(text),
             &time(at),
             &time(until),
         ])

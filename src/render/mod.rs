@@ -20,8 +20,12 @@
 //!
 //! # Message-IDs (all `<kind>.<token>@<domain of the service address>`)
 //!
-//! * form: `form.<reply key>@…` (see [`form_message_id`]); reminder:
-//!   `reminder.<reply key>@…`, In-Reply-To the form.
+//! These are placeholders that carry no secret: the engine stamps every
+//! message it queues with a random Message-ID (`reply_key::random_message_id`)
+//! and threads a reminder under the form's recorded one.
+//!
+//! * form: `form.<week>@…`; reminder: `reminder.<week>@…`, In-Reply-To the
+//!   form's placeholder.
 //! * digest: `digest.<pm key>.<week>@…`.
 //! * confirm / help: `confirm.<id>@…` / `help.<id>@…`, where `id` is unique
 //!   per inbound message (e.g. a prefix of its content hash), In-Reply-To the
@@ -405,6 +409,8 @@ pub struct DigestView {
     /// The PM paused the forms: no answers are expected.
     pub paused: bool,
     pub paused_until: Option<NaiveDate>,
+    /// The PM shared their weeks from before this coach (`share history`).
+    pub history_shared: bool,
     pub date: DateTime<Utc>,
 }
 
@@ -429,13 +435,15 @@ pub struct HelpView {
 // Addresses and ids.
 // ---------------------------------------------------------------------------
 
-pub use crate::reply_key::{domain_of, form_message_id, reply_address};
+pub use crate::reply_key::{domain_of, reply_address};
 
 /// Whether `id` (without angle brackets) can go into In-Reply-To and
 /// References as it is: a message from a client with an odd Message-ID is
 /// answered unthreaded rather than not at all.
 pub fn is_message_id(id: &str) -> bool {
-    email::msg_id("Message-ID", id).is_ok()
+    // RFC 5322 lines stay under 998 characters: a longer id would break the
+    // In-Reply-To and References lines, so it is not copied at all.
+    id.len() <= 250 && email::msg_id("Message-ID", id).is_ok()
 }
 
 /// A skill's answer line on the form, exactly as the text part shows it:
@@ -530,7 +538,7 @@ impl Renderer {
             to: v.pm.clone(),
             reply_to: Some(v.reply_to.clone()),
             subject: form_subject(&v.service, v.week),
-            message_id: form_message_id(&v.service.address, &v.reply_key),
+            message_id: format!("form.{}@{}", v.week, v.service.domain()),
             in_reply_to: None,
             references: Vec::new(),
             auto_submitted: AutoSubmitted::Generated,
@@ -557,13 +565,13 @@ impl Renderer {
             example: form_example(&v.skills),
         };
         let (text, html) = self.both("reminder", &ctx)?;
-        let form_id = form_message_id(&v.service.address, &v.reply_key);
+        let form_id = format!("form.{}@{}", v.week, v.service.domain());
         Ok(Email {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: Some(v.reply_to.clone()),
             subject: form_subject(&v.service, v.week),
-            message_id: format!("reminder.{}@{}", v.reply_key, v.service.domain()),
+            message_id: format!("reminder.{}@{}", v.week, v.service.domain()),
             in_reply_to: Some(form_id.clone()),
             references: vec![form_id],
             auto_submitted: AutoSubmitted::Generated,

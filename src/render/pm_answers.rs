@@ -161,6 +161,12 @@ pub enum Ack {
     AlreadySkipped,
     /// A forget code that is wrong, used or expired: nothing was deleted.
     ForgetInvalid,
+    /// `pause until` beyond the longest pause: paused until `until`, the cap.
+    PauseCapped,
+    /// A reply with the key of a form that has closed: nothing stored.
+    FormClosed,
+    /// `share history`: the current coach now sees the earlier weeks.
+    HistoryShared,
 }
 
 /// The short answer to `pause`, `resume`, `skip` (and a forget code that did
@@ -302,6 +308,15 @@ impl Renderer {
                 None => format!("{name} — week skipped"),
             },
             Ack::ForgetInvalid => format!("{name} — that forget code did not work"),
+            Ack::PauseCapped => format!(
+                "{name} — forms paused until {} (the longest pause)",
+                v.until.as_deref().unwrap_or("further notice")
+            ),
+            Ack::HistoryShared => format!("{name} — your earlier weeks are shared with your coach"),
+            Ack::FormClosed => match v.week {
+                Some(w) => format!("{name} — the form for week {w} has closed"),
+                None => format!("{name} — that form has closed"),
+            },
         };
         Ok(v.to.email("ack", subject, text, html))
     }

@@ -154,7 +154,7 @@ impl Samples {
             id: "3f9a0c1d2e4b5a6c".into(),
             in_reply_to: Some(pm_message.clone()),
             references: vec![
-                super::form_message_id(&service().address, REPLY_KEY),
+                format!("form.{}@{}", week(), service().domain()),
                 pm_message.clone(),
             ],
             reply_to: Some(reply_to.clone()),
@@ -291,6 +291,7 @@ impl Samples {
             streak: 2,
             paused: false,
             paused_until: None,
+            history_shared: false,
             date: at(30, 7, 0),
         };
         let digest_paused = DigestView {
@@ -507,6 +508,14 @@ impl Samples {
             ),
             ack(Ack::AlreadySkipped, None, Some(week()), None),
             ack(Ack::ForgetInvalid, None, None, None),
+            ack(
+                Ack::PauseCapped,
+                Some("Tue 7 Dec 2027, 10:31 (Europe/Paris)"),
+                None,
+                Some(next),
+            ),
+            ack(Ack::FormClosed, None, Some(week()), None),
+            ack(Ack::HistoryShared, None, None, None),
         ];
         Samples {
             trends: vec![trend, trend_one, trend_empty],

@@ -138,6 +138,11 @@ impl Store {
         // The first read: an encrypted or foreign file fails here, clearly.
         schema::user_version(&store.conn).at(p)?;
         store.conn.pragma_update(None, "foreign_keys", true).at(p)?;
+        // Deleted rows are overwritten with zeros, not left in free pages.
+        store
+            .conn
+            .pragma_update(None, "secure_delete", true)
+            .at(p)?;
         // In memory the journal stays "memory"; files switch to WAL.
         let _mode: String = store
             .conn
@@ -441,6 +446,14 @@ reads! {
     fn inbound_seen(&self, dedup_key: &str) -> bool = replies::inbound_seen;
     /// Messages logged from this sender (hash) since `since`: the rate limit.
     fn count_inbound_from(&self, sender_hash: &str, since: DateTime<Utc>) -> u32 = replies::count_inbound_from;
+    /// Authorized messages (assessments, commands) of `pm` since `since`:
+    /// the PM's own rate limit, which forged mail cannot touch.
+    fn count_authorized_from(&self, pm: &str, since: DateTime<Utc>) -> u32 = replies::count_authorized_from;
+    /// Refused or ignored messages from this sender (keyed hash) since
+    /// `since`: their own budget.
+    fn count_refused_from(&self, sender_hash: &str, since: DateTime<Utc>) -> u32 = replies::count_refused_from;
+    /// The per-install secret keying sender hashes; never logged or exported.
+    fn install_secret(&self) -> Vec<u8> = replies::install_secret;
     /// Weeks with at least one current answer (a score or a skip).
     fn answered_weeks(&self, pm: &str) -> std::collections::BTreeSet<Week> = replies::answered_weeks;
     /// Weeks a form was recorded for.
@@ -461,6 +474,8 @@ reads! {
     fn notes(&self, pm: &str, week: Week) -> Vec<String> = replies::notes;
     /// The form sent to `pm` for `week`, newest first if several.
     fn form_for(&self, pm: &str, week: Week) -> Option<FormRow> = replies::form_for;
+    /// The Message-ID the form of `pm` for `week` was sent with.
+    fn form_message_id(&self, pm: &str, week: Week) -> Option<String> = replies::form_message_id;
     /// Whether an outbox row with this idempotency key exists (any status).
     fn has_outbound_key(&self, key: &str) -> bool = outbox::has_key;
     /// Idempotency keys of outbox rows created at or after `since`.
@@ -477,6 +492,8 @@ reads! {
     fn paused_pms(&self, at: DateTime<Utc>) -> std::collections::HashSet<String> = privacy::paused_pms;
     /// Weeks `pm` skipped on purpose (`skip`).
     fn skipped_weeks(&self, pm: &str) -> std::collections::BTreeSet<Week> = privacy::skipped_weeks;
+    /// Whether `pm` shared their earlier weeks with `coach` (`share history`).
+    fn history_shared(&self, pm: &str, coach: &str) -> bool = privacy::history_shared;
     /// `pm`'s events (commands), oldest first.
     fn events(&self, pm: &str) -> Vec<EventRow> = privacy::events;
     /// Everything stored about `pm`, for the CSV export.

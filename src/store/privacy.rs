@@ -29,6 +29,7 @@ pub enum EventKind {
     Export,
     ForgetRequested,
     Forgotten,
+    ShareHistory,
 }
 
 impl EventKind {
@@ -42,6 +43,7 @@ impl EventKind {
             EventKind::Export => "export",
             EventKind::ForgetRequested => "forget_requested",
             EventKind::Forgotten => "forgotten",
+            EventKind::ShareHistory => "share_history",
         }
     }
 
@@ -55,6 +57,7 @@ impl EventKind {
             EventKind::Export,
             EventKind::ForgetRequested,
             EventKind::Forgotten,
+            EventKind::ShareHistory,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -116,9 +119,27 @@ pub(crate) const FORGET: &[&str] = &[
     "DELETE FROM skips WHERE pm = ?1",
     "DELETE FROM forget_tokens WHERE pm = ?1",
     "DELETE FROM pairings WHERE pm = ?1",
+    "DELETE FROM history_shares WHERE pm = ?1",
 ];
 
 impl Tx<'_> {
+    /// `pm` shows their earlier weeks to `coach` (their current one).
+    pub fn share_history(
+        &self,
+        pm: &str,
+        coach: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO history_shares (pm, coach, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                params![pm, coach, ms(now)],
+            )
+            .at(self.path)?;
+        Ok(())
+    }
+
     /// Records what a PM did (kind and dates, no content).
     pub fn record_event(&self, event: &Event<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.tx
@@ -270,7 +291,122 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// The dedup keys of `pm`'s inbound messages and the ids of their outbox
+    /// rows: what files outside the database may still hold (read before a
+    /// forget, so the edges can erase them after).
+    pub fn traces_of(&self, pm: &str) -> Result<(Vec<String>, Vec<i64>), StoreError> {
+        let c: &Connection = &self.tx;
+        let inbound = c
+            .prepare("SELECT dedup_key FROM inbound WHERE pm = ?1")
+            .and_then(|mut s| {
+                s.query_map([pm], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .at(self.path)?;
+        let outbox = c
+            .prepare("SELECT id FROM outbox WHERE pm = ?1")
+            .and_then(|mut s| {
+                s.query_map([pm], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .at(self.path)?;
+        Ok((inbound, outbox))
+    }
+
+    /// Whether `pm`'s newest event is `forgotten` (this transaction forgot them).
+    pub fn pm_forgotten(&self, pm: &str) -> Result<bool, StoreError> {
+        let kind: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT kind FROM events WHERE pm = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+                [pm],
+                |r| r.get(0),
+            )
+            .optional()
+            .at(self.path)?;
+        Ok(kind.as_deref() == Some("forgotten"))
+    }
+}
+
 impl Store {
+    /// Moves everything in the WAL into the database file and truncates the
+    /// WAL to nothing: after a forget, deleted words must not linger there.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .at(&self.path)
+    }
+
+    /// Whether a `forgotten` notice still waits to be delivered.
+    pub fn forgotten_notice_pending(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = 'forgotten' AND status = 'pending')",
+                [],
+                |r| r.get(0),
+            )
+            .at(&self.path)
+    }
+
+    /// Blanks the recipient of delivered `forgotten` notices: the last trace
+    /// of a forgotten PM's address in the database.
+    pub fn clear_forgotten_recipients(&mut self) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET recipient = '' WHERE kind = 'forgotten' AND status = 'sent' AND recipient <> ''",
+                [],
+            )
+            .at(&self.path)
+    }
+
+    /// What retention removes outside the database, read before
+    /// [`Store::purge_raw`]: the dedup keys of inbound messages whose raw
+    /// copy expires now (their processed Maildir copies go too), and the ids
+    /// of outbox rows sent in the week before the cutoff (their transport
+    /// copies go). Inbound-log rows older than retention are deleted here.
+    pub fn retention_sweep(
+        &mut self,
+        now: DateTime<Utc>,
+        retention_days: u32,
+    ) -> Result<(Vec<String>, Vec<i64>), StoreError> {
+        let cutoff = now - Duration::days(i64::from(retention_days));
+        let tx = self.transaction()?;
+        let c: &Connection = &tx.tx;
+        let p = tx.path;
+        let inbound = c
+            .prepare(
+                "SELECT i.dedup_key FROM raw_inbound r JOIN inbound i ON i.id = r.inbound_id
+                 WHERE r.received_at < ?1",
+            )
+            .and_then(|mut s| {
+                s.query_map([ms(cutoff)], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .at(p)?;
+        let outbox = c
+            .prepare(
+                "SELECT id FROM outbox WHERE created_at >= ?1 AND created_at < ?2
+                   AND status <> 'pending'",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![ms(cutoff - Duration::days(7)), ms(cutoff)], |r| {
+                    r.get(0)
+                })?
+                .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .at(p)?;
+        c.execute(
+            "DELETE FROM raw_inbound WHERE received_at < ?1",
+            [ms(cutoff)],
+        )
+        .at(p)?;
+        c.execute("DELETE FROM inbound WHERE received_at < ?1", [ms(cutoff)])
+            .at(p)?;
+        tx.commit()?;
+        Ok((inbound, outbox))
+    }
+
     /// [`Tx::forget_pm`] in its own transaction.
     pub fn forget_pm(&mut self, pm: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self.transaction()?;
@@ -384,6 +520,12 @@ pub(crate) fn events(c: &Connection, pm: &str) -> rusqlite::Result<Vec<EventRow>
         })
     })?;
     rows.collect()
+}
+
+/// Whether `pm` shared their earlier weeks with `coach`.
+pub(crate) fn history_shared(c: &Connection, pm: &str, coach: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM history_shares WHERE pm = ?1 AND coach = ?2)")?
+        .query_row(params![pm, coach], |r| r.get(0))
 }
 
 pub(crate) fn export_rows(c: &Connection, pm: &str) -> rusqlite::Result<Export> {

@@ -207,6 +207,10 @@ pub(crate) const SUPERSEDE: &str = "UPDATE answers SET superseded_at = ?4
 pub(crate) const INBOUND_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM inbound WHERE dedup_key = ?1)";
 pub(crate) const COUNT_INBOUND_FROM: &str =
     "SELECT count(*) FROM inbound WHERE sender_hash = ?1 AND received_at >= ?2";
+pub(crate) const COUNT_AUTHORIZED_FROM: &str = "SELECT count(*) FROM inbound
+     WHERE pm = ?1 AND kind IN ('assessment', 'command') AND received_at >= ?2";
+pub(crate) const COUNT_REFUSED_FROM: &str = "SELECT count(*) FROM inbound
+     WHERE sender_hash = ?1 AND kind IN ('rejected', 'ignored') AND received_at >= ?2";
 pub(crate) const ANSWERED_WEEKS: &str =
     "SELECT DISTINCT week FROM answers WHERE pm = ?1 AND superseded_at IS NULL";
 pub(crate) const FORMS_SENT: &str = "SELECT DISTINCT week FROM forms WHERE pm = ?1";
@@ -266,6 +270,30 @@ pub(crate) fn count_inbound_from(
 ) -> rusqlite::Result<u32> {
     c.prepare_cached(COUNT_INBOUND_FROM)?
         .query_row(params![sender_hash, ms(since)], |r| r.get(0))
+}
+
+pub(crate) fn count_authorized_from(
+    c: &Connection,
+    pm: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<u32> {
+    c.prepare_cached(COUNT_AUTHORIZED_FROM)?
+        .query_row(params![pm, ms(since)], |r| r.get(0))
+}
+
+pub(crate) fn count_refused_from(
+    c: &Connection,
+    sender_hash: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<u32> {
+    c.prepare_cached(COUNT_REFUSED_FROM)?
+        .query_row(params![sender_hash, ms(since)], |r| r.get(0))
+}
+
+/// The per-install secret that keys sender hashes (made by migration 4).
+pub(crate) fn install_secret(c: &Connection) -> rusqlite::Result<Vec<u8>> {
+    c.prepare_cached("SELECT secret FROM install_secret WHERE id = 1")?
+        .query_row([], |r| r.get(0))
 }
 
 pub(crate) fn answered_weeks(c: &Connection, pm: &str) -> rusqlite::Result<BTreeSet<Week>> {
@@ -354,6 +382,20 @@ pub(crate) fn form_for(c: &Connection, pm: &str, week: Week) -> rusqlite::Result
             sent_at: time_at(r, 1)?,
         })
     })
+    .optional()
+}
+
+/// The Message-ID the newest form of `pm` for `week` was sent with.
+pub(crate) fn form_message_id(
+    c: &Connection,
+    pm: &str,
+    week: Week,
+) -> rusqlite::Result<Option<String>> {
+    c.prepare_cached(
+        "SELECT message_id FROM forms WHERE pm = ?1 AND week = ?2
+         ORDER BY sent_at DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![pm, week.to_string()], |r| r.get(0))
     .optional()
 }
 

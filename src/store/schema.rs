@@ -202,6 +202,24 @@ INSERT INTO answered_weeks (week, pm)
 -- Pauses in force or recently over, found without reading every pause.
 CREATE INDEX pauses_by_end ON pauses(COALESCE(resumed_at, until));
 "#,
+    // 5: privacy. Rate limits per authorized PM; a per-install secret for
+    // the keyed sender hashes (the plain digests logged before are
+    // dropped); history a PM chose to share with their current coach.
+    r#"
+CREATE INDEX inbound_by_pm_received ON inbound(pm, received_at) WHERE pm IS NOT NULL;
+UPDATE inbound SET sender_hash = NULL;
+CREATE TABLE install_secret (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    secret  BLOB NOT NULL
+) STRICT;
+INSERT INTO install_secret (id, secret) VALUES (1, randomblob(32));
+CREATE TABLE history_shares (
+    pm     TEXT NOT NULL,
+    coach  TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (pm, coach)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.

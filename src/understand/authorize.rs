@@ -12,7 +12,10 @@
 //! Authentication-Results header whose authserv-id is not configured, and
 //! only the topmost trusted one (the one our own border MTA added; RFC 8601
 //! §5 requires it to remove forged copies, but a forged one *below* it must
-//! not win either).
+//! not win either). A DMARC verdict counts only with `header.from` equal to
+//! the From domain, and only for a message with exactly one From mailbox.
+//! DMARC proves the domain, not the person: anyone who can send from that
+//! domain passes.
 //!
 //! Why the Authentication-Results parser is written here: the only maintained
 //! Rust parser we found is inside `mail-auth`, which also pulls in a DNS
@@ -55,6 +58,9 @@ pub struct Authorized<'c> {
 pub struct Refused {
     pub pm: Option<String>,
     pub reason: String,
+    /// The PM's own key of a form that has closed: they get a polite "reply
+    /// to this week's form" instead of a silent write into an old week.
+    pub closed: Option<Week>,
 }
 
 /// DMARC as seen by a trusted server.
@@ -66,24 +72,63 @@ pub enum Dmarc {
     Unknown,
 }
 
+/// The one sender address of a message, lower-cased: exactly one From
+/// header holding exactly one non-empty mailbox (no group, no empty `<>`,
+/// no second address), or the reason it is refused. mail-parser keeps only
+/// the last of two From headers, so the raw headers are counted here.
+pub fn from_address(msg: &mail_parser::Message<'_>) -> Result<String, String> {
+    let raw: Vec<&str> = msg
+        .headers_raw()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("from"))
+        .map(|(_, v)| v)
+        .collect();
+    match raw.len() {
+        0 => return Err("no From header".into()),
+        1 => {}
+        _ => return Err("more than one From header".into()),
+    }
+    let value: String = raw[0].chars().filter(|c| !c.is_whitespace()).collect();
+    if value.contains("<>") {
+        return Err("an empty mailbox in From".into());
+    }
+    let list = match msg.from() {
+        Some(mail_parser::Address::List(list)) => list,
+        Some(mail_parser::Address::Group(_)) => {
+            return Err("group syntax in From".into());
+        }
+        None => return Err("no From address".into()),
+    };
+    if list.len() != 1 {
+        return Err("more than one From address".into());
+    }
+    let address = list[0]
+        .address()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| "no From address".to_string())?;
+    if address.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("malformed From address".into());
+    }
+    let (local, domain) = address
+        .rsplit_once('@')
+        .ok_or_else(|| "malformed From address".to_string())?;
+    if local.is_empty() || domain.is_empty() {
+        return Err("malformed From address".into());
+    }
+    Ok(address.to_ascii_lowercase())
+}
+
 /// The registered PM this From address belongs to, if exactly one address.
 pub fn sender<'c>(msg: &mail_parser::Message<'_>, config: &'c Config) -> Result<&'c Pm, Refused> {
-    let refuse = |reason: &str| Refused {
+    let refuse = |reason: String| Refused {
         pm: None,
-        reason: reason.to_string(),
+        reason,
+        closed: None,
     };
-    let from = msg.from().ok_or_else(|| refuse("no From address"))?;
-    let mut addresses = from.iter().filter_map(|a| a.address());
-    let first = addresses.next().ok_or_else(|| refuse("no From address"))?;
-    if addresses.next().is_some() {
-        return Err(refuse("more than one From address"));
-    }
-    if first.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(refuse("malformed From address"));
-    }
+    let address = from_address(msg).map_err(refuse)?;
     config
-        .pm_by_email(first)
-        .ok_or_else(|| refuse("sender is not a registered PM"))
+        .pm_by_email(&address)
+        .ok_or_else(|| refuse("sender is not a registered PM".into()))
 }
 
 /// Decides whether the message counts, for whom, and for which week.
@@ -102,6 +147,7 @@ pub fn authorize<'c>(
     let refuse = |reason: String| Refused {
         pm: Some(pm.key.clone()),
         reason,
+        closed: None,
     };
     let from_domain = pm.email.rsplit('@').next().unwrap_or("");
     let dmarc = dmarc(msg, &config.auth.trusted_authserv_ids, from_domain);
@@ -135,12 +181,14 @@ pub fn authorize<'c>(
         }
         for key in reply_key::keys_in_recipients(value, &domain) {
             match ctx.forms.by_reply_key(&key)? {
-                Some(form) => return Ok(matched(pm, form, Via::ReplyKey).map_err(refuse)),
+                Some(form) => return Ok(checked(pm, form, Via::ReplyKey, ctx)),
                 None => unknown_key = true,
             }
         }
     }
-    // 2. The thread: In-Reply-To first, then References, newest first.
+    // 2. The thread: In-Reply-To first, then References, newest first. It
+    // finds the week, but authenticates only with a trusted DMARC pass (or
+    // where the policy needs no key): Message-IDs travel with forwards.
     let mut ids: Vec<String> = Vec::new();
     for (name, value) in msg.headers_raw() {
         if name.eq_ignore_ascii_case("in-reply-to") {
@@ -155,17 +203,13 @@ pub fn authorize<'c>(
         }
     }
     for id in ids.iter().take(100) {
-        let mut form = ctx.forms.by_message_id(id)?;
-        if form.is_none()
-            && let Some(k) = reply_key::key_in_form_message_id(id, &domain)
-        {
-            form = ctx.forms.by_reply_key(&k)?;
-        }
-        if let Some(form) = form {
-            return Ok(matched(pm, form, Via::Thread).map_err(refuse));
-        }
-        if reply_key::key_in_form_message_id(id, &domain).is_some() {
-            unknown_key = true;
+        if let Some(form) = ctx.forms.by_message_id(id)? {
+            if form.pm == pm.key && dmarc != Dmarc::Pass && config.auth.require_reply_key {
+                return Ok(Err(refuse(
+                    "a reply in a form's thread without the form's reply address and without a trusted DMARC pass".into(),
+                )));
+            }
+            return Ok(checked(pm, form, Via::Thread, ctx));
         }
     }
     // 3. A fresh message: only where the policy allows.
@@ -194,16 +238,38 @@ pub fn local_week(pm: &Pm, now: DateTime<Utc>) -> Week {
     Week::of(now.with_timezone(&pm.timezone).date_naive())
 }
 
-fn matched(pm: &Pm, form: FormRef, via: Via) -> Result<Authorized<'_>, String> {
-    if form.pm == pm.key {
-        Ok(Authorized {
-            pm,
-            week: form.week,
-            via,
-        })
-    } else {
-        Err("the reply key belongs to another PM's form".into())
+/// The form is the sender's own and still open: the week is its week.
+fn checked<'c>(
+    pm: &'c Pm,
+    form: FormRef,
+    via: Via,
+    ctx: &Context<'_>,
+) -> Result<Authorized<'c>, Refused> {
+    if form.pm != pm.key {
+        return Err(Refused {
+            pm: Some(pm.key.clone()),
+            reason: "the reply key belongs to another PM's form".into(),
+            closed: None,
+        });
     }
+    if form_closed(pm, form.week, ctx.now, ctx.config.auth.reply_key_weeks) {
+        return Err(Refused {
+            pm: Some(pm.key.clone()),
+            reason: "the form has closed (its reply key expired)".into(),
+            closed: Some(form.week),
+        });
+    }
+    Ok(Authorized {
+        pm,
+        week: form.week,
+        via,
+    })
+}
+
+/// Whether the form of `week` has closed at `now`: once the PM's local
+/// week `weeks` after it has begun (2: the week after next).
+pub fn form_closed(pm: &Pm, week: Week, now: DateTime<Utc>, weeks: u32) -> bool {
+    local_week(pm, now) >= week.plus(i64::from(weeks))
 }
 
 /// Message-IDs (without angle brackets) in an In-Reply-To or References value.
@@ -255,11 +321,12 @@ pub fn dmarc(msg: &mail_parser::Message<'_>, trusted: &[String], from_domain: &s
             if r.method != "dmarc" {
                 continue;
             }
+            // Strict: a verdict counts only for the From domain, named.
             let domain_ok = r
                 .props
                 .iter()
                 .find(|(k, _)| k == "header.from")
-                .is_none_or(|(_, v)| v.eq_ignore_ascii_case(from_domain));
+                .is_some_and(|(_, v)| v.eq_ignore_ascii_case(from_domain));
             return match r.result.as_str() {
                 "pass" if domain_ok => Dmarc::Pass,
                 "fail" if domain_ok => Dmarc::Fail,

@@ -41,6 +41,8 @@ pub enum Command {
     Forget {
         token: Option<String>,
     },
+    /// Show the weeks written for earlier coaches to the current coach.
+    ShareHistory,
     /// Looked like a command but is none: the PM gets the help text.
     Unknown {
         word: String,
@@ -48,6 +50,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// What a PM controls about their own data and schedule: applied and
+    /// answered whatever the rate limit says.
+    pub fn always_answered(&self) -> bool {
+        matches!(
+            self,
+            Command::Pause { .. } | Command::Resume | Command::Skip | Command::Forget { .. }
+        )
+    }
+
     /// The command's name for logs and events: never its arguments (a skill
     /// or a date says little, a forget code is a secret).
     pub fn name(&self) -> &'static str {
@@ -60,6 +71,7 @@ impl Command {
             Command::Export => "export",
             Command::Forget { token: None } => "forget",
             Command::Forget { token: Some(_) } => "forget-confirm",
+            Command::ShareHistory => "share-history",
             Command::Unknown { .. } => "unknown",
         }
     }
@@ -156,6 +168,15 @@ pub const COMMANDS: &[CommandSpec] = &[
             "export",
         )],
         parse: |a| a.rest.is_empty().then_some(Command::Export),
+    },
+    CommandSpec {
+        words: &["share"],
+        usage: &[line(
+            "share history",
+            "show your weeks from before your current coach to them",
+            "share history",
+        )],
+        parse: |a| (a.rest.len() == 1 && a.rest[0] == "history").then_some(Command::ShareHistory),
     },
     CommandSpec {
         words: &["forget"],

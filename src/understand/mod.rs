@@ -85,6 +85,9 @@ pub struct Understanding {
     pub message_id: Option<String>,
     /// Hex SHA-256 of the raw bytes: the dedup key when there is no Message-ID.
     pub content_hash: String,
+    /// The week of the PM's own form whose reply key has expired (refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_form: Option<Week>,
 }
 
 /// A form that was sent, as the store knows it.
@@ -209,7 +212,10 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     }
     let auth = match authorize::authorize(&msg, ctx)? {
         Ok(a) => a,
-        Err(r) => return Ok(u.rejected(r.pm, r.reason)),
+        Err(r) => {
+            u.closed_form = r.closed;
+            return Ok(u.rejected(r.pm, r.reason));
+        }
     };
     u.pm = Some(auth.pm.key.clone());
     u.week = Some(auth.week);
@@ -238,6 +244,18 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     }
 
     let answers = grammar::read(&own, &lex);
+    // A machine that does not say it is one: no answer line at all, and
+    // either an out-of-office text or a reply to one of our answers (not a
+    // form). Ignored: no note stored, never answered.
+    if answers.scores.is_empty()
+        && answers.skipped.is_empty()
+        && answers.invalid.is_empty()
+        && (looks_out_of_office(&u.reply_text) || replies_to_our_answer(&msg, ctx)?)
+    {
+        u.kind = Kind::Ignored;
+        u.reason = Some("looks automatic: no scores and no command, an out-of-office text or a reply to a confirmation".into());
+        return Ok(u);
+    }
     u.kind = Kind::Assessment;
     u.missing = lex
         .keys()
@@ -251,6 +269,61 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     u.invalid = answers.invalid;
     u.note = (!answers.note.is_empty()).then_some(answers.note);
     Ok(u)
+}
+
+/// Out-of-office phrases, folded, in the languages the quote stripper knows.
+const OUT_OF_OFFICE: &[&str] = &[
+    "out of office",
+    "out of the office",
+    "automatic reply",
+    "auto-reply",
+    "autoreply",
+    "i am away",
+    "i'm away",
+    "on vacation",
+    "on annual leave",
+    "absent du bureau",
+    "reponse automatique",
+    "je suis absent",
+    "abwesenheitsnotiz",
+    "nicht im buro",
+    "automatische antwort",
+    "fuera de la oficina",
+    "respuesta automatica",
+    "fuori ufficio",
+    "risposta automatica",
+    "fora do escritorio",
+    "resposta automatica",
+    "automatisch antwoord",
+    "afwezig",
+];
+
+fn looks_out_of_office(text: &str) -> bool {
+    let folded = grammar::fold(text);
+    OUT_OF_OFFICE.iter().any(|p| folded.contains(p))
+}
+
+/// Whether the message threads to something we sent that is not a form (a
+/// confirmation, an answer): our domain, no form known by that Message-ID.
+fn replies_to_our_answer(
+    msg: &mail_parser::Message<'_>,
+    ctx: &Context<'_>,
+) -> Result<bool, LookupError> {
+    let domain = crate::reply_key::domain_of(&ctx.config.service.address).to_ascii_lowercase();
+    for (name, value) in msg.headers_raw() {
+        if !name.eq_ignore_ascii_case("in-reply-to") {
+            continue;
+        }
+        for id in authorize::message_ids(value) {
+            let ours = id
+                .rsplit_once('@')
+                .is_some_and(|(_, d)| d.eq_ignore_ascii_case(&domain));
+            if ours && ctx.forms.by_message_id(&id)?.is_none() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 impl Understanding {
@@ -271,6 +344,7 @@ impl Understanding {
             reason: None,
             message_id: None,
             content_hash: content_hash(raw),
+            closed_form: None,
         }
     }
 

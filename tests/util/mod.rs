@@ -162,6 +162,16 @@ impl Harness {
         self.copies = copies;
     }
 
+    /// [`Harness::restart`] with the shipped config edited by `edit` (a
+    /// roster change between two runs).
+    pub fn restart_with(&mut self, edit: impl Fn(String) -> String) {
+        self.collect();
+        let now = self.clock.now();
+        let (fresh, copies) = Harness::service(self.dir.path(), now, &edit);
+        self.service = fresh;
+        self.copies = copies;
+    }
+
     /// The harness's one notion of the time.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

@@ -31,6 +31,7 @@ mod forget;
 mod help;
 mod pause;
 mod resume;
+mod share;
 mod skip;
 mod trend;
 
@@ -80,9 +81,32 @@ pub(crate) fn apply(
         Command::Resume => r.resume(),
         Command::Skip => r.skip(),
         Command::Export => r.export(),
+        Command::ShareHistory => r.share_history(),
         Command::Forget { token: None } => r.forget_request(),
         Command::Forget { token: Some(t) } => r.forget_confirm(t),
     }
+}
+
+/// Answers a reply made with the PM's own key of a form that has closed:
+/// "this form has closed, reply to this week's". Nothing is stored.
+pub(crate) fn form_closed(
+    engine: &Engine,
+    tx: &Tx<'_>,
+    pm: &Pm,
+    u: &Understanding,
+    week: Week,
+    dedup_key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, EngineError> {
+    let r = Request {
+        engine,
+        tx,
+        pm,
+        u,
+        dedup_key,
+        now,
+    };
+    r.ack(Ack::FormClosed, None, Some(week), None)
 }
 
 impl Request<'_, '_> {

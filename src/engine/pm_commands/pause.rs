@@ -26,6 +26,18 @@ impl Request<'_, '_> {
             (Some(n), None) => self.now + Duration::weeks(i64::from(n)),
             (None, None) => self.now + Duration::weeks(i64::from(DEFAULT_PAUSE_WEEKS)),
         };
+        // A pause has a longest length: a date past it is capped, and said.
+        let cap = self.now + Duration::days(i64::from(self.engine.config.auth.max_pause_days));
+        if end > cap {
+            self.tx.pause(&self.pm.key, cap, self.now)?;
+            self.event(EventKind::Pause, None, Some(cap))?;
+            return self.ack(
+                Ack::PauseCapped,
+                Some(self.local(cap)),
+                None,
+                Some(self.next_form(cap)),
+            );
+        }
         self.tx.pause(&self.pm.key, end, self.now)?;
         self.event(EventKind::Pause, None, Some(end))?;
         self.ack(
