@@ -1740,6 +1740,9 @@ pub struct Answers {
 
 /// `1. 4`: a score numbered like the form's list, with nothing else.
 fn bare_numbered(line: &str) -> Option<(usize, Value)> {
+    if !line.trim_start().starts_with(char::is_numeric) {
+        return None;
+    }
     let t = normalize_line(line);
     let t = t.trim();
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
