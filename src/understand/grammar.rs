@@ -75,6 +75,9 @@ pub struct Lexicon {
     keys: Vec<String>,
     display: Vec<String>,
     names: Vec<Name>,
+    /// Indices into `names` by the first character of their first word:
+    /// a label is only ever compared with names it could start.
+    by_initial: std::collections::HashMap<char, Vec<usize>>,
 }
 
 /// What a label names.
@@ -112,11 +115,28 @@ impl Lexicon {
                 }
             }
         }
+        let mut by_initial: std::collections::HashMap<char, Vec<usize>> = Default::default();
+        for (i, n) in names.iter().enumerate() {
+            if let Some(c) = n.words.first().and_then(|w| w.chars().next()) {
+                by_initial.entry(c).or_default().push(i);
+            }
+        }
         Lexicon {
             keys,
             display,
             names,
+            by_initial,
         }
+    }
+
+    /// The names whose first word starts with the first character of `word`.
+    fn candidates(&self, word: &str) -> impl Iterator<Item = &Name> {
+        word.chars()
+            .next()
+            .and_then(|c| self.by_initial.get(&c))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.names[i])
     }
 
     /// Keys of the active skills, in framework order.
@@ -136,7 +156,11 @@ impl Lexicon {
     /// Which skill a label names: exact key/name/alias first, then a unique
     /// word-by-word prefix (`Comm`, `Stakeholder`, `Tech fluency`).
     pub fn resolve(&self, label: &str) -> Resolved {
-        let folded = fold(label.trim());
+        let label = label.trim();
+        if !label.contains(['(', '/']) {
+            return self.resolve_words(&normalize_skill_name(label));
+        }
+        let folded = fold(label);
         // `Product strategy (strategy)`: the key in brackets decides.
         if let Some(open) = folded.rfind('(')
             && folded.ends_with(')')
@@ -164,14 +188,18 @@ impl Lexicon {
                 _ => Resolved::Unknown,
             };
         }
-        let normal = normalize_skill_name(&folded);
-        let words = words_of(&normal);
+        self.resolve_words(&normalize_skill_name(&folded))
+    }
+
+    /// [`Lexicon::resolve`] for a label in normal form.
+    fn resolve_words(&self, normal: &str) -> Resolved {
+        let words = words_of(normal);
         if words.is_empty() {
             return Resolved::Unknown;
         }
         let mut exact: Vec<usize> = Vec::new();
         let mut prefix: Vec<usize> = Vec::new();
-        for n in &self.names {
+        for n in self.candidates(words[0]) {
             if n.words.len() == words.len() && n.words.iter().zip(&words).all(|(a, b)| a == b) {
                 exact.push(n.skill);
             } else if words.len() <= n.words.len()
@@ -202,6 +230,22 @@ impl Lexicon {
             [one] => Resolved::Skill(self.keys[*one].clone()),
             many => Resolved::Ambiguous(many.iter().map(|i| self.keys[*i].clone()).collect()),
         }
+    }
+
+    /// Whether the first word of `s` could begin a skill's name: a cheap
+    /// test before looking for a label in prose.
+    fn may_start_label(&self, s: &str) -> bool {
+        let Some(first) = s.split_whitespace().next() else {
+            return false;
+        };
+        let first = normalize_skill_name(first);
+        let Some(first) = first.split(' ').next() else {
+            return false;
+        };
+        !first.is_empty()
+            && self
+                .candidates(first)
+                .any(|n| n.words.first().is_some_and(|w| w.starts_with(first)))
     }
 
     /// True when `line` would be read as an answer (valid or not).
@@ -716,14 +760,16 @@ fn star(c: char) -> Option<bool> {
 /// `s` starts with `prefix` (folded, lowercase), ignoring case and accents;
 /// the rest of `s` after it.
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.is_ascii()
-        || prefix.is_ascii() && s.len() >= prefix.len() && s.is_char_boundary(prefix.len())
-    {
-        let head = s.get(..prefix.len())?;
-        if head.eq_ignore_ascii_case(prefix) {
-            return Some(&s[prefix.len()..]);
+    if prefix.is_ascii() {
+        let head = s.get(..prefix.len());
+        if let Some(head) = head
+            && head.is_ascii()
+        {
+            return head
+                .eq_ignore_ascii_case(prefix)
+                .then(|| &s[prefix.len()..]);
         }
-        if s.is_ascii() {
+        if s.len() < prefix.len() || s.is_ascii() {
             return None;
         }
     }
@@ -739,6 +785,13 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// `s` ends with `suffix` (folded), ignoring case and accents; what comes
 /// before it.
 fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    if suffix.is_ascii()
+        && let Some(start) = s.len().checked_sub(suffix.len())
+        && let Some(tail) = s.get(start..)
+        && tail.is_ascii()
+    {
+        return tail.eq_ignore_ascii_case(suffix).then(|| &s[..start]);
+    }
     let n = suffix.chars().count();
     let start = s
         .char_indices()
@@ -789,12 +842,15 @@ fn number_word(s: &str) -> Option<(u8, &str, &str)> {
         return None;
     }
     let word = &s[..end];
-    let f = fold(word);
-    // One CJK numeral is a word of its own; longer runs are prose.
-    NUMBER_WORDS
-        .iter()
-        .find(|(w, _)| *w == f)
-        .map(|(_, n)| (*n, word, &s[end..]))
+    let found = if word.is_ascii() {
+        NUMBER_WORDS
+            .iter()
+            .find(|(w, _)| w.len() == word.len() && w.eq_ignore_ascii_case(word))
+    } else {
+        let f = fold(word);
+        NUMBER_WORDS.iter().find(|(w, _)| *w == f)
+    };
+    found.map(|(_, n)| (*n, word, &s[end..]))
 }
 
 /// A number (digits or a word) at the start of `s`, for range detection.
@@ -1278,6 +1334,31 @@ fn find_except(s: &str) -> Option<(usize, usize)> {
 /// `4 across the board, except data which is a 2`: the default, then its
 /// exceptions (each an answer; `data and tech 2` gives both skills a 2).
 fn parse_default(s: &str, lex: &Lexicon) -> Option<Line> {
+    // A cheap gate: every default phrase holds one of these.
+    const ANCHORS: &[&str] = &[
+        "all",
+        "every",
+        "board",
+        "rest",
+        "other",
+        "partout",
+        "tout",
+        "berall",
+        "alles",
+        "todo",
+        "tutto",
+        "tudo",
+        "overal",
+        "wszystk",
+        "reszt",
+        "все",
+        "всё",
+        "остальн",
+    ];
+    let lower = s.to_lowercase();
+    if !ANCHORS.iter().any(|a| lower.contains(a)) {
+        return None;
+    }
     let (head, tail) = match find_except(s) {
         Some((at, end)) => (&s[..at], Some(&s[end..])),
         None => (s, None),
@@ -1603,6 +1684,11 @@ fn too_short(label: &str) -> bool {
 /// `data n/a`, `data skip`, `Strategy five`, `Strategy was five`: the
 /// label, a space, then a value word.
 fn label_then_word(s: &str, lex: &Lexicon) -> Option<Line> {
+    // A label, a connector, a value and a short tail: prose is longer, and
+    // a label starts with the start of a skill's name.
+    if s.split_whitespace().count() > MAX_LABEL_WORDS + 7 || !lex.may_start_label(s) {
+        return None;
+    }
     for (i, _) in s.match_indices(' ') {
         let after = s[i + 1..].trim_start();
         if !after.starts_with(|c: char| c.is_alphabetic() || c == '-' || c == '–') {
@@ -1654,6 +1740,9 @@ pub struct Answers {
 
 /// `1. 4`: a score numbered like the form's list, with nothing else.
 fn bare_numbered(line: &str) -> Option<(usize, Value)> {
+    if !line.trim_start().starts_with(char::is_numeric) {
+        return None;
+    }
     let t = normalize_line(line);
     let t = t.trim();
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
