@@ -290,39 +290,6 @@ pub(crate) fn keyed_hash(key: &[u8], data: &[u8]) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_raw_message_id_is_found_with_its_bytes() {
-        let raw = b"From: a@b\r\nMessage-ID: <a\xff@x>\r\nSubject: s\r\n\r\nbody\r\n";
-        assert_eq!(raw_message_id(raw), Some(&b"<a\xff@x>"[..]));
-        let folded = b"Message-Id:\r\n <long@x>\r\n\r\n";
-        assert_eq!(raw_message_id(folded), Some(&b"<long@x>"[..]));
-        assert_eq!(
-            raw_message_id(b"From: a@b\r\n\r\nMessage-ID: <in-body@x>\r\n"),
-            None
-        );
-    }
-
-    #[test]
-    fn notes_lose_bidi_controls_and_separators_and_are_cut_at_a_char_boundary() {
-        let (n, cut) = note_as_data("a\u{202E}b\u{2066}c\u{2028}d\u{7}e\nf\tg", 100);
-        assert_eq!((n.as_str(), cut), ("abcde\nf\tg", 0));
-        let (n, cut) = note_as_data("éééé", 3);
-        assert_eq!((n.as_str(), cut), ("é", 6));
-    }
-
-    #[test]
-    fn keyed_hash_matches_rfc4231_test_case_2() {
-        assert_eq!(
-            keyed_hash(b"Jefe", b"what do ya want for nothing?"),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-}
-
 /// What makes two deliveries "the same message": the Message-ID, compared
 /// as its raw bytes — two ids that differ only in bytes a decoder would
 /// replace are two messages, never merged — or, without one, the content
@@ -367,4 +334,37 @@ fn raw_message_id(raw: &[u8]) -> Option<&[u8]> {
         start = line_end + 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_raw_message_id_is_found_with_its_bytes() {
+        let raw = b"From: a@b\r\nMessage-ID: <a\xff@x>\r\nSubject: s\r\n\r\nbody\r\n";
+        assert_eq!(raw_message_id(raw), Some(&b"<a\xff@x>"[..]));
+        let folded = b"Message-Id:\r\n <long@x>\r\n\r\n";
+        assert_eq!(raw_message_id(folded), Some(&b"<long@x>"[..]));
+        assert_eq!(
+            raw_message_id(b"From: a@b\r\n\r\nMessage-ID: <in-body@x>\r\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn notes_lose_bidi_controls_and_separators_and_are_cut_at_a_char_boundary() {
+        let (n, cut) = note_as_data("a\u{202E}b\u{2066}c\u{2028}d\u{7}e\nf\tg", 100);
+        assert_eq!((n.as_str(), cut), ("abcde\nf\tg", 0));
+        let (n, cut) = note_as_data("éééé", 3);
+        assert_eq!((n.as_str(), cut), ("é", 6));
+    }
+
+    #[test]
+    fn keyed_hash_matches_rfc4231_test_case_2() {
+        assert_eq!(
+            keyed_hash(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 }
