@@ -34,7 +34,7 @@ fn config() -> &'static Config {
 fuzz_target!(|data: &[u8]| {
     let ctx = Context {
         config: config(),
-        forms: &one_form(),
+        forms: forms(),
         now: chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap_or_default(),
     };
     match data.split_first() {
