@@ -430,3 +430,34 @@ fn a_store_error_while_reading_a_reply_leaves_it_for_the_next_pass() {
     assert_eq!(h.sent_of("confirm").len(), 1);
     assert_eq!(std::fs::read_dir(inbox.join("new")).unwrap().count(), 0);
 }
+
+#[test]
+fn a_reply_of_thousands_of_conflicting_lines_gets_a_short_confirmation() {
+    let mut h = Harness::start(utc(2026, 11, 23, 0, 0));
+    h.run_until(utc(2026, 11, 27, 16, 0), Duration::hours(1));
+    let form = forms_to(&h, "alice@example.org")
+        .pop()
+        .expect("alice got her form");
+    let lines: String = (0..29_126)
+        .map(|i| if i % 2 == 0 { "Data: 3\n" } else { "Data: 4\n" })
+        .collect();
+    let bytes = reply_all(
+        &h,
+        &form,
+        ("Alice Martin", "alice@example.org"),
+        4,
+        &[],
+        &lines,
+        ClientShape::OutlookTopPost,
+        "flood1",
+    );
+    h.clock.advance(Duration::minutes(30));
+    h.deliver_and_pass("1.flood1.host", &bytes);
+    let confirms = h.sent_of("confirm");
+    assert_eq!(confirms.len(), 1);
+    let c = &confirms[0];
+    assert!(c.bytes.len() < 1_000_000, "{} bytes", c.bytes.len());
+    assert!(c.bytes.len() < 100_000, "{} bytes", c.bytes.len());
+    assert!(c.text.contains("more lines I could not read"), "{}", c.text);
+    assert!(c.html.contains("more lines I could not read"));
+}

@@ -284,6 +284,11 @@ pub struct ConfirmView {
     pub date: DateTime<Utc>,
 }
 
+/// A confirmation lists at most this many lines it could not read.
+pub const PROBLEMS_SHOWN: usize = 20;
+/// A listed line is cut to this many characters.
+pub const PROBLEM_LINE_CHARS: usize = 200;
+
 impl ConfirmView {
     /// The confirmation of what `understanding` found, for `pm`'s `week`.
     /// `reply_to` is the week's reply address (`reflect+<key>@…`), if any.
@@ -591,7 +596,24 @@ impl Renderer {
             v: &'a ConfirmView,
             note_quote: Option<String>,
             note_cut: usize,
+            invalid_shown: Vec<InvalidView>,
+            invalid_more: usize,
         }
+        // However many lines a reply holds, the answer stays short: the
+        // first problems, each line cut, and how many more there were.
+        let invalid_shown: Vec<InvalidView> = v
+            .invalid
+            .iter()
+            .take(PROBLEMS_SHOWN)
+            .map(|i| {
+                let mut i = i.clone();
+                if i.line.chars().count() > PROBLEM_LINE_CHARS {
+                    i.line = i.line.chars().take(PROBLEM_LINE_CHARS).collect::<String>() + "…";
+                }
+                i
+            })
+            .collect();
+        let invalid_more = v.invalid.len().saturating_sub(PROBLEMS_SHOWN);
         let (note_quote, note_cut) = match &v.note {
             Some(note) => {
                 let total = note.chars().count();
@@ -604,6 +626,8 @@ impl Renderer {
             v,
             note_quote,
             note_cut,
+            invalid_shown,
+            invalid_more,
         };
         let (text, html) = self.both("confirm", &ctx)?;
         Ok(Email {
