@@ -149,6 +149,38 @@ impl Stop {
     }
 }
 
+/// Repeated warnings about the same condition, at most one a minute: the
+/// first one, then one a minute with how many were held back, so a stuck
+/// message does not write a line every pass.
+#[derive(Debug, Default)]
+struct Warnings {
+    /// Condition → (when the last line was written, lines held back since).
+    seen: std::collections::HashMap<&'static str, (DateTime<Utc>, u64)>,
+}
+
+impl Warnings {
+    /// Whether to write the warning for `condition` at `now`, and how many
+    /// were held back before it.
+    fn allow(&mut self, condition: &'static str, now: DateTime<Utc>) -> Option<u64> {
+        match self.seen.get_mut(condition) {
+            Some((last, held)) if now - *last < chrono::Duration::minutes(1) => {
+                *held += 1;
+                None
+            }
+            Some((last, held)) => {
+                let n = *held;
+                *last = now;
+                *held = 0;
+                Some(n)
+            }
+            None => {
+                self.seen.insert(condition, (now, 0));
+                Some(0)
+            }
+        }
+    }
+}
+
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -174,6 +206,7 @@ pub struct Service {
     stop: Stop,
     /// A forget happened: checkpoint once its notice is delivered.
     scrub_after_forget: bool,
+    warnings: Warnings,
 }
 
 impl Service {
@@ -216,6 +249,7 @@ impl Service {
             imap: None,
             stop: Stop::default(),
             scrub_after_forget: false,
+            warnings: Warnings::default(),
         })
     }
 
@@ -346,7 +380,13 @@ impl Service {
                 // Anything else stays in new/ to be tried again, and does
                 // not hold up the messages behind it.
                 Err(e) => {
-                    warn!(error = %e, "a message could not be applied; it stays in the Maildir")
+                    if let Some(held) = self.warnings.allow("inbox-apply", now) {
+                        warn!(
+                            error = %e,
+                            held_back = held,
+                            "a message could not be applied; it stays in the Maildir"
+                        )
+                    }
                 }
             }
         }
@@ -430,8 +470,11 @@ impl Service {
                 break;
             }
             if tokio::time::Instant::now() >= next_pass {
-                if let Err(e) = self.pass(clock.now()).await {
-                    warn!(error = %e, "pass failed; will try again");
+                let now = clock.now();
+                if let Err(e) = self.pass(now).await
+                    && let Some(held) = self.warnings.allow("pass", now)
+                {
+                    warn!(error = %e, held_back = held, "pass failed; will try again");
                 }
                 next_pass = tokio::time::Instant::now() + every;
             }

@@ -12,8 +12,12 @@ use util::{Harness, dmarc, logs_of, mail, reply_with, trusting_mx, utc};
 
 const ALICE: (&str, &str) = ("Alice Martin", "alice@example.org");
 
+/// The tests of this binary take turns: log capture is per process.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_full_cycle_at_debug_level_logs_no_note_comment_subject_or_address() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let note = "CANARY-note-5d1e my manager is the problem";
     let comment = "CANARY-comment-0b7c";
     let subject = "CANARY-subject-e4a9";
@@ -127,3 +131,44 @@ fn a_full_cycle_at_debug_level_logs_no_note_comment_subject_or_address() {
 }
 
 // --- at rest -------------------------------------------------------------------
+
+/// Repeated warnings about one stuck message: one line a minute, not one a
+/// pass. (In this binary: log capture needs its process to itself, so the
+/// two tests here take turns.)
+#[test]
+fn a_stuck_message_warns_once_a_minute_not_once_a_pass() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut h = Harness::start(utc(2026, 11, 23, 0, 0));
+    h.run_until(utc(2026, 11, 27, 16, 0), Duration::hours(1));
+    let db = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    db.execute_batch("ALTER TABLE forms RENAME TO forms_away")
+        .unwrap();
+    let form = h
+        .sent_of("form")
+        .into_iter()
+        .find(|s| s.to == ALICE.1)
+        .expect("alice got her form");
+    // A keyed reply: reading it needs the forms lookup, which now fails.
+    let raw = reply_with(&h, &form, ALICE, 3, "", "stuck1");
+    h.deliver("1.stuck1.host", &raw);
+    let ((), logs) = logs_of(|| {
+        // Thirty passes two seconds apart, all within one minute.
+        for _ in 0..30 {
+            h.clock.advance(Duration::seconds(2));
+            let now = h.clock.now();
+            h.service.read_inbox(now).ok();
+        }
+    });
+    let lines = logs.matches("could not be applied").count();
+    assert_eq!(lines, 1, "{logs}");
+    // The next minute: one more line, saying how many were held back.
+    let ((), logs) = logs_of(|| {
+        h.clock.advance(Duration::seconds(61));
+        let now = h.clock.now();
+        h.service.read_inbox(now).ok();
+    });
+    assert_eq!(logs.matches("could not be applied").count(), 1, "{logs}");
+    assert!(logs.contains("held_back="), "{logs}");
+    db.execute_batch("ALTER TABLE forms_away RENAME TO forms")
+        .unwrap();
+}
