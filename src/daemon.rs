@@ -28,13 +28,19 @@ use crate::store::{Store, StoreError};
 use crate::understand::Kind;
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
-/// level, `info` by default. Safe to call twice.
+/// level, `info` by default; no colour codes unless standard error is a
+/// terminal and `NO_COLOR` is unset. Safe to call twice.
 pub fn init_logging() {
     let filter = std::env::var("COACHMAIL_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
+    // Colours only for a person at a terminal who has not asked for none
+    // (a file, a pipe, journald or an MTA's log get plain text).
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

@@ -759,3 +759,78 @@ fn send_form_sends_this_weeks_form_once_and_refuses_an_unknown_pm() {
     assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("alice"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    let (_dir, config) = setup(|t| t);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(["--config", &config, "ingest"])
+        .env("COACHMAIL_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"From: s@elsewhere.example\r\nMessage-ID: <c@x>\r\n\r\nhi\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!out.stderr.is_empty(), "nothing was logged");
+    assert!(
+        !text(&out.stderr).contains('\u{1b}'),
+        "{:?}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_database_refuses_while_the_first_runs() {
+    let (dir, config) = setup(|t| t);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(["--config", &config, "run"])
+        .env("COACHMAIL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = dir.path().join("var/coachmail.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !db.exists() {
+        assert!(std::time::Instant::now() < deadline, "run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let second = coachmail(&["--config", &config, "run"], b"");
+    assert_eq!(second.status.code(), Some(75), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("already using this database"),
+        "{}",
+        text(&second.stderr)
+    );
+    Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+    // Once the first stopped, the database is free again.
+    let mut third = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(["--config", &config, "run"])
+        .env("COACHMAIL_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    Command::new("kill")
+        .args(["-TERM", &third.id().to_string()])
+        .status()
+        .unwrap();
+    let status = third.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut third.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("stopped cleanly"), "{err}");
+}

@@ -44,6 +44,14 @@ pub enum CliError {
     /// Standard output was closed or failed (e.g. `coachmail check | head -1`).
     #[error("cannot write to standard output: {0}")]
     Output(std::io::Error),
+    /// Another `coachmail run` holds this database.
+    #[error("another `coachmail run` is already using this database (it holds {}); stop it first, or point this one at another service.database", path.display())]
+    AlreadyRunning { path: std::path::PathBuf },
+    #[error("cannot take the lock {}: {source}. Check that the database folder is writable by this user", path.display())]
+    Lock {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// The operator's arguments name something that does not exist.
     #[error("{0}")]
     Usage(String),
@@ -62,6 +70,8 @@ impl CliError {
             CliError::Store(e) => e.is_config(),
             CliError::Demo(e) => e.is_config(),
             CliError::Inbound(_)
+            | CliError::AlreadyRunning { .. }
+            | CliError::Lock { .. }
             | CliError::Usage(_)
             | CliError::Runtime(_)
             | CliError::Output(_)
@@ -72,6 +82,7 @@ impl CliError {
     /// A passing condition: the same command later will work.
     pub fn is_busy(&self) -> bool {
         match self {
+            CliError::AlreadyRunning { .. } => true,
             CliError::Service(e) => e.is_busy(),
             CliError::Engine(e) => e.is_busy(),
             CliError::Store(e) => e.is_busy(),
@@ -99,7 +110,7 @@ pub enum Caller {
 /// | --- | --- | --- |
 /// | unreadable input | 65 | 65 |
 /// | configuration (config file, templates, secrets, database key) | 78 | 75 |
-/// | busy database | 75 | 75 |
+/// | busy database, another `run` on it | 75 | 75 |
 /// | bad arguments | 64 | 75 |
 /// | anything else local (disk, permissions, runtime) | 74 | 75 |
 pub fn exit_code(e: &CliError, caller: Caller) -> u8 {

@@ -174,6 +174,9 @@ pub fn ingest(config: Config) -> Result<u8, CliError> {
 
 /// `coachmail run`: the service, until SIGTERM or Ctrl-C.
 pub fn run_service(config: Config) -> Result<u8, CliError> {
+    // One service per database: a second `run` refuses instead of racing
+    // the first. The lock is the kernel's, so it goes with the process.
+    let _lock = run_lock(&config.service.database)?;
     // One worker thread besides the loop: it watches for signals (and runs
     // the SMTP pool and IMAP tasks) while the loop works through a pass.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +205,33 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
 
 /// Replies waiting in the Maildir longer than this need attention.
 const WAITING_TOO_LONG_MINUTES: i64 = 10;
+
+/// Holds `<database>.run.lock` for as long as the service runs.
+fn run_lock(database: &Path) -> Result<std::fs::File, CliError> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".run.lock");
+    let path = PathBuf::from(name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| CliError::Lock {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| CliError::Lock {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::AlreadyRunning { path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(CliError::Lock { path, source }),
+    }
+}
 
 /// `coachmail status`: what needs attention. Never creates a database.
 pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
