@@ -22,24 +22,13 @@ use std::time::{Duration, Instant};
 
 use coachmail::config::Config;
 use coachmail::understand::grammar::{self, Lexicon};
-use coachmail::understand::{Context, MemoryForms, mime, quotes, understand};
+use coachmail::understand::{Context, mime, quotes, understand};
 use criterion::{Criterion, Throughput};
 
-/// The forms the corpus replies answer (reply key, PM, week).
-const FORMS: &[(&str, &str, &str)] = &[
-    ("k7q2mxa3bc4de5fg6hijklmnop", "alice", "2026-W48"),
-    ("a3f5h7j2k4m6n2p3q5r7s2t4u6", "alice", "2026-W47"),
-    ("b2c3d4e5f6g7h2j3k4m5n6p7q2", "bruno", "2026-W48"),
-    ("c7d6e5f4g3h2j7k6m5n4p3q2r7", "chloe", "2026-W48"),
-    ("d2e3f4g5h6j7k2m3n4p5q6r7s2", "dev", "2026-W48"),
-    ("e7f6g5h4j3k2m7n6p5q4r3s2t7", "emma", "2026-W48"),
-];
+#[path = "../tests/fixtures/replies/forms.rs"]
+mod corpus;
 
-fn corpus_forms() -> MemoryForms {
-    FORMS.iter().fold(MemoryForms::new(), |forms, (k, pm, w)| {
-        forms.with_form(k, pm, w.parse().unwrap())
-    })
-}
+use corpus::corpus_forms;
 
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");

@@ -252,10 +252,10 @@ fn files_of_one_folder_import_each_other_without_cycles() {
         for line in code.lines() {
             let t = line.trim_start();
             if let Some(rest) = t.strip_prefix("use super::") {
+                // `super` of a file is its folder's module; of a mod.rs,
+                // the folder's parent.
                 let mut p = parent.clone();
-                if !is_dir_mod {
-                    // `super` of a file is its folder's module.
-                } else {
+                if is_dir_mod {
                     p.pop();
                 }
                 p.extend(

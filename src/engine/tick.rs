@@ -8,7 +8,7 @@ use tracing::{debug, info};
 use super::{Engine, EngineError, enqueue};
 use crate::analysis;
 use crate::config::Pm;
-use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, ReminderView, SkillView};
+use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, SkillView};
 use crate::schedule::{self, Due};
 use crate::store::Store;
 use crate::week::Week;
@@ -59,6 +59,19 @@ impl Engine {
         Ok(self.queue_form(store, pm, week, &key, now)?.then_some(key))
     }
 
+    /// What the form and its reminder show: the same view, the same key.
+    fn form_view(&self, pm: &Pm, week: Week, reply_key: &str, now: DateTime<Utc>) -> FormView {
+        FormView {
+            service: self.service(),
+            pm: Self::mailbox(pm),
+            week,
+            reply_to: crate::render::reply_address(&self.config.service.address, reply_key),
+            reply_key: reply_key.to_string(),
+            skills: SkillView::active(&self.config.framework),
+            date: now,
+        }
+    }
+
     fn queue_form(
         &self,
         store: &mut Store,
@@ -68,16 +81,9 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
         let reply_key = self.new_secret()?;
-        let address = &self.config.service.address;
-        let mut email = self.renderer.form(&FormView {
-            service: self.service(),
-            pm: Self::mailbox(pm),
-            week,
-            reply_to: crate::render::reply_address(address, &reply_key),
-            reply_key: reply_key.clone(),
-            skills: SkillView::active(&self.config.framework),
-            date: now,
-        })?;
+        let mut email = self
+            .renderer
+            .form(&self.form_view(pm, week, &reply_key, now))?;
         email.message_id = self.message_id()?;
         let bytes = email.to_bytes()?;
         store.write(|tx| -> Result<bool, EngineError> {
@@ -97,15 +103,9 @@ impl Engine {
         let Some(reply_key) = store.reply_key_for(&pm.key, week)? else {
             return Ok(false);
         };
-        let mut email = self.renderer.reminder(&ReminderView {
-            service: self.service(),
-            pm: Self::mailbox(pm),
-            week,
-            reply_to: crate::render::reply_address(&self.config.service.address, &reply_key),
-            reply_key,
-            skills: SkillView::active(&self.config.framework),
-            date: now,
-        })?;
+        let mut email = self
+            .renderer
+            .reminder(&self.form_view(pm, week, &reply_key, now))?;
         // Threaded under the form as it was sent.
         let form_id = store.form_message_id(&pm.key, week)?;
         email.in_reply_to = form_id.clone();

@@ -61,14 +61,7 @@ pub(crate) fn apply(
     dedup_key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request {
-        engine,
-        tx,
-        pm,
-        u,
-        dedup_key,
-        now,
-    };
+    let r = Request::new(engine, tx, pm, u, dedup_key, now);
     let Some(command) = &u.command else {
         return Ok(false);
     };
@@ -98,15 +91,28 @@ pub(crate) fn form_closed(
     dedup_key: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request {
-        engine,
-        tx,
-        pm,
-        u,
-        dedup_key,
-        now,
-    };
+    let r = Request::new(engine, tx, pm, u, dedup_key, now);
     r.ack(Ack::FormClosed, None, Some(week), None)
+}
+
+impl<'a, 't> Request<'a, 't> {
+    fn new(
+        engine: &'a Engine,
+        tx: &'a Tx<'t>,
+        pm: &'a Pm,
+        u: &'a Understanding,
+        dedup_key: &'a str,
+        now: DateTime<Utc>,
+    ) -> Request<'a, 't> {
+        Request {
+            engine,
+            tx,
+            pm,
+            u,
+            dedup_key,
+            now,
+        }
+    }
 }
 
 impl Request<'_, '_> {
