@@ -1167,6 +1167,74 @@ fn after_re_pairing_the_new_coach_sees_only_their_weeks_until_the_pm_shares_hist
     assert!(last.text.contains("2026-W02"), "{}", last.text);
 }
 
+/// Alice's newest form, after running the clock to `until`.
+fn latest_alice_form(h: &mut Harness, until: DateTime<Utc>) -> Sent {
+    h.run_until(until, Duration::hours(1));
+    h.sent_of("form")
+        .into_iter()
+        .rfind(|s| s.to == ALICE.1)
+        .unwrap()
+}
+
+#[test]
+fn a_new_coach_sees_neither_the_old_coachs_scores_nor_baseline_nor_notes() {
+    let mut h = start();
+    let old_note = "CANARY-for-maya-only-41c9";
+    // Four weeks under Maya (enough for a baseline), every skill a 5,
+    // with a note meant for her.
+    for (i, day) in [9, 16, 23, 30].into_iter().enumerate() {
+        let form = latest_alice_form(&mut h, utc(2026, 1, day, 20, 0));
+        let raw = reply_with(&h, &form, ALICE, 5, old_note, &format!("rp-maya-{i}"));
+        deliver(&mut h, &raw, &format!("rp-maya-{i}.eml"));
+    }
+    h.run_until(utc(2026, 2, 3, 12, 0), Duration::hours(2));
+    assert!(
+        h.sent_of("digest")
+            .iter()
+            .any(|d| d.to == "maya@example.org" && d.text.contains(old_note)),
+        "Maya's own digest carries the note written for her"
+    );
+    // Alice moves to Tom, and scores her first week with him all 2s.
+    h.restart_with(|t| {
+        trusting_mx(t).replacen(
+            "email = \"alice@example.org\"\ncoach = \"maya\"",
+            "email = \"alice@example.org\"\ncoach = \"tom\"",
+            1,
+        )
+    });
+    let form = latest_alice_form(&mut h, utc(2026, 2, 6, 20, 0));
+    let raw = reply_with(&h, &form, ALICE, 2, "First week with Tom.", "rp-tom");
+    deliver(&mut h, &raw, "rp-tom.eml");
+    h.run_until(utc(2026, 2, 10, 12, 0), Duration::hours(2));
+    let tom: Vec<Sent> = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.subject.contains("Alice") && d.to == "tom@example.org")
+        .collect();
+    let last = tom.last().expect("Tom gets Alice's digest");
+    assert!(last.text.contains("First week with Tom."), "{}", last.text);
+    for d in &tom {
+        for (part, body) in [("text", &d.text), ("html", &d.html)] {
+            assert!(
+                !body.contains(old_note),
+                "Tom's digest ({part}) shows Maya's note"
+            );
+        }
+        // Maya's four weeks of 5s would give a baseline of 5 and make
+        // every 2 a dip.
+        let text = d.text.to_lowercase();
+        assert!(!text.contains("baseline 5"), "old baseline: {}", d.text);
+        assert!(
+            !text.contains("dip "),
+            "a dip against old weeks: {}",
+            d.text
+        );
+        for week in ["2026-w02", "2026-w03", "2026-w04", "2026-w05"] {
+            assert!(!text.contains(week), "old week {week}: {}", d.text);
+        }
+    }
+}
+
 // --- long headers, safe exports ---------------------------------------------------
 
 #[test]
