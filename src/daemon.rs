@@ -340,10 +340,19 @@ impl Service {
                 );
             }
             // A delivered "forgotten" notice keeps no address: once it is
-            // out, its row is blank (delivery blanks it too) and the WAL is
+            // out, its row is blank (delivery blanks it too), the
+            // transport's copy of it is removed, and the WAL is
             // checkpointed, so no old page version still names the PM.
             let cleared = self.store.clear_forgotten_recipients()?;
-            if cleared > 0 || (self.scrub_after_forget && !self.store.forgotten_notice_pending()?) {
+            let scrub = self.scrub_after_forget && !self.store.forgotten_notice_pending()?;
+            if scrub
+                && let Err(e) = self
+                    .transport
+                    .forget(&self.store.delivered_forgotten_notices()?)
+            {
+                warn!(error = %e.kind(), "the transport's copy of a forgotten notice could not be removed");
+            }
+            if cleared > 0 || scrub {
                 self.store.checkpoint()?;
                 self.scrub_after_forget = false;
             }

@@ -349,6 +349,18 @@ impl Store {
             .at(&self.path)
     }
 
+    /// The outbox rows of delivered `forgotten` notices (kept until pruned),
+    /// so the transport's copies of them can be removed.
+    pub fn delivered_forgotten_notices(&self) -> Result<Vec<i64>, StoreError> {
+        self.conn
+            .prepare("SELECT id FROM outbox WHERE kind = 'forgotten' AND status = 'sent'")
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()
+            })
+            .at(&self.path)
+    }
+
     /// Blanks the recipient of delivered `forgotten` notices: the last trace
     /// of a forgotten PM's address in the database.
     pub fn clear_forgotten_recipients(&mut self) -> Result<usize, StoreError> {
