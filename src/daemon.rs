@@ -21,7 +21,9 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::{Config, Inbound, Outbound};
 use crate::engine::{Engine, EngineError, Forgotten};
-use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir};
+use crate::inbound::{
+    EraseRequest, Handled, ImapError, ImapMessage, ImapReader, InboundError, Maildir,
+};
 use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::reply_key::Entropy;
 use crate::store::{Store, StoreError};
@@ -209,6 +211,8 @@ pub struct Service {
     last_tick: Option<i64>,
     /// Messages from the IMAP task, once [`Service::spawn_imap`] started it.
     pub imap: Option<mpsc::Receiver<ImapMessage>>,
+    /// Asks the IMAP task to erase processed copies (after a forget).
+    imap_erase: Option<mpsc::UnboundedSender<EraseRequest>>,
     stop: Stop,
     /// A forget happened: checkpoint once its notice is delivered.
     scrub_after_forget: bool,
@@ -253,6 +257,7 @@ impl Service {
             transport,
             last_tick: None,
             imap: None,
+            imap_erase: None,
             stop: Stop::default(),
             scrub_after_forget: false,
             warnings: Warnings::default(),
@@ -272,15 +277,19 @@ impl Service {
     }
 
     /// Starts the IMAP task on the current Tokio runtime, from the position
-    /// recorded in the store. The task stops when this service is dropped.
+    /// recorded in the store; it deletes processed messages past
+    /// `retention_days` too. The task stops when this service is dropped.
     pub fn spawn_imap(
         &mut self,
         reader: ImapReader,
     ) -> Result<tokio::task::JoinHandle<()>, ServiceError> {
         let start = self.store.imap_position(&reader.mailbox())?;
+        let reader = reader.with_retention_days(self.engine.config.service.retention_days);
         let (tx, rx) = mpsc::channel(64);
+        let (erase_tx, erase_rx) = mpsc::unbounded_channel();
         self.imap = Some(rx);
-        Ok(tokio::spawn(reader.run(start, tx)))
+        self.imap_erase = Some(erase_tx);
+        Ok(tokio::spawn(reader.run(start, tx, erase_rx)))
     }
 
     /// Applies every message the IMAP task has handed over so far.
@@ -304,8 +313,14 @@ impl Service {
                     .map_err(EngineError::from)?;
                 Ok(receipt)
             });
+        // Refused and ignored mail keeps no copy: the task deletes it.
+        let handled = match &applied {
+            Ok(r) if matches!(r.kind, Kind::Rejected | Kind::Ignored) => Handled::Discard,
+            Ok(_) => Handled::Keep,
+            Err(_) => Handled::Later,
+        };
         // The task may be gone (shutdown): nothing to acknowledge then.
-        let _ = msg.done.send(applied.is_ok());
+        let _ = msg.done.send(handled);
         if let Some(f) = &applied?.forgotten {
             self.erase_traces(f)?;
             self.scrub_after_forget = true;
@@ -408,15 +423,32 @@ impl Service {
         Ok(count)
     }
 
-    /// After a PM was forgotten: their processed Maildir messages and the
-    /// transport's copies of their mail are deleted, and the WAL is
-    /// checkpointed and truncated so no deleted page lingers in it.
+    /// After a PM was forgotten: their processed Maildir or IMAP messages
+    /// and the transport's copies of their mail are deleted, and the WAL is
+    /// checkpointed and truncated so no deleted page lingers in it. (The
+    /// IMAP task erases on its own time; should the service stop first,
+    /// retention removes those copies.)
     pub fn erase_traces(&self, f: &Forgotten) -> Result<(), ServiceError> {
         if let Some(inbox) = &self.inbox {
             let keys: std::collections::HashSet<&str> =
                 f.inbound.iter().map(String::as_str).collect();
             inbox
                 .remove_processed(|raw| keys.contains(crate::engine::dedup_key_of(raw).as_str()))?;
+        }
+        if let Some(imap) = &self.imap_erase
+            && !f.inbound.is_empty()
+        {
+            let keys: std::collections::HashSet<String> = f.inbound.iter().cloned().collect();
+            let message_ids = f
+                .inbound
+                .iter()
+                .filter_map(|k| k.strip_prefix("mid:").map(str::to_string))
+                .collect::<Vec<_>>();
+            let _ = imap.send(EraseRequest {
+                scan_all: message_ids.len() < f.inbound.len(),
+                message_ids,
+                matches: Box::new(move |raw| keys.contains(&crate::engine::dedup_key_of(raw))),
+            });
         }
         if let Err(e) = self.transport.forget(&f.outbox) {
             warn!(error = %e.kind(), "the transport's copies of a forgotten PM's mail could not all be removed");

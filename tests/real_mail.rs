@@ -666,3 +666,147 @@ async fn wrong_password_is_a_clear_error_naming_the_env_var() {
         .await
         .unwrap();
 }
+
+/// Sends `raw` over plain SMTP to `to`, as another provider would.
+async fn send_raw(env: &MailEnv, from: &str, to: &str, raw: &[u8]) {
+    let mx = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(env.get("MAIL_SMTP_PORT").parse().unwrap())
+        .build();
+    let envelope = Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
+    mx.send_raw(&envelope, raw).await.unwrap();
+}
+
+/// A plain command message from `from` to `to`.
+fn command(from: &str, to: &str, body: &str, unique: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: your weekly reflection\r\n\
+         Message-ID: <{unique}@client.example>\r\nDate: Fri, 6 Mar 2026 16:00:00 +0100\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// The service mailbox's files (new and cur) holding `needle`.
+fn service_files_holding(env: &MailEnv, needle: &str) -> usize {
+    ["new", "cur"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(env.maildir("pulse").join(sub)).ok())
+        .flatten()
+        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .filter(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .count()
+}
+
+#[tokio::test]
+async fn over_imap_refused_mail_keeps_no_copy_and_forget_expunges_the_pms_messages() {
+    let Some(env) = MailEnv::load() else { return };
+    let _turn = SERVERS.lock().await;
+    env.empty_service_mailbox();
+    let mut rig = Rig::start(&env, "erase", true);
+    rig.pass_at(friday()).await;
+    rig.pass_at(utc(2026, 3, 6, 15, 1)).await;
+    let form = wait_for(&env, "alice", &rig.tag, Mail::is_form, 1).await;
+    assert_eq!(form.len(), 1);
+    let form = &form[0];
+    let alice = rig.addr("alice");
+    let bruno = rig.addr("bruno");
+
+    // Alice's reply is stored, and its processed copy stays on the server.
+    rig.reply(&env, form, "alice", 4).await;
+    assert!(
+        rig.pass_until(15, |s| !scores_of(s, "alice").is_empty())
+            .await
+    );
+    assert_eq!(service_files_holding(&env, &alice), 1);
+
+    // A stranger's mail is refused, and deleted from the server.
+    let stranger = format!("stranger-{}", rig.tag);
+    send_raw(
+        &env,
+        "mallory@example.net",
+        "pulse@example.org",
+        &command(
+            "mallory@example.net",
+            "pulse@example.org",
+            "trend",
+            &stranger,
+        ),
+    )
+    .await;
+    assert!(
+        rig.pass_until(15, |_| service_files_holding(&env, &stranger) == 0
+            && rig_seen_all(&env))
+            .await,
+        "the refused message is still on the server"
+    );
+
+    // Alice asks to be forgotten, and confirms with the code she is sent.
+    let key_to = replies::read_form(&form.bytes).unwrap().reply_to;
+    send_raw(
+        &env,
+        &alice,
+        &key_to,
+        &command(&alice, &key_to, "forget", &format!("f1-{}", rig.tag)),
+    )
+    .await;
+    let tag = rig.tag.clone();
+    let asks_to_confirm = |m: &Mail| m.subject.contains("confirm: forget");
+    assert!(
+        rig.pass_until(20, |_| mailbox(&env, "alice", &tag)
+            .iter()
+            .any(asks_to_confirm))
+            .await
+    );
+    let codes: Vec<Mail> = mailbox(&env, "alice", &tag)
+        .into_iter()
+        .filter(asks_to_confirm)
+        .collect();
+    assert_eq!(codes.len(), 1, "the forget code reached Alice");
+    let text = MessageParser::default()
+        .parse(&codes[0].bytes[..])
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let code = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("forget "))
+        .unwrap()
+        .trim()
+        .to_string();
+    // Bruno's reply is not Alice's: it must stay.
+    let bruno_form = wait_for(&env, "bruno", &rig.tag, Mail::is_form, 1).await;
+    rig.reply(&env, &bruno_form[0], "bruno", 3).await;
+    send_raw(
+        &env,
+        &alice,
+        &key_to,
+        &command(
+            &alice,
+            &key_to,
+            &format!("forget {code}"),
+            &format!("f2-{}", rig.tag),
+        ),
+    )
+    .await;
+    assert!(
+        rig.pass_until(20, |s| scores_of(s, "alice").is_empty()
+            && !scores_of(s, "bruno").is_empty()
+            && service_files_holding(&env, &alice) == 0)
+            .await,
+        "Alice's messages are still on the server: {}",
+        service_files_holding(&env, &alice)
+    );
+    assert_eq!(
+        service_files_holding(&env, &bruno),
+        1,
+        "Bruno's reply stays"
+    );
+}
+
+/// Whether every message in the service mailbox was handled (`\Seen`).
+fn rig_seen_all(env: &MailEnv) -> bool {
+    std::fs::read_dir(env.maildir("pulse").join("new"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true)
+}

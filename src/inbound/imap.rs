@@ -8,6 +8,11 @@
 //! effects are committed. Between rounds it waits in IDLE, or polls where
 //! the server lacks IDLE; a dropped connection is reopened with backoff.
 //!
+//! It also erases: the processed copies of a forgotten PM's messages when
+//! the service asks ([`EraseRequest`]), processed messages older than
+//! retention (hourly), and refused or ignored mail as soon as the service
+//! says so, so that none of them keeps a copy on the server.
+//!
 //! Never interprets a message, never touches the store (the service does,
 //! on its own task), and never logs content, addresses or the password:
 //! errors carry content-free classes such as `imap-no` or `io-timed-out`.
@@ -39,9 +44,60 @@ pub struct ImapMessage {
     pub uid: u32,
     /// At most `max_message_bytes + 1` bytes of the message.
     pub raw: Vec<u8>,
-    /// Answer `true` once the message's effects are committed (it is then
-    /// acknowledged on the server), `false` to have it fetched again later.
-    pub done: oneshot::Sender<bool>,
+    /// Answered once the message's effects are committed (or not).
+    pub done: oneshot::Sender<Handled>,
+}
+
+/// What the service did with a message, and so what the server should do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Committed: acknowledge it (`\Seen`, or moved to `processed_folder`).
+    Keep,
+    /// Committed, and refused or ignored: delete it, no copy is kept.
+    Discard,
+    /// Not committed: fetch it again later.
+    Later,
+}
+
+/// Erase the processed copies of some messages: those whose raw bytes
+/// `matches` accepts. `message_ids` narrows the search on the server (a
+/// header search, confirmed by `matches`); `scan_all` looks at every
+/// processed message (for messages that carried no usable Message-ID).
+pub struct EraseRequest {
+    pub message_ids: Vec<String>,
+    pub scan_all: bool,
+    pub matches: Matcher,
+}
+
+/// Says whether a message's raw bytes are one of those to erase.
+pub type Matcher = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for EraseRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EraseRequest")
+            .field("message_ids", &self.message_ids.len())
+            .field("scan_all", &self.scan_all)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Processed messages older than retention are looked for this often.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// A Message-ID that can go into a quoted IMAP search string as it is.
+fn searchable(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 250
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+}
+
+/// The IMAP date (`1-Feb-2026`) of `days` days before `now`.
+pub fn imap_date_before(now: chrono::DateTime<chrono::Utc>, days: u32) -> String {
+    (now - chrono::Duration::days(i64::from(days)))
+        .format("%-d-%b-%Y")
+        .to_string()
 }
 
 /// Why the mailbox could not be read.
@@ -111,6 +167,8 @@ pub struct ImapReader {
     password: String,
     tls: Option<TlsConnector>,
     limit: usize,
+    /// Processed messages older than this many days are deleted.
+    retention_days: Option<u32>,
 }
 
 impl std::fmt::Debug for ImapReader {
@@ -223,7 +281,14 @@ impl ImapReader {
             password,
             tls,
             limit,
+            retention_days: None,
         })
+    }
+
+    /// The same reader, deleting processed messages older than `days`.
+    pub fn with_retention_days(mut self, days: u32) -> ImapReader {
+        self.retention_days = Some(days);
+        self
     }
 
     fn server(&self) -> String {
@@ -368,14 +433,23 @@ impl ImapReader {
 
     /// Reads the mailbox until the receiving end of `tx` is dropped,
     /// starting after `start` (the position recorded in the store).
-    pub async fn run(self, start: Option<ImapPosition>, tx: mpsc::Sender<ImapMessage>) {
+    pub async fn run(
+        self,
+        start: Option<ImapPosition>,
+        tx: mpsc::Sender<ImapMessage>,
+        mut erase: mpsc::UnboundedReceiver<EraseRequest>,
+    ) {
         let mut position = start;
         let mut failures = 0u32;
+        let mut chores = Chores::default();
         loop {
             if tx.is_closed() {
                 return;
             }
-            match self.session(&mut position, &tx, &mut failures).await {
+            match self
+                .session(&mut position, &tx, &mut failures, &mut erase, &mut chores)
+                .await
+            {
                 Ok(()) => return,
                 Err(e) => {
                     failures += 1;
@@ -401,6 +475,8 @@ impl ImapReader {
         position: &mut Option<ImapPosition>,
         tx: &mpsc::Sender<ImapMessage>,
         failures: &mut u32,
+        erase: &mut mpsc::UnboundedReceiver<EraseRequest>,
+        chores: &mut Chores,
     ) -> Result<(), ImapError> {
         let mut session = self.connect().await?;
         let folder = self
@@ -437,6 +513,10 @@ impl ImapReader {
         tracing::info!(idle, "IMAP mailbox open");
         *failures = 0;
         loop {
+            while let Ok(req) = erase.try_recv() {
+                chores.erase.push(req);
+            }
+            self.chores(&mut session, chores).await?;
             match self
                 .round(&mut session, position, validity, tx, can_move)
                 .await?
@@ -459,6 +539,7 @@ impl ImapReader {
                     tokio::select! {
                         r = wait => { r.map_err(|e| self.session_error(&e))?; false }
                         _ = tx.closed() => true,
+                        Some(req) = erase.recv() => { chores.erase.push(req); false }
                     }
                 };
                 if stopped {
@@ -469,6 +550,7 @@ impl ImapReader {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(self.cfg.poll_seconds)) => {}
                     _ = tx.closed() => return Ok(()),
+                    Some(req) = erase.recv() => chores.erase.push(req),
                 }
                 self.within(session.noop()).await?;
             }
@@ -516,6 +598,7 @@ impl ImapReader {
                 })
                 .await?;
             let mut done = Vec::new();
+            let mut discard = Vec::new();
             let mut outcome = Round::Done;
             for (uid, raw) in fetched {
                 let (ack, answer) = oneshot::channel();
@@ -531,14 +614,18 @@ impl ImapReader {
                     break;
                 }
                 match answer.await {
-                    Ok(true) => {
-                        done.push(uid);
+                    Ok(handled @ (Handled::Keep | Handled::Discard)) => {
+                        if handled == Handled::Keep {
+                            done.push(uid);
+                        } else {
+                            discard.push(uid);
+                        }
                         *position = Some(ImapPosition {
                             uid_validity: validity,
                             last_uid: uid,
                         });
                     }
-                    Ok(false) => {
+                    Ok(Handled::Later) => {
                         outcome = Round::Later;
                         break;
                     }
@@ -549,6 +636,7 @@ impl ImapReader {
                 }
             }
             self.acknowledge(session, &done, can_move).await?;
+            self.delete(session, &discard).await?;
             if !matches!(outcome, Round::Done) {
                 return Ok(outcome);
             }
@@ -606,6 +694,149 @@ impl ImapReader {
     }
 }
 
+/// Work the reader does besides reading: erasures asked for by the
+/// service (kept across reconnects until done) and the hourly retention
+/// sweep.
+#[derive(Default)]
+struct Chores {
+    erase: Vec<EraseRequest>,
+    last_retention: Option<std::time::Instant>,
+}
+
+impl ImapReader {
+    /// Erases what was asked, and sweeps retention when it is due. The
+    /// main folder is selected again afterwards.
+    async fn chores(
+        &self,
+        session: &mut ImapSession,
+        chores: &mut Chores,
+    ) -> Result<(), ImapError> {
+        let retention = self.retention_days.filter(|_| {
+            chores
+                .last_retention
+                .is_none_or(|t| t.elapsed() >= RETENTION_EVERY)
+        });
+        if chores.erase.is_empty() && retention.is_none() {
+            return Ok(());
+        }
+        // Processed messages live in `processed_folder`, or in the main
+        // folder with `\Seen`.
+        let (folder, processed) = match &self.cfg.processed_folder {
+            Some(f) => (f.clone(), "ALL"),
+            None => (self.cfg.folder.clone(), "SEEN"),
+        };
+        if folder != self.cfg.folder {
+            self.within(session.select(&folder))
+                .await
+                .map_err(|e| self.folder_error(&folder, e))?;
+        }
+        let mut erased = 0;
+        while let Some(req) = chores.erase.first() {
+            erased += self.erase(session, processed, req).await?;
+            chores.erase.remove(0);
+        }
+        if erased > 0 {
+            tracing::info!(
+                count = erased,
+                "processed IMAP messages of a forgotten PM erased"
+            );
+        }
+        if let Some(days) = retention {
+            let query = format!(
+                "{processed} BEFORE {}",
+                imap_date_before(chrono::Utc::now(), days)
+            );
+            let uids: Vec<u32> = self
+                .within(session.uid_search(&query))
+                .await?
+                .into_iter()
+                .collect();
+            self.delete(session, &uids).await?;
+            if !uids.is_empty() {
+                tracing::info!(
+                    count = uids.len(),
+                    "processed IMAP messages past retention deleted"
+                );
+            }
+            chores.last_retention = Some(std::time::Instant::now());
+        }
+        if folder != self.cfg.folder {
+            self.within(session.select(&self.cfg.folder))
+                .await
+                .map_err(|e| self.folder_error(&self.cfg.folder, e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the processed messages `req` matches in the selected folder;
+    /// returns how many.
+    async fn erase(
+        &self,
+        session: &mut ImapSession,
+        processed: &str,
+        req: &EraseRequest,
+    ) -> Result<usize, ImapError> {
+        let mut candidates = std::collections::BTreeSet::new();
+        let scan_all = req.scan_all || !req.message_ids.iter().all(|id| searchable(id));
+        if scan_all {
+            candidates.extend(self.within(session.uid_search(processed)).await?);
+        } else {
+            for id in &req.message_ids {
+                let query = format!("{processed} HEADER Message-ID \"{id}\"");
+                candidates.extend(self.within(session.uid_search(&query)).await?);
+            }
+        }
+        let candidates: Vec<u32> = candidates.into_iter().collect();
+        let mut doomed = Vec::new();
+        for chunk in candidates.chunks(16) {
+            let set = uid_set(chunk);
+            // The same bytes the service read: at most the message limit.
+            let fetched: Vec<(u32, Vec<u8>)> = self
+                .within(async {
+                    let stream = session
+                        .uid_fetch(&set, format!("(UID BODY.PEEK[]<0.{}>)", self.limit + 1))
+                        .await?;
+                    let all: Vec<_> = stream.try_collect().await?;
+                    Ok(all
+                        .iter()
+                        .filter_map(|f| Some((f.uid?, f.body().unwrap_or_default().to_vec())))
+                        .collect())
+                })
+                .await?;
+            doomed.extend(
+                fetched
+                    .into_iter()
+                    .filter(|(_, raw)| (req.matches)(raw))
+                    .map(|(uid, _)| uid),
+            );
+        }
+        self.delete(session, &doomed).await?;
+        Ok(doomed.len())
+    }
+
+    /// Flags `uids` in the selected folder `\Deleted` and expunges them.
+    async fn delete(&self, session: &mut ImapSession, uids: &[u32]) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        self.within(async {
+            session
+                .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await?;
+            session
+                .uid_expunge(&set)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 /// `1,2,3,7` → `1:3,7`.
 pub fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();
@@ -633,6 +864,22 @@ pub fn uid_set(uids: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_dates_are_written_as_imap_wants_them() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 31, 12, 0, 0).unwrap();
+        assert_eq!(imap_date_before(now, 30), "1-Mar-2026");
+        assert_eq!(imap_date_before(now, 365), "31-Mar-2025");
+    }
+
+    #[test]
+    fn only_plain_message_ids_go_into_a_server_search() {
+        assert!(searchable("abc.123@mail.example.org"));
+        for id in ["", "a\"b@x", "a\\b@x", "a b@x", "ünï@x", "a\r\nb@x"] {
+            assert!(!searchable(id), "{id:?}");
+        }
+        assert!(!searchable(&"x".repeat(251)));
+    }
 
     #[test]
     fn uid_sets_collapse_runs() {

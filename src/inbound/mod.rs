@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 pub mod imap;
 
-pub use imap::{ImapError, ImapMessage, ImapReader};
+pub use imap::{EraseRequest, Handled, ImapError, ImapMessage, ImapReader};
 
 /// Why an inbound source could not be read.
 #[derive(Debug, thiserror::Error)]
