@@ -292,7 +292,7 @@ fn status_and_backup_never_create_a_database_and_work_on_a_fresh_one() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("pending: 0"), "{stdout}");
     assert!(
-        stdout.contains("rejected") && stdout.contains("not a registered PM"),
+        stdout.contains("rejected") && stdout.contains("unknown-sender"),
         "{stdout}"
     );
     let out = coachmail(&["--config", &config, "status", "--json"], b"");

@@ -172,3 +172,63 @@ fn a_stuck_message_warns_once_a_minute_not_once_a_pass() {
     db.execute_batch("ALTER TABLE forms_away RENAME TO forms")
         .unwrap();
 }
+
+#[test]
+fn every_refused_or_ignored_message_is_logged_with_a_content_free_reason_code() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut h = Harness::start_with(utc(2026, 1, 5, 8, 0), trusting_mx);
+    let now = h.clock.now();
+    let stranger = ("Mallory", "mallory@example.net");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "unknown-sender",
+            mail(stranger, "trend", "trend", &[], "r1", now),
+        ),
+        (
+            "no-reply-key",
+            mail(ALICE, "week", "Delivery: 3", &[], "r2", now),
+        ),
+        (
+            "dmarc-fail",
+            mail(
+                ALICE,
+                "trend",
+                "trend",
+                &[dmarc("fail", "example.org")],
+                "r3",
+                now,
+            ),
+        ),
+        (
+            "auto-reply",
+            mail(
+                ALICE,
+                "Out of office",
+                "I am away.",
+                &[("Auto-Submitted".into(), "auto-replied".into())],
+                "r4",
+                now,
+            ),
+        ),
+        (
+            "from-twice",
+            String::from_utf8(mail(ALICE, "trend", "trend", &[], "r5", now))
+                .unwrap()
+                .replacen("From: ", "From: mallory@example.net\r\nFrom: ", 1)
+                .into_bytes(),
+        ),
+    ];
+    for (i, (code, raw)) in cases.iter().enumerate() {
+        let ((), logs) = logs_of(|| {
+            h.deliver_and_pass(&format!("r{i}.eml"), raw);
+        });
+        assert!(
+            logs.lines().any(|l| l.contains(&format!("reason={code}"))
+                || l.contains(&format!("reason=\"{code}\""))),
+            "{code} not logged:\n{logs}"
+        );
+        for private in ["mallory@example.net", "alice@example.org", "I am away"] {
+            assert!(!logs.contains(private), "{private} in the log:\n{logs}");
+        }
+    }
+}

@@ -641,7 +641,7 @@ fn a_from_that_is_not_exactly_one_mailbox_is_rejected_with_a_reason() {
                 "From: Bruno Silva <bruno@example.org>\r\nFrom: ",
                 1,
             ),
-            "more than one From header",
+            "from-twice",
         ),
         (
             "an empty mailbox first",
@@ -650,7 +650,7 @@ fn a_from_that_is_not_exactly_one_mailbox_is_rejected_with_a_reason() {
                 "From: \"Bruno\" <>, alice@example.org",
                 1,
             ),
-            "empty mailbox",
+            "from-empty-mailbox",
         ),
         (
             "group syntax",
@@ -659,7 +659,7 @@ fn a_from_that_is_not_exactly_one_mailbox_is_rejected_with_a_reason() {
                 "From: Team: alice@example.org;",
                 1,
             ),
-            "group",
+            "from-group",
         ),
         (
             "two addresses",
@@ -668,7 +668,7 @@ fn a_from_that_is_not_exactly_one_mailbox_is_rejected_with_a_reason() {
                 "From: alice@example.org, bruno@example.org",
                 1,
             ),
-            "more than one From address",
+            "from-several",
         ),
     ];
     for (i, (what, raw, reason)) in cases.iter().enumerate() {
@@ -680,10 +680,7 @@ fn a_from_that_is_not_exactly_one_mailbox_is_rejected_with_a_reason() {
         assert!(sent.is_empty(), "{what}: nothing answered");
         let rows = inbound_rows(&h, "kind = 'rejected'");
         let last = rows.last().unwrap();
-        assert!(
-            last.2.as_deref().unwrap_or("").contains(reason),
-            "{what}: {last:?}"
-        );
+        assert_eq!(last.2.as_deref(), Some(*reason), "{what}: {last:?}");
     }
     assert_eq!(h.rows_about("answers", "alice"), 0);
     assert_eq!(h.rows_about("notes", "alice"), 0);

@@ -80,7 +80,7 @@ impl Engine {
             dedup_key: &dedup_key,
             pm: u.pm.as_deref(),
             kind: u.kind,
-            reason: u.reason.as_deref(),
+            reason: u.reason_code,
             week: u.week,
             sender_hash: sender_hash.as_deref(),
             received_at: now,
@@ -148,11 +148,21 @@ impl Engine {
             receipt.answered = pm_commands::form_closed(self, &tx, pm, &u, week, &dedup_key, now)?;
         }
         tx.commit()?;
-        info!(
-            answered = receipt.answered,
-            rate_limited = receipt.rate_limited,
-            "inbound applied"
-        );
+        // Every refused or ignored message says why, in a content-free code.
+        match (u.kind, u.reason_code) {
+            (Kind::Rejected, code) => info!(
+                reason = code.unwrap_or("refused"),
+                answered = receipt.answered,
+                "inbound refused"
+            ),
+            (Kind::Ignored, code) => info!(reason = code.unwrap_or("ignored"), "inbound ignored"),
+            _ if receipt.rate_limited => info!(
+                reason = "rate-limited",
+                answered = receipt.answered,
+                "inbound applied, answer held back"
+            ),
+            _ => info!(answered = receipt.answered, "inbound applied"),
+        }
         Ok(receipt)
     }
 

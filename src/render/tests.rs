@@ -388,6 +388,7 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
         reply_text: String::new(),
         command: None,
         reason: None,
+        reason_code: None,
         message_id: Some("abc@mail.example.org".into()),
         content_hash: "0123456789abcdef0123".into(),
         closed_form: None,

@@ -57,6 +57,8 @@ pub struct Authorized<'c> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
     pub pm: Option<String>,
+    /// A short content-free code (`no-reply-key`, `dmarc-fail`, …).
+    pub code: &'static str,
     pub reason: String,
     /// The PM's own key of a form that has closed: they get a polite "reply
     /// to this week's form" instead of a silent write into an old week.
@@ -76,59 +78,61 @@ pub enum Dmarc {
 /// header holding exactly one non-empty mailbox (no group, no empty `<>`,
 /// no second address), or the reason it is refused. mail-parser keeps only
 /// the last of two From headers, so the raw headers are counted here.
-pub fn from_address(msg: &mail_parser::Message<'_>) -> Result<String, String> {
+pub fn from_address(msg: &mail_parser::Message<'_>) -> Result<String, (&'static str, String)> {
+    let bad = |code: &'static str, why: &str| Err((code, why.to_string()));
     let raw: Vec<&str> = msg
         .headers_raw()
         .filter(|(n, _)| n.eq_ignore_ascii_case("from"))
         .map(|(_, v)| v)
         .collect();
     match raw.len() {
-        0 => return Err("no From header".into()),
+        0 => return bad("from-missing", "no From header"),
         1 => {}
-        _ => return Err("more than one From header".into()),
+        _ => return bad("from-twice", "more than one From header"),
     }
     let value: String = raw[0].chars().filter(|c| !c.is_whitespace()).collect();
     if value.contains("<>") {
-        return Err("an empty mailbox in From".into());
+        return bad("from-empty-mailbox", "an empty mailbox in From");
     }
     let list = match msg.from() {
         Some(mail_parser::Address::List(list)) => list,
         Some(mail_parser::Address::Group(_)) => {
-            return Err("group syntax in From".into());
+            return bad("from-group", "group syntax in From");
         }
-        None => return Err("no From address".into()),
+        None => return bad("from-missing", "no From address"),
     };
     if list.len() != 1 {
-        return Err("more than one From address".into());
+        return bad("from-several", "more than one From address");
     }
     let address = list[0]
         .address()
         .map(str::trim)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| "no From address".to_string())?;
+        .ok_or(("from-missing", "no From address".to_string()))?;
     if address.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("malformed From address".into());
+        return bad("from-malformed", "malformed From address");
     }
     let (local, domain) = address
         .rsplit_once('@')
-        .ok_or_else(|| "malformed From address".to_string())?;
+        .ok_or(("from-malformed", "malformed From address".to_string()))?;
     if local.is_empty() || domain.is_empty() {
-        return Err("malformed From address".into());
+        return bad("from-malformed", "malformed From address");
     }
     Ok(address.to_ascii_lowercase())
 }
 
 /// The registered PM this From address belongs to, if exactly one address.
 pub fn sender<'c>(msg: &mail_parser::Message<'_>, config: &'c Config) -> Result<&'c Pm, Refused> {
-    let refuse = |reason: String| Refused {
+    let refuse = |(code, reason): (&'static str, String)| Refused {
         pm: None,
+        code,
         reason,
         closed: None,
     };
     let address = from_address(msg).map_err(refuse)?;
     config
         .pm_by_email(&address)
-        .ok_or_else(|| refuse("sender is not a registered PM".into()))
+        .ok_or_else(|| refuse(("unknown-sender", "sender is not a registered PM".into())))
 }
 
 /// Decides whether the message counts, for whom, and for which week.
@@ -144,16 +148,18 @@ pub fn authorize<'c>(
         Ok(pm) => pm,
         Err(r) => return Ok(Err(r)),
     };
-    let refuse = |reason: String| Refused {
+    let refuse = |code: &'static str, reason: &str| Refused {
         pm: Some(pm.key.clone()),
-        reason,
+        code,
+        reason: reason.to_string(),
         closed: None,
     };
     let from_domain = pm.email.rsplit('@').next().unwrap_or("");
     let dmarc = dmarc(msg, &config.auth.trusted_authserv_ids, from_domain);
     if dmarc == Dmarc::Fail {
         return Ok(Err(refuse(
-            "From failed DMARC at a trusted server (spoofed sender)".into(),
+            "dmarc-fail",
+            "From failed DMARC at a trusted server (spoofed sender)",
         )));
     }
     let domain = config
@@ -206,7 +212,8 @@ pub fn authorize<'c>(
         if let Some(form) = ctx.forms.by_message_id(id)? {
             if form.pm == pm.key && dmarc != Dmarc::Pass && config.auth.require_reply_key {
                 return Ok(Err(refuse(
-                    "a reply in a form's thread without the form's reply address and without a trusted DMARC pass".into(),
+                    "thread-without-key",
+                    "a reply in a form's thread without the form's reply address and without a trusted DMARC pass",
                 )));
             }
             return Ok(checked(pm, form, Via::Thread, ctx));
@@ -219,11 +226,13 @@ pub fn authorize<'c>(
         Via::Dmarc
     } else if unknown_key {
         return Ok(Err(refuse(
-            "the reply key is not one of ours (an old or mistyped form address) and the sender is not verified by DMARC".into(),
+            "unknown-reply-key",
+            "the reply key is not one of ours (an old or mistyped form address) and the sender is not verified by DMARC",
         )));
     } else {
         return Ok(Err(refuse(
-            "no reply key and no trusted DMARC pass: reply to a form (or see auth.require_reply_key and auth.trusted_authserv_ids)".into(),
+            "no-reply-key",
+            "no reply key and no trusted DMARC pass: reply to a form (or see auth.require_reply_key and auth.trusted_authserv_ids)",
         )));
     };
     let week = ctx
@@ -248,6 +257,7 @@ fn checked<'c>(
     if form.pm != pm.key {
         return Err(Refused {
             pm: Some(pm.key.clone()),
+            code: "wrong-pm-key",
             reason: "the reply key belongs to another PM's form".into(),
             closed: None,
         });
@@ -255,6 +265,7 @@ fn checked<'c>(
     if form_closed(pm, form.week, ctx.now, ctx.config.auth.reply_key_weeks) {
         return Err(Refused {
             pm: Some(pm.key.clone()),
+            code: "form-closed",
             reason: "the form has closed (its reply key expired)".into(),
             closed: Some(form.week),
         });

@@ -31,6 +31,17 @@ pub enum Unreadable {
 }
 
 impl Unreadable {
+    /// The content-free code logs and the inbound log carry.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Unreadable::Empty => "empty",
+            Unreadable::TooLarge { .. } => "too-large",
+            Unreadable::TooManyHeaderLines | Unreadable::NoHeaders | Unreadable::TooDeep => {
+                "malformed"
+            }
+        }
+    }
+
     /// The reason, as `coachmail parse` and the inbound log show it.
     pub fn reason(&self) -> String {
         match self {

@@ -81,6 +81,10 @@ pub struct Understanding {
     pub command: Option<Command>,
     /// Why it was ignored or rejected.
     pub reason: Option<String>,
+    /// The same, as a short content-free code for logs and the inbound log
+    /// (`no-reply-key`, `unknown-sender`, `dmarc-fail`, `auto-reply`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<&'static str>,
     /// The message's Message-ID (without angle brackets), if any.
     pub message_id: Option<String>,
     /// Hex SHA-256 of the raw bytes: the dedup key when there is no Message-ID.
@@ -192,29 +196,30 @@ impl Context<'_> {
 pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, LookupError> {
     let mut u = Understanding::empty(raw);
     if let Err(e) = mime::precheck(raw, ctx.policy().max_message_bytes) {
-        return Ok(u.rejected(None, e.reason()));
+        return Ok(u.rejected(None, e.code(), e.reason()));
     }
     let msg = match mime::parse(raw) {
         Ok(m) => m,
-        Err(e) => return Ok(u.rejected(None, e.reason())),
+        Err(e) => return Ok(u.rejected(None, e.code(), e.reason())),
     };
     u.message_id = msg
         .message_id()
         .map(|id| id.trim().to_string())
         .filter(|id| !id.is_empty() && id.len() <= 998);
-    if let Some(reason) = classify::machine(&msg) {
+    if let Some((code, reason)) = classify::machine(&msg) {
         u.kind = Kind::Ignored;
         u.pm = authorize::sender(&msg, ctx.config)
             .ok()
             .map(|p| p.key.clone());
         u.reason = Some(reason);
+        u.reason_code = Some(code);
         return Ok(u);
     }
     let auth = match authorize::authorize(&msg, ctx)? {
         Ok(a) => a,
         Err(r) => {
             u.closed_form = r.closed;
-            return Ok(u.rejected(r.pm, r.reason));
+            return Ok(u.rejected(r.pm, r.code, r.reason));
         }
     };
     u.pm = Some(auth.pm.key.clone());
@@ -254,6 +259,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     {
         u.kind = Kind::Ignored;
         u.reason = Some("looks automatic: no scores and no command, an out-of-office text or a reply to a confirmation".into());
+        u.reason_code = Some("looks-automatic");
         return Ok(u);
     }
     u.kind = Kind::Assessment;
@@ -342,16 +348,18 @@ impl Understanding {
             reply_text: String::new(),
             command: None,
             reason: None,
+            reason_code: None,
             message_id: None,
             content_hash: content_hash(raw),
             closed_form: None,
         }
     }
 
-    fn rejected(mut self, pm: Option<String>, reason: String) -> Understanding {
+    fn rejected(mut self, pm: Option<String>, code: &'static str, reason: String) -> Understanding {
         self.kind = Kind::Rejected;
         self.pm = pm;
         self.reason = Some(reason);
+        self.reason_code = Some(code);
         self
     }
 }
