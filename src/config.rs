@@ -216,6 +216,14 @@ impl Config {
             .find(|p| p.email.eq_ignore_ascii_case(email))
     }
 
+    /// The coach registered with this address (case-insensitive).
+    pub fn coach_by_email(&self, email: &str) -> Option<&Coach> {
+        let email = email.trim();
+        self.coaches
+            .iter()
+            .find(|c| c.email.eq_ignore_ascii_case(email))
+    }
+
     /// The coach paired with `pm`; validation guarantees there is one.
     pub fn coach_of(&self, pm: &Pm) -> Option<&Coach> {
         self.coach(&pm.coach)

@@ -644,3 +644,196 @@ fn an_odd_message_id_is_answered_unthreaded_not_retried_forever() {
         0
     );
 }
+
+// --- commands by email under the shipped config --------------------------------
+
+/// The shipped config: no trusted DMARC verdicts, reply keys required.
+fn shipped() -> Harness {
+    Harness::start(utc(2026, 1, 5, 8, 0))
+}
+
+/// A fresh message from `from` to the service, nothing verifying it.
+fn fresh(
+    h: &mut Harness,
+    from: (&str, &str),
+    subject: &str,
+    body: &str,
+    unique: &str,
+) -> Vec<Sent> {
+    let raw = mail(from, subject, body, &[], unique, now(h));
+    let before = h.sent_count();
+    h.deliver_and_pass(&format!("{unique}.eml"), &raw);
+    answers_to(h.sent_new(before), unique)
+}
+
+#[test]
+fn under_the_shipped_config_a_fresh_trend_help_or_export_is_answered_at_the_registered_address_only()
+ {
+    let mut h = shipped();
+    for (i, (word, kind)) in [("trend", "trend"), ("help", "help"), ("export", "export")]
+        .into_iter()
+        .enumerate()
+    {
+        // Sent with a Reply-To of somebody else: the answer still goes only
+        // to Alice's registered address.
+        let raw = String::from_utf8(mail(ALICE, word, word, &[], &format!("fr{i}"), now(&h)))
+            .unwrap()
+            .replacen("From: ", "Reply-To: mallory@example.net\r\nFrom: ", 1);
+        let before = h.sent_count();
+        h.deliver_and_pass(&format!("fr{i}.eml"), raw.as_bytes());
+        let answer = only_one(answers_to(h.sent_new(before), &format!("fr{i}")));
+        assert_eq!(answer.kind(), kind, "{word}");
+        assert_eq!(answer.to, ALICE.1, "{word}");
+    }
+    // A stranger's `trend` gets nothing.
+    assert!(
+        fresh(
+            &mut h,
+            ("Mallory", "mallory@example.net"),
+            "trend",
+            "trend",
+            "fr9"
+        )
+        .is_empty()
+    );
+    // Nor can anyone flood Alice's mailbox in her name: a few such answers
+    // an hour, then none until the hour has passed.
+    assert!(fresh(&mut h, ALICE, "trend", "trend", "fr4").is_empty());
+    h.clock.set(now(&h) + Duration::minutes(61));
+    assert_eq!(fresh(&mut h, ALICE, "trend", "trend", "fr5").len(), 1);
+}
+
+#[test]
+fn under_the_shipped_config_a_fresh_pause_changes_nothing_and_says_how_then_a_reply_pauses() {
+    let mut h = shipped();
+    // The week's form went out, so Alice has a reply key.
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    let ack = only_one(fresh(
+        &mut h,
+        ALICE,
+        "pause 2 weeks",
+        "pause 2 weeks",
+        "fp1",
+    ));
+    assert_eq!(ack.to, ALICE.1);
+    assert!(ack.text.contains("nothing changed"), "{}", ack.text);
+    assert!(ack.text.contains("reply to any"), "{}", ack.text);
+    assert!(!event_kinds(&h, "alice").contains(&EventKind::Pause));
+    // One answer per such message, and a reply to it does what was asked.
+    let done = only_one(reply_to(&mut h, &ack, "pause 2 weeks", "fp2"));
+    assert!(done.text.contains("paused until"), "{}", done.text);
+    assert!(event_kinds(&h, "alice").contains(&EventKind::Pause));
+}
+
+#[test]
+fn a_coach_replying_to_a_digest_gets_one_short_answer_and_nothing_is_stored() {
+    let mut h = shipped();
+    h.run_until(utc(2026, 1, 12, 12, 0), Duration::hours(1));
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .find(|d| d.to == "maya@example.org")
+        .unwrap();
+    let mid = digest.message().message_id().unwrap().to_string();
+    let canary = "CANARY-coach-reply-77f1 Alice seems stuck on delivery";
+    let raw = mail(
+        ("Maya Chen", "maya@example.org"),
+        &format!("Re: {}", digest.subject),
+        &format!("{canary}\n\n> {}", digest.text.lines().next().unwrap()),
+        &[("In-Reply-To".into(), format!("<{mid}>"))],
+        "cr1",
+        now(&h),
+    );
+    let before = h.sent_count();
+    h.deliver_and_pass("cr1.eml", &raw);
+    let answer = only_one(answers_to(h.sent_new(before), "cr1"));
+    assert_eq!(answer.to, "maya@example.org");
+    assert!(answer.subject.contains("not read"), "{}", answer.subject);
+    assert!(
+        answer.text.contains("nothing in your email was stored"),
+        "{}",
+        answer.text
+    );
+    // The answer names no PM, and no word of the coach's is kept.
+    assert!(!answer.text.contains("Alice") && !answer.html.contains("Alice"));
+    assert_eq!(h.rows_about("notes", "alice"), 0);
+    let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM inbound WHERE reason = 'coach-reply' AND pm IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
+}
+
+/// Every `mailto:` link in `html`: (address, subject).
+fn mailto_links(html: &str) -> Vec<(String, String)> {
+    html.split("href=\"mailto:")
+        .skip(1)
+        .map(|rest| {
+            let link = &rest[..rest.find('"').unwrap()];
+            let link = link.replace("&amp;", "&");
+            let (to, query) = link.split_once('?').unwrap_or((&link, ""));
+            let subject = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("subject="))
+                .unwrap_or("")
+                .replace("%20", " ");
+            (to.to_string(), subject)
+        })
+        .collect()
+}
+
+#[test]
+fn under_the_shipped_config_every_mailto_link_in_every_email_does_what_it_says() {
+    let mut h = shipped();
+    h.run_until(utc(2026, 1, 9, 20, 0), Duration::hours(1));
+    // Alice asks for help (a fresh message): its links, and the form's.
+    only_one(fresh(&mut h, ALICE, "help", "help", "ml0"));
+    let mut links: Vec<(String, String)> = h
+        .sent()
+        .iter()
+        .filter(|s| s.to == ALICE.1)
+        .flat_map(|s| mailto_links(&s.html))
+        .collect();
+    // A bare address (no subject) promises no command.
+    links.retain(|(_, subject)| !subject.is_empty());
+    links.sort();
+    links.dedup();
+    assert!(links.len() >= 8, "{links:?}");
+    assert!(
+        links.iter().any(|(to, _)| to.starts_with("reflect+")),
+        "{links:?}"
+    );
+    for (i, (to, subject)) in links.iter().enumerate() {
+        // An hour apart: answers to unverified mail are limited per hour.
+        h.clock.set(now(&h) + Duration::minutes(61));
+        // As a mail client sends it: that address, that subject, no body.
+        let raw = String::from_utf8(mail(
+            ALICE,
+            subject,
+            "",
+            &[],
+            &format!("ml{}", i + 1),
+            now(&h),
+        ))
+        .unwrap()
+        .replace("To: PM Pulse <pulse@example.org>", &format!("To: {to}"));
+        let before = h.sent_count();
+        h.deliver_and_pass(&format!("ml{}.eml", i + 1), raw.as_bytes());
+        let answers = answers_to(h.sent_new(before), &format!("ml{}", i + 1));
+        let answer = answers
+            .first()
+            .unwrap_or_else(|| panic!("no answer to the link {to}?subject={subject}"));
+        assert_eq!(answer.to, ALICE.1);
+        assert!(
+            !answer.text.contains("nothing changed: please")
+                && !answer.subject.contains("please reply to one of our emails")
+                && !answer.text.contains("is not a command I know"),
+            "the link {to}?subject={subject} did not work: {}",
+            answer.text
+        );
+    }
+}

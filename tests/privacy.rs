@@ -881,16 +881,18 @@ fn dmarc_counts_only_from_the_topmost_trusted_header_naming_the_from_domain() {
         ),
     ];
     for (i, (what, headers, counts)) in cases.into_iter().enumerate() {
+        // Scores in a fresh message count only when DMARC verifies it (a
+        // read-only command would be answered at her address either way).
         let raw = mail(
             ALICE,
-            "trend",
-            "trend",
+            "my week",
+            "Delivery: 3",
             &headers,
             &format!("dm{i}"),
             now(&h),
         );
         let sent = deliver(&mut h, &raw, &format!("dm{i}.eml"));
-        assert_eq!(sent.iter().any(|s| s.kind() == "trend"), counts, "{what}");
+        assert_eq!(sent.iter().any(|s| s.kind() == "confirm"), counts, "{what}");
     }
     let rejected = inbound_rows(&h, "kind = 'rejected'");
     assert_eq!(rejected.len(), 4);

@@ -12,6 +12,10 @@ use crate::store::{InboundRecord, Store, Tx};
 use crate::understand::{self, Context, Kind, Understanding};
 use crate::week::Week;
 
+/// Answers to unverified commands naming one PM, per hour: enough for the
+/// PM, too few for anyone to flood their mailbox in their name.
+pub const UNVERIFIED_ANSWERS_PER_HOUR: u32 = 3;
+
 impl Engine {
     /// Reads one inbound message and applies it: effects and the answer it
     /// causes commit together, once per message however often it arrives.
@@ -137,6 +141,26 @@ impl Engine {
                     }
                 }
                 Kind::Ignored | Kind::Rejected => {}
+            }
+        }
+        // A fresh command from a registered PM's address that nothing
+        // verifies, or a coach's mail: answered at the registered address
+        // only (so a forged request reveals nothing), within the refused
+        // budget of the sender.
+        if u.kind == Kind::Rejected && !receipt.rate_limited {
+            if let (Some(cmd), Some(pm)) =
+                (&u.command, u.pm.as_deref().and_then(|k| self.config.pm(k)))
+                && tx.count_refused_naming(&pm.key, "unverified-command", hour_ago)?
+                    <= UNVERIFIED_ANSWERS_PER_HOUR
+            {
+                receipt.answered = if cmd.read_only() {
+                    pm_commands::apply(self, &tx, pm, &u, &dedup_key, now)?
+                } else {
+                    pm_commands::needs_reply_key(self, &tx, pm, &u, &dedup_key, now)?
+                };
+            } else if let Some(coach) = u.coach.as_deref().and_then(|k| self.config.coach(k)) {
+                receipt.answered =
+                    pm_commands::coach_reply_not_read(self, &tx, coach, &u, &dedup_key, now)?;
             }
         }
         // The PM's own key of a closed form: told politely, nothing stored.

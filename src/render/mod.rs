@@ -433,6 +433,10 @@ pub struct HelpView {
     pub skills: Vec<SkillView>,
     /// The word that looked like a command but is none, if that is why.
     pub unknown: Option<String>,
+    /// The reply address of the PM's newest form: replying to the help
+    /// email (or following a link for a command that changes something)
+    /// is then tied to the PM by its key.
+    pub reply_to: Option<String>,
     pub date: DateTime<Utc>,
 }
 
@@ -794,7 +798,7 @@ impl Renderer {
         Ok(Email {
             from: v.service.mailbox(),
             to: v.pm.clone(),
-            reply_to: None,
+            reply_to: v.reply_to.clone(),
             subject: format!("{} — commands and how to answer", v.service.name),
             message_id: format!("help.{}@{}", v.id, v.service.domain()),
             in_reply_to: v.in_reply_to.clone(),
@@ -1015,6 +1019,9 @@ struct CommandLine {
     padded: String,
     summary: String,
     example: String,
+    /// It changes something: its link goes to the PM's keyed reply
+    /// address, since a fresh message to the service cannot do it.
+    keyed: bool,
 }
 
 /// The command table's lines, with `{skill}` made a real skill key.
@@ -1025,12 +1032,13 @@ fn command_lines(skills: &[SkillView]) -> Vec<CommandLine> {
         .map_or("", |s| s.key.as_str());
     crate::understand::command::COMMANDS
         .iter()
-        .flat_map(|c| c.usage)
-        .map(|u| CommandLine {
+        .flat_map(|c| c.usage.iter().map(move |u| (u, c.changes_state)))
+        .map(|(u, keyed)| CommandLine {
             usage: u.usage.to_string(),
-            padded: format!("{:<24}", u.usage),
+            padded: format!("{}{:<24}", if keyed { "* " } else { "  " }, u.usage),
             summary: u.summary.replace("{skill}", skill),
             example: u.example.replace("{skill}", skill),
+            keyed,
         })
         .collect()
 }

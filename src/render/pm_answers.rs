@@ -167,6 +167,12 @@ pub enum Ack {
     FormClosed,
     /// `share history`: the current coach now sees the earlier weeks.
     HistoryShared,
+    /// A command that changes something, in a fresh message nothing
+    /// verifies: nothing changed; how to send it (reply to any email).
+    NeedsReplyKey,
+    /// To a coach who wrote to the service (e.g. replied to a digest):
+    /// replies are not read; nothing was stored or passed on.
+    CoachReplyNotRead,
 }
 
 /// The short answer to `pause`, `resume`, `skip` (and a forget code that did
@@ -182,6 +188,8 @@ pub struct AckView {
     pub week: Option<Week>,
     /// When the next form goes out, local, ready to read.
     pub next_form: Option<String>,
+    /// The command's name, when the answer is about one (`pause`).
+    pub command: Option<String>,
 }
 
 impl Renderer {
@@ -313,6 +321,10 @@ impl Renderer {
                 v.until.as_deref().unwrap_or("further notice")
             ),
             Ack::HistoryShared => format!("{name} — your earlier weeks are shared with your coach"),
+            Ack::NeedsReplyKey => {
+                format!("{name} — nothing changed: please reply to one of our emails")
+            }
+            Ack::CoachReplyNotRead => format!("{name} — replies to digests are not read"),
             Ack::FormClosed => match v.week {
                 Some(w) => format!("{name} — the form for week {w} has closed"),
                 None => format!("{name} — that form has closed"),

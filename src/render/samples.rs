@@ -354,6 +354,7 @@ impl Samples {
             references: vec!["CAF=cmd42@mail.gmail.com".into()],
             skills: skills.clone(),
             unknown: None,
+            reply_to: Some(reply_to.clone()),
             date: at(28, 9, 30),
         };
         let help_unknown = HelpView {
@@ -473,6 +474,7 @@ impl Samples {
             until: until.map(str::to_string),
             week: wk,
             next_form: next.map(str::to_string),
+            command: None,
         };
         let next = "Fri 11 Dec 2026, 16:00 (Europe/Paris)";
         let acks = vec![
@@ -516,6 +518,11 @@ impl Samples {
             ),
             ack(Ack::FormClosed, None, Some(week()), None),
             ack(Ack::HistoryShared, None, None, None),
+            AckView {
+                command: Some("pause".into()),
+                ..ack(Ack::NeedsReplyKey, None, None, None)
+            },
+            ack(Ack::CoachReplyNotRead, None, None, None),
         ];
         Samples {
             trends: vec![trend, trend_one, trend_empty],

@@ -392,6 +392,7 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
         message_id: Some("abc@mail.example.org".into()),
         content_hash: "0123456789abcdef0123".into(),
         closed_form: None,
+        coach: None,
     };
     let v = ConfirmView::new(
         samples::service(),

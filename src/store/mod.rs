@@ -452,6 +452,9 @@ reads! {
     /// Refused or ignored messages from this sender (keyed hash) since
     /// `since`: their own budget.
     fn count_refused_from(&self, sender_hash: &str, since: DateTime<Utc>) -> u32 = replies::count_refused_from;
+    /// Messages refused with `reason` that named `pm` since `since` (for
+    /// answers to unverified mail: a few an hour, however many arrive).
+    fn count_refused_naming(&self, pm: &str, reason: &str, since: DateTime<Utc>) -> u32 = replies::count_refused_naming;
     /// The per-install secret keying sender hashes; never logged or exported.
     fn install_secret(&self) -> Vec<u8> = replies::install_secret;
     /// Weeks with at least one current answer (a score or a skip).

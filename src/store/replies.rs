@@ -281,6 +281,19 @@ pub(crate) fn count_authorized_from(
         .query_row(params![pm, ms(since)], |r| r.get(0))
 }
 
+pub(crate) fn count_refused_naming(
+    c: &Connection,
+    pm: &str,
+    reason: &str,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<u32> {
+    c.prepare_cached(
+        "SELECT count(*) FROM inbound
+         WHERE pm = ?1 AND kind = 'rejected' AND reason = ?2 AND received_at >= ?3",
+    )?
+    .query_row(params![pm, reason, ms(since)], |r| r.get(0))
+}
+
 pub(crate) fn count_refused_from(
     c: &Connection,
     sender_hash: &str,

@@ -59,6 +59,15 @@ impl Command {
         )
     }
 
+    /// Only reads the PM's own data and answers at the registered address:
+    /// safe to answer even when nothing verifies the sender.
+    pub fn read_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Trend { .. } | Command::Help | Command::Export | Command::Unknown { .. }
+        )
+    }
+
     /// The command's name for logs and events: never its arguments (a skill
     /// or a date says little, a forget code is a secret).
     pub fn name(&self) -> &'static str {
@@ -105,6 +114,9 @@ pub struct CommandSpec {
     /// Reads the words after the command word; `None` when they are not
     /// this command's (the PM then gets the help text).
     pub parse: fn(&Args<'_>) -> Option<Command>,
+    /// It changes something, so it needs a verified sender (a reply to one
+    /// of our emails): the opposite of [`Command::read_only`].
+    pub changes_state: bool,
 }
 
 const fn line(usage: &'static str, summary: &'static str, example: &'static str) -> Usage {
@@ -130,6 +142,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
         ],
         parse: trend,
+        changes_state: false,
     },
     CommandSpec {
         words: &[
@@ -137,6 +150,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         ],
         usage: &[line("help", "this message", "help")],
         parse: |a| a.rest.is_empty().then_some(Command::Help),
+        changes_state: false,
     },
     CommandSpec {
         words: &["pause"],
@@ -149,16 +163,19 @@ pub const COMMANDS: &[CommandSpec] = &[
             ),
         ],
         parse: pause,
+        changes_state: true,
     },
     CommandSpec {
         words: &["resume", "unpause"],
         usage: &[line("resume", "forms again from the next one", "resume")],
         parse: |a| a.rest.is_empty().then_some(Command::Resume),
+        changes_state: true,
     },
     CommandSpec {
         words: &["skip"],
         usage: &[line("skip", "skip this week's form", "skip")],
         parse: |a| a.rest.is_empty().then_some(Command::Skip),
+        changes_state: true,
     },
     CommandSpec {
         words: &["export"],
@@ -168,6 +185,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "export",
         )],
         parse: |a| a.rest.is_empty().then_some(Command::Export),
+        changes_state: false,
     },
     CommandSpec {
         words: &["share"],
@@ -177,6 +195,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "share history",
         )],
         parse: |a| (a.rest.len() == 1 && a.rest[0] == "history").then_some(Command::ShareHistory),
+        changes_state: true,
     },
     CommandSpec {
         words: &["forget"],
@@ -186,6 +205,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "forget",
         )],
         parse: forget,
+        changes_state: true,
     },
 ];
 
@@ -360,6 +380,18 @@ mod tests {
     use super::*;
     use crate::framework::Framework;
     use std::path::Path;
+
+    #[test]
+    fn a_command_changes_state_exactly_when_it_is_not_read_only() {
+        let lex = lex();
+        for spec in COMMANDS {
+            for usage in spec.usage {
+                let example = usage.example.replace("{skill}", "delivery");
+                let cmd = read(&example, None, &lex, false).unwrap();
+                assert_eq!(spec.changes_state, !cmd.read_only(), "{example}");
+            }
+        }
+    }
 
     fn lex() -> Lexicon {
         let f = Framework::load(Path::new(concat!(

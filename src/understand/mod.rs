@@ -92,6 +92,10 @@ pub struct Understanding {
     /// The week of the PM's own form whose reply key has expired (refused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_form: Option<Week>,
+    /// The coach whose registered address sent this (refused: a coach's
+    /// mail is not read as a PM's; they are told so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coach: Option<String>,
 }
 
 /// A form that was sent, as the store knows it.
@@ -215,28 +219,58 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
         u.reason_code = Some(code);
         return Ok(u);
     }
+    let lex = grammar::lexicon_for(&ctx.config.framework);
     let auth = match authorize::authorize(&msg, ctx)? {
         Ok(a) => a,
         Err(r) => {
             u.closed_form = r.closed;
+            if r.code == "unknown-sender"
+                && let Ok(address) = authorize::from_address(&msg)
+                && let Some(coach) = ctx.config.coach_by_email(&address)
+            {
+                u.coach = Some(coach.key.clone());
+                return Ok(u.rejected(
+                    None,
+                    "coach-reply",
+                    "from a coach's address: coaches' replies are not read".into(),
+                ));
+            }
+            // A fresh command from a registered PM's address that nothing
+            // verifies: kept as a refusal, but the engine answers it at the
+            // registered address (a read-only command) or explains how to
+            // send it (one that changes something).
+            if r.code == "no-reply-key"
+                && let Some(pm) = r.pm.as_deref().and_then(|k| ctx.config.pm(k))
+            {
+                let (own, reply_text) = own_words(&msg, pm, &lex);
+                let subject = msg.subject();
+                let forget_thread = subject.is_some_and(|s| grammar::fold(s).contains("forget"));
+                if own.iter().all(|l| !l.from_quote && l.prompt.is_none())
+                    && let Some(cmd) = command::read(&reply_text, subject, &lex, forget_thread)
+                {
+                    let week = ctx
+                        .forms
+                        .latest_week(&pm.key)?
+                        .unwrap_or_else(|| authorize::local_week(pm, ctx.now));
+                    let mut u = u.rejected(
+                        r.pm,
+                        "unverified-command",
+                        "a command in a fresh message nothing verifies: read-only ones are answered at the registered address, others are explained".into(),
+                    );
+                    u.week = Some(week);
+                    u.reply_text = reply_text;
+                    u.command = Some(cmd);
+                    return Ok(u);
+                }
+            }
             return Ok(u.rejected(r.pm, r.code, r.reason));
         }
     };
     u.pm = Some(auth.pm.key.clone());
     u.week = Some(auth.week);
 
-    let text = mime::body_text(&msg);
-    let lex = grammar::lexicon_for(&ctx.config.framework);
-    let mut names = vec![auth.pm.name.clone()];
-    if let Some(first) = auth.pm.name.split_whitespace().next()
-        && first != auth.pm.name
-    {
-        names.push(first.to_string());
-    }
-    let own = quotes::strip(&text, &names, &|l| lex.is_answer(l));
-    let own_text: Vec<String> = own.iter().map(quotes::OwnLine::display).collect();
-    let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
-    u.reply_text = grammar::collapse(&own_refs);
+    let (own, reply_text) = own_words(&msg, auth.pm, &lex);
+    u.reply_text = reply_text;
 
     let subject = msg.subject();
     let forget_thread = subject.is_some_and(|s| grammar::fold(s).contains("forget"));
@@ -352,6 +386,7 @@ impl Understanding {
             message_id: None,
             content_hash: content_hash(raw),
             closed_form: None,
+            coach: None,
         }
     }
 
@@ -362,6 +397,27 @@ impl Understanding {
         self.reason_code = Some(code);
         self
     }
+}
+
+/// The PM's own lines of a message (quotes and signature removed), and
+/// their text collapsed as the note and the command reader see it.
+fn own_words(
+    msg: &mail_parser::Message<'_>,
+    pm: &crate::config::Pm,
+    lex: &grammar::Lexicon,
+) -> (Vec<quotes::OwnLine>, String) {
+    let text = mime::body_text(msg);
+    let mut names = vec![pm.name.clone()];
+    if let Some(first) = pm.name.split_whitespace().next()
+        && first != pm.name
+    {
+        names.push(first.to_string());
+    }
+    let own = quotes::strip(&text, &names, &|l| lex.is_answer(l));
+    let own_text: Vec<String> = own.iter().map(quotes::OwnLine::display).collect();
+    let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
+    let collapsed = grammar::collapse(&own_refs);
+    (own, collapsed)
 }
 
 /// Hex SHA-256 of a message's bytes.

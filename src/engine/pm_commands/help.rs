@@ -17,6 +17,7 @@ impl Request<'_, '_> {
             references: to.references,
             skills: SkillView::active(&self.engine.config.framework),
             unknown,
+            reply_to: to.reply_to,
             date: self.now,
         })?;
         self.send("help", &email)

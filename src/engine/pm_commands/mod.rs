@@ -95,6 +95,79 @@ pub(crate) fn form_closed(
     r.ack(Ack::FormClosed, None, Some(week), None)
 }
 
+/// A command that changes something, from a registered PM's address in a
+/// fresh message nothing verifies: nothing changes, and the PM is told at
+/// their registered address how to send it (reply to any of our emails,
+/// whose reply address carries their key).
+pub(crate) fn needs_reply_key(
+    engine: &Engine,
+    tx: &Tx<'_>,
+    pm: &Pm,
+    u: &Understanding,
+    dedup_key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, EngineError> {
+    let r = Request::new(engine, tx, pm, u, dedup_key, now);
+    let Some(command) = &u.command else {
+        return Ok(false);
+    };
+    info!(pm = %pm.key, command = command.name(), "unverified command explained, not applied");
+    let email = engine.renderer.ack(&AckView {
+        to: r.answer_to()?,
+        what: Ack::NeedsReplyKey,
+        until: None,
+        week: None,
+        next_form: None,
+        command: Some(command.name().to_string()),
+    })?;
+    r.send("ack", &email)
+}
+
+/// Mail from a coach's registered address (a reply to a digest, say): the
+/// coach is told, at that address, that it is not read. Nothing of it is
+/// stored, and the answer names no PM.
+pub(crate) fn coach_reply_not_read(
+    engine: &Engine,
+    tx: &Tx<'_>,
+    coach: &crate::config::Coach,
+    u: &Understanding,
+    dedup_key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, EngineError> {
+    let thread = u
+        .message_id
+        .clone()
+        .filter(|id| crate::render::is_message_id(id));
+    let mut email = engine.renderer.ack(&AckView {
+        to: AnswerTo {
+            service: engine.service(),
+            pm: Mailbox::new(coach.name.clone(), coach.email.clone()),
+            id: u.content_hash.chars().take(16).collect(),
+            in_reply_to: thread.clone(),
+            references: thread.into_iter().collect(),
+            reply_to: None,
+            date: now,
+        },
+        what: Ack::CoachReplyNotRead,
+        until: None,
+        week: None,
+        next_form: None,
+        command: None,
+    })?;
+    email.message_id = engine.message_id()?;
+    let bytes = email.to_bytes()?;
+    Ok(tx.enqueue(
+        &crate::store::NewOutbound {
+            key: &format!("ack:{dedup_key}"),
+            kind: "ack",
+            pm: None,
+            recipient: &coach.email,
+            bytes: &bytes,
+        },
+        now,
+    )?)
+}
+
 impl<'a, 't> Request<'a, 't> {
     fn new(
         engine: &'a Engine,
@@ -204,6 +277,7 @@ impl Request<'_, '_> {
             until,
             week,
             next_form: next_form.map(|t| self.local(t)),
+            command: None,
         })?;
         self.send("ack", &email)
     }
