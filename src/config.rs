@@ -49,6 +49,8 @@ pub struct Service {
     /// Delivered outbox rows (key and kind, no message) are deleted after
     /// this many days; at least [`MIN_OUTBOX_KEEP_DAYS`].
     pub outbox_keep_days: u32,
+    /// The skills framework file.
+    pub framework: PathBuf,
     pub templates: PathBuf,
 }
 
@@ -478,15 +480,13 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 }
 
 fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
-    let config_dir = src.path.parent().unwrap_or(Path::new("."));
-    // Paths in the file are relative to the folder that holds `config/`
-    // (the service's working folder), as the shipped demo expects.
-    let root = config_dir.parent().unwrap_or(Path::new("."));
-    let root = if root.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        root
+    // One rule for every path in the file: a relative path is relative to
+    // the folder holding the file, wherever coachmail is started from.
+    let config_dir = match src.path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
+    let root = config_dir;
 
     let s = raw.service;
     check_display_text(src, &s.name, "service.name")?;
@@ -517,8 +517,9 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
             None => 35,
         },
         templates: resolve(root, &s.templates),
+        framework: resolve(config_dir, &s.framework),
     };
-    let framework_path = resolve(config_dir, &s.framework);
+    let framework_path = service.framework.clone();
 
     let sc = raw.schedule;
     let reminder_after = match &sc.reminder_after {
@@ -594,7 +595,7 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
     no_inline_secret(src, &o.password, "outbound.password")?;
     let outbound = match o.transport.get_ref().as_str() {
         "file" => Outbound::File {
-            dir: resolve(root, o.dir.as_deref().unwrap_or("var/outbox")),
+            dir: resolve(root, o.dir.as_deref().unwrap_or("../var/outbox")),
         },
         "smtp" => {
             let host = o.host.clone().ok_or_else(|| {
@@ -654,7 +655,7 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
     no_inline_secret(src, &i.password, "inbound.password")?;
     let inbound = match i.transport.get_ref().as_str() {
         "maildir" => Inbound::Maildir {
-            dir: resolve(root, i.dir.as_deref().unwrap_or("var/inbox")),
+            dir: resolve(root, i.dir.as_deref().unwrap_or("../var/inbox")),
         },
         "none" => Inbound::None,
         "imap" => {
@@ -856,7 +857,7 @@ struct RawService {
 }
 
 fn default_database() -> String {
-    "var/coachmail.db".into()
+    "../var/coachmail.db".into()
 }
 fn default_retention() -> u32 {
     30
@@ -865,7 +866,7 @@ fn default_framework() -> String {
     "framework.toml".into()
 }
 fn default_templates() -> String {
-    "templates".into()
+    "../templates".into()
 }
 
 #[derive(Deserialize)]
@@ -1054,7 +1055,7 @@ mod tests {
     #[test]
     fn unknown_key_names_file_line_and_key() {
         let err = error_of("retention_days = 30", "retention_days = 30\nretention = 9");
-        assert!(err.contains("coachmail.toml:18"), "{err}");
+        assert!(err.contains("coachmail.toml:20"), "{err}");
         assert!(err.contains("unknown field `retention`"), "{err}");
         assert!(err.contains("remove it or fix its spelling"), "{err}");
     }
@@ -1183,10 +1184,10 @@ mod tests {
             (587, 8, 8, 600)
         );
         assert_eq!(s.timeout_seconds, 30);
-        // Relative to the folder that holds config/, like every path.
+        // Relative to the config file's folder, like every path.
         assert_eq!(
             s.ca_cert,
-            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tls/ca.pem"))
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tls/ca.pem"))
         );
         assert_eq!(s.user, None);
     }

@@ -291,6 +291,61 @@ pub fn next_times(now: DateTime<Utc>, config: &Config, pm: &Pm) -> NextTimes {
     }
 }
 
+/// The next form that will really go out, honouring what the store knows:
+/// weeks skipped on purpose and pauses are passed over. `None` when no form
+/// is due within a year (a pause that long).
+pub fn next_form_with(now: DateTime<Utc>, pm: &Pm, facts: &PmFacts) -> Option<DateTime<Tz>> {
+    let tz = pm.timezone;
+    let (mut week, mut at) = next(tz, pm.form, now);
+    for _ in 0..53 {
+        if at >= facts.since && !facts.skipped.contains(&week) && !facts.paused_at(at) {
+            return Some(at.with_timezone(&tz));
+        }
+        week = week.next();
+        at = slot_at(tz, week, pm.form);
+    }
+    None
+}
+
+/// The next digest that will really go out, and the 1:1s before it that
+/// get none because no form has gone out before them yet (a service
+/// started mid-week, or a new PM). A digest reports the newest form before
+/// its 1:1; it goes out when that form was sent, answered, skipped or
+/// paused — or is still to come before the 1:1. `facts` is `None` before
+/// the store has seen the PM (nothing sent yet).
+pub fn next_digest_with(
+    now: DateTime<Utc>,
+    config: &Config,
+    pm: &Pm,
+    facts: Option<&PmFacts>,
+) -> (Option<DateTime<Tz>>, Vec<DateTime<Tz>>) {
+    let tz = pm.timezone;
+    let lead = config.schedule.digest_lead;
+    let (mut week, mut one_on_one) = next(tz, pm.one_on_one, now);
+    while one_on_one - lead <= now {
+        week = week.next();
+        one_on_one = slot_at(tz, week, pm.one_on_one);
+    }
+    let mut without = Vec::new();
+    for _ in 0..53 {
+        let (about, about_at) = newest(tz, pm.form, one_on_one, false);
+        let goes = about_at > now
+            || facts.is_some_and(|f| {
+                f.forms_sent.contains(&about)
+                    || f.answered.contains(&about)
+                    || f.skipped.contains(&about)
+                    || (about_at >= f.since && f.paused_at(about_at))
+            });
+        if goes {
+            return (Some((one_on_one - lead).with_timezone(&tz)), without);
+        }
+        without.push(one_on_one.with_timezone(&tz));
+        week = week.next();
+        one_on_one = slot_at(tz, week, pm.one_on_one);
+    }
+    (None, without)
+}
+
 /// The PM's current local ISO week: where a fresh email's answers land.
 pub fn open_week(now: DateTime<Utc>, pm: &Pm) -> Week {
     local_week(now, pm.timezone)
@@ -499,6 +554,50 @@ mod tests {
                 at
             })
             .collect()
+    }
+
+    #[test]
+    fn a_1_1_before_any_form_gets_no_digest_and_check_says_which() {
+        let config = demo();
+        // Chloe: form Thursday 17:30, 1:1 Wednesday 14:00 (Paris).
+        let pm = config.pm("chloe").unwrap();
+        // Monday 30 Nov 2026, nothing sent yet: Wednesday's 1:1 reports a
+        // form that never went out, so its digest is not sent.
+        let now = utc(2026, 11, 30, 8, 0);
+        let (digest, without) = next_digest_with(now, &config, pm, None);
+        assert_eq!(without.len(), 1, "{without:?}");
+        assert_eq!(without[0].date_naive().to_string(), "2026-12-02");
+        let digest = digest.unwrap();
+        assert_eq!(digest.date_naive().to_string(), "2026-12-09");
+        // Once last Thursday's form is known to have gone out, it does.
+        let mut facts = PmFacts::new(utc(2026, 11, 1, 0, 0));
+        facts
+            .forms_sent
+            .insert(Week::of(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()));
+        let (digest, without) = next_digest_with(now, &config, pm, Some(&facts));
+        assert!(without.is_empty());
+        assert_eq!(digest.unwrap().date_naive().to_string(), "2026-12-02");
+    }
+
+    #[test]
+    fn the_next_form_passes_over_skipped_and_paused_weeks() {
+        let config = demo();
+        let pm = config.pm("alice").unwrap();
+        let now = utc(2026, 11, 30, 8, 0);
+        let mut facts = PmFacts::new(utc(2026, 1, 1, 0, 0));
+        let plain = next_form_with(now, pm, &facts).unwrap();
+        assert_eq!(plain, next_times(now, &config, pm).form);
+        facts.skipped.insert(Week::of(plain.date_naive()));
+        let after_skip = next_form_with(now, pm, &facts).unwrap();
+        assert_eq!(after_skip, plain + Duration::weeks(1));
+        facts.paused.push(Pause {
+            starts_at: now,
+            until: now + Duration::weeks(3),
+            resumed_at: None,
+        });
+        let after_pause = next_form_with(now, pm, &facts).unwrap();
+        assert!(after_pause.with_timezone(&Utc) >= now + Duration::weeks(3));
+        assert!(after_pause.with_timezone(&Utc) < now + Duration::weeks(4));
     }
 
     #[test]

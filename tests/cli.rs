@@ -413,7 +413,7 @@ fn run_stops_cleanly_on_sigterm() {
 fn smtp(extra: &'static str) -> impl Fn(String) -> String {
     move |t: String| {
         t.replace(
-            "transport = \"file\"                     # \"file\" (each email an .eml in dir) | \"smtp\"\ndir = \"var/outbox\"",
+            "transport = \"file\"                     # \"file\" (each email an .eml in dir) | \"smtp\"\ndir = \"../var/outbox\"",
             &format!("transport = \"smtp\"\nhost = \"smtp.example.org\"\n{extra}"),
         )
     }
@@ -563,7 +563,7 @@ fn a_demo_folder_not_made_by_demo_exits_64() {
 fn an_unwritable_database_folder_exits_74_for_the_operator_and_75_for_ingest() {
     let (dir, config) = setup(|t| {
         t.replace(
-            "database = \"var/coachmail.db\"",
+            "database = \"../var/coachmail.db\"",
             "database = \"/proc/coachmail-cannot-be-here/coachmail.db\"",
         )
     });
@@ -833,4 +833,154 @@ fn a_second_run_on_the_same_database_refuses_while_the_first_runs() {
     std::io::Read::read_to_string(&mut third.stderr.take().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{err}");
     assert!(err.contains("stopped cleanly"), "{err}");
+}
+
+/// `coachmail ARGS` started from `cwd`.
+fn coachmail_in(cwd: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(args)
+        .current_dir(cwd)
+        .env("COACHMAIL_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn every_relative_path_is_relative_to_the_config_folder_wherever_coachmail_runs() {
+    // The deployment shape: /etc/coachmail/coachmail.toml, started by
+    // systemd from / and by the MTA's pipe from its own folder.
+    let (dir, config) = setup(|t| t);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = coachmail_in(
+        elsewhere.path(),
+        &["--config", &config, "check", "--json"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config_dir = dir.path().join("config");
+    let resolved = |key: &str| {
+        let p = std::path::PathBuf::from(v["paths"][key].as_str().unwrap());
+        assert!(p.starts_with(&config_dir), "{key}: {}", p.display());
+        p
+    };
+    assert_eq!(resolved("database"), config_dir.join("../var/coachmail.db"));
+    assert_eq!(resolved("maildir"), config_dir.join("../var/inbox"));
+    assert_eq!(resolved("outbox"), config_dir.join("../var/outbox"));
+    // `ingest` run from two other folders writes the one database.
+    for (i, cwd) in [elsewhere.path(), std::path::Path::new("/")]
+        .iter()
+        .enumerate()
+    {
+        let raw = format!("From: s@elsewhere.example\r\nMessage-ID: <cwd{i}@x>\r\n\r\nhi\r\n");
+        let out = coachmail_in(cwd, &["--config", &config, "ingest"], raw.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let db = dir.path().join("var/coachmail.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM inbound", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    assert!(!elsewhere.path().join("var").exists());
+    // The text form prints them too.
+    let out = coachmail_in(elsewhere.path(), &["--config", &config, "check"], b"");
+    let stdout = text(&out.stdout);
+    for label in [
+        "database:",
+        "framework:",
+        "maildir:",
+        "outbox:",
+        "templates ok:",
+    ] {
+        assert!(stdout.contains(label), "{label} missing:\n{stdout}");
+    }
+}
+
+#[test]
+fn check_honours_a_pause_recorded_in_the_database() {
+    let (_dir, config) = setup(util::trusting_mx);
+    let before = coachmail(&["--config", &config, "check", "--json"], b"");
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(before["database_read"], false);
+    let alice = |v: &serde_json::Value| {
+        v["pms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pm"] == "alice")
+            .unwrap()
+            .clone()
+    };
+    assert!(alice(&before)["paused_until"].is_null());
+    // Alice is onboarded (the roster is in the database), then pauses for
+    // five weeks by a fresh message DMARC verifies.
+    let out = coachmail(&["--config", &config, "send-form", "alice"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let (name, value) = util::dmarc("pass", "example.org");
+    let raw = format!(
+        "{name}: {value}\r\nFrom: Alice Martin <alice@example.org>\r\nTo: pulse@example.org\r\nSubject: pause 5 weeks\r\nMessage-ID: <p5@client.example>\r\n\r\npause 5 weeks\r\n"
+    );
+    let out = coachmail(&["--config", &config, "ingest"], raw.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = coachmail(&["--config", &config, "check", "--json"], b"");
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(after["database_read"], true);
+    let a = alice(&after);
+    assert!(a["paused_until"].is_string(), "{a}");
+    // Her next form is the first after the pause: weeks later than before.
+    let day = |s: &serde_json::Value| {
+        chrono::NaiveDate::parse_from_str(&s.as_str().unwrap()[4..14], "%Y-%m-%d").unwrap()
+    };
+    let gap = day(&a["next_form"]) - day(&alice(&before)["next_form"]);
+    assert!(gap >= chrono::Duration::weeks(4), "{gap:?} {a}");
+    let text_out = text(&coachmail(&["--config", &config, "check"], b"").stdout);
+    assert!(text_out.contains("paused until"), "{text_out}");
+}
+
+#[test]
+fn every_deployment_example_uses_the_same_config_and_so_the_same_database() {
+    let repo = util::repo();
+    let mut configs = Vec::new();
+    for file in [
+        "contrib/systemd/coachmail.service",
+        "scripts/postfix-pipe-example.md",
+        "README.md",
+    ] {
+        let text = std::fs::read_to_string(repo.join(file)).unwrap();
+        let found: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("/usr/local/bin/coachmail"))
+            .map(|l| {
+                let after = l
+                    .split("--config ")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("{file}: no --config in {l}"));
+                after.split_whitespace().next().unwrap().to_string()
+            })
+            .collect();
+        assert!(!found.is_empty(), "{file} shows no coachmail command");
+        configs.extend(found);
+    }
+    configs.dedup();
+    assert_eq!(configs, ["/etc/coachmail/coachmail.toml"], "{configs:?}");
+    // The Postfix example routes both the service address and the forms'
+    // reply address.
+    let postfix = std::fs::read_to_string(repo.join("scripts/postfix-pipe-example.md")).unwrap();
+    for address in ["pulse@example.org    ", "reflect@example.org    "] {
+        assert!(
+            postfix
+                .lines()
+                .any(|l| l.starts_with(address) && l.ends_with("coachmail:")),
+            "{address} is not routed"
+        );
+    }
 }

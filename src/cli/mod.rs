@@ -56,7 +56,11 @@ pub enum Command {
     Ingest,
     /// Validate the config, framework and templates; print each PM's next
     /// form and digest times in their local time.
-    Check,
+    Check {
+        /// One JSON object instead of text, for scripts and monitoring.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what each message would do, as one JSON line each, without
     /// writing anything. Reads standard input when no FILE is given.
     Parse { files: Vec<PathBuf> },
@@ -135,7 +139,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let load = || Config::load(&config_path);
     match cli.command {
         Command::Parse { files } => ops::parse(load()?, &files),
-        Command::Check => ops::check(load()?),
+        Command::Check { json } => ops::check(load()?, json),
         Command::Ingest => ops::ingest(load()?),
         Command::Run => ops::run_service(load()?),
         Command::Demo { weeks, pms, dir } => ops::demo(load()?, weeks, pms, &dir),

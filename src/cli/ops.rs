@@ -114,7 +114,7 @@ pub fn parse(config: Config, files: &[PathBuf]) -> Result<u8, CliError> {
 /// `coachmail check`: config, framework, templates and every rule `run`
 /// applies at start (transports, secrets in the environment); next times
 /// per PM. Connects to nothing.
-pub fn check(config: Config) -> Result<u8, CliError> {
+pub fn check(config: Config, json: bool) -> Result<u8, CliError> {
     let engine = Engine::new(config)?;
     let config = &engine.config;
     daemon::database_key(config)?;
@@ -125,6 +125,62 @@ pub fn check(config: Config) -> Result<u8, CliError> {
         daemon::configured_imap(config)?;
     }
     let now = SystemClock.now();
+    // What the store knows (pauses, skips), when there is a database: a
+    // check never creates one.
+    let facts = if config.service.database.exists() {
+        Some(daemon::open_store(config)?.schedule_facts(now)?)
+    } else {
+        None
+    };
+    let paths = CheckPaths::of(config);
+    let fmt = |t: chrono::DateTime<chrono_tz::Tz>| t.format("%a %Y-%m-%d %H:%M %Z").to_string();
+    let mut rows = Vec::new();
+    for pm in &config.pms {
+        let slots = crate::schedule::next_times(now, config, pm);
+        let pm_facts = facts.as_ref().and_then(|f| f.pms.get(&pm.key));
+        let form = match pm_facts {
+            Some(f) => crate::schedule::next_form_with(now, pm, f),
+            None => Some(slots.form),
+        };
+        let paused_until = pm_facts
+            .and_then(|f| f.paused.iter().find(|p| p.covers(now)))
+            .map(|p| fmt(p.end().with_timezone(&pm.timezone)));
+        let (digest, without) = crate::schedule::next_digest_with(now, config, pm, pm_facts);
+        let warnings: Vec<String> = without
+            .iter()
+            .map(|t| {
+                format!(
+                    "no digest for the 1:1 of {}: no form goes out before it (the first form is {})",
+                    fmt(*t),
+                    form.map_or_else(|| "not within a year".to_string(), fmt)
+                )
+            })
+            .collect();
+        rows.push(CheckRow {
+            pm: pm.key.clone(),
+            coach: pm.coach.clone(),
+            timezone: pm.timezone.name().to_string(),
+            next_form: form.map(fmt),
+            next_digest: digest.map(fmt),
+            paused_until,
+            warnings,
+        });
+    }
+    if json {
+        say!(
+            "{}",
+            serde_json::json!({
+                "config": config.path,
+                "ok": true,
+                "paths": paths,
+                "coaches": config.coaches.len(),
+                "pms": rows,
+                "skills_asked": config.framework.active().count(),
+                "database_read": facts.is_some(),
+            })
+        )?;
+        return Ok(exit::OK);
+    }
     say!(
         "config ok: {} ({} coaches, {} PMs, {} skills asked)",
         config.path.display(),
@@ -132,7 +188,23 @@ pub fn check(config: Config) -> Result<u8, CliError> {
         config.pms.len(),
         config.framework.active().count()
     )?;
-    say!("templates ok: {}", config.service.templates.display())?;
+    say!("templates ok: {}", paths.templates.display())?;
+    say!("framework:   {}", paths.framework.display())?;
+    say!(
+        "database:    {}{}",
+        paths.database.display(),
+        if facts.is_some() {
+            ""
+        } else {
+            " (not created yet)"
+        }
+    )?;
+    if let Some(d) = &paths.maildir {
+        say!("maildir:     {}", d.display())?;
+    }
+    if let Some(d) = &paths.outbox {
+        say!("outbox:      {}", d.display())?;
+    }
     say!()?;
     say!(
         "{:<12} {:<22} {:<28} {:<28}",
@@ -141,17 +213,62 @@ pub fn check(config: Config) -> Result<u8, CliError> {
         "next form (local)",
         "next digest (local)"
     )?;
-    for pm in &config.pms {
-        let next = crate::schedule::next_times(now, config, pm);
+    for r in &rows {
         say!(
             "{:<12} {:<22} {:<28} {:<28}",
-            pm.key,
-            pm.timezone.name(),
-            next.form.format("%a %Y-%m-%d %H:%M %Z").to_string(),
-            next.digest.format("%a %Y-%m-%d %H:%M %Z").to_string(),
+            r.pm,
+            r.timezone,
+            r.next_form.as_deref().unwrap_or("none within a year"),
+            r.next_digest.as_deref().unwrap_or("none within a year"),
         )?;
+        if let Some(until) = &r.paused_until {
+            say!("{:<12} paused until {until}", "")?;
+        }
+        for w in &r.warnings {
+            say!("{:<12} warning: {w}", "")?;
+        }
     }
     Ok(exit::OK)
+}
+
+/// Every path the config resolved, as `check` prints them.
+#[derive(serde::Serialize)]
+struct CheckPaths {
+    database: PathBuf,
+    templates: PathBuf,
+    framework: PathBuf,
+    maildir: Option<PathBuf>,
+    outbox: Option<PathBuf>,
+}
+
+impl CheckPaths {
+    fn of(config: &Config) -> CheckPaths {
+        CheckPaths {
+            database: config.service.database.clone(),
+            templates: config.service.templates.clone(),
+            framework: config.service.framework.clone(),
+            maildir: match &config.inbound {
+                crate::config::Inbound::Maildir { dir } => Some(dir.clone()),
+                _ => None,
+            },
+            outbox: match &config.outbound {
+                Outbound::File { dir } => Some(dir.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// One PM's line of `check`.
+#[derive(serde::Serialize)]
+struct CheckRow {
+    pm: String,
+    coach: String,
+    timezone: String,
+    next_form: Option<String>,
+    next_digest: Option<String>,
+    paused_until: Option<String>,
+    warnings: Vec<String>,
 }
 
 /// `coachmail ingest`: one message from standard input, sysexits.

@@ -34,7 +34,7 @@ pub fn write_config(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
             &format!("framework = {:?}", repo().join("config/framework.toml")),
         )
         .replace(
-            "templates = \"templates\"",
+            "templates = \"../templates\"",
             &format!("templates = {:?}", repo().join("templates")),
         );
     let text = edit(text);
