@@ -1,0 +1,178 @@
+//! Every email as a reader sees it: each kind coachmail sends, rendered by a
+//! real browser engine (headless Chromium) at a phone's width, in light and
+//! in dark mode, plus the email-client conventions the HTML keeps.
+//!
+//! Chromium comes from Debian's `chromium` package, installed by
+//! `scripts/mail-servers.sh install` (which `scripts/test.sh` runs). Without
+//! it a plain `cargo test` skips the browser checks and says so; under
+//! `COACHMAIL_REQUIRE_REAL_MAIL` (set by `scripts/test.sh`) a missing
+//! Chromium fails them, as a missing mail server fails the real-mail tests.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use coachmail::render::{Email, Renderer};
+
+/// A phone's viewport width in CSS pixels (an iPhone 12 to 15).
+const PHONE: u32 = 390;
+
+fn renderer() -> Renderer {
+    Renderer::load(&util::repo().join("templates")).unwrap()
+}
+
+/// The Chromium binary, or `None` (the test is skipped) when it is not
+/// installed and the run does not require it.
+fn chromium() -> Option<PathBuf> {
+    const HOW: &str = "Run scripts/test.sh (it installs Debian's `chromium` through \
+         scripts/mail-servers.sh install), or `apt-get install chromium`.";
+    let found = ["chromium", "chromium-browser"].iter().find_map(|name| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+    });
+    if found.is_none() {
+        if std::env::var_os("COACHMAIL_REQUIRE_REAL_MAIL").is_some() {
+            panic!("COACHMAIL_REQUIRE_REAL_MAIL is set but Chromium is not installed. {HOW}");
+        }
+        eprintln!("skipped: Chromium is not installed, so emails cannot be measured. {HOW}");
+    }
+    found
+}
+
+/// How one email's HTML laid out in the browser.
+#[derive(Debug)]
+struct Layout {
+    name: String,
+    /// The document's scroll width at the viewport's width: wider than the
+    /// viewport means a horizontal scroll.
+    scroll_width: u32,
+    /// Whether the page saw `prefers-color-scheme: dark`.
+    dark: bool,
+}
+
+fn escape_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Lays every `(name, html)` out in one headless Chromium, each in a frame
+/// `width` CSS pixels wide (a frame, because a headless window cannot be
+/// narrower than 500 px), and reads back each document's scroll width.
+fn measure(chromium: &Path, emails: &[(String, String)], width: u32, dark: bool) -> Vec<Layout> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut page = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"margin:0\">\n",
+    );
+    for (i, (_, html)) in emails.iter().enumerate() {
+        page.push_str(&format!(
+            "<iframe id=\"f{i}\" style=\"display:block;width:{width}px;height:900px;border:0\" srcdoc=\"{}\"></iframe>\n",
+            escape_attr(html)
+        ));
+    }
+    page.push_str(
+        "<script>window.addEventListener('load', function () {\n\
+         var out = [];\n\
+         document.querySelectorAll('iframe').forEach(function (f) {\n\
+           var w = f.contentWindow;\n\
+           out.push(f.id + ' ' + w.document.documentElement.scrollWidth + ' ' +\n\
+             w.matchMedia('(prefers-color-scheme: dark)').matches);\n\
+         });\n\
+         var pre = document.createElement('pre');\n\
+         pre.id = 'measured';\n\
+         pre.textContent = 'BEGIN\\n' + out.join('\\n') + '\\nEND';\n\
+         document.body.appendChild(pre);\n\
+         });</script></body></html>\n",
+    );
+    let file = dir.path().join("emails.html");
+    std::fs::write(&file, page).unwrap();
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        &format!("--window-size={width},900"),
+        &format!("--user-data-dir={}", dir.path().join("profile").display()),
+    ]);
+    if dark {
+        // The reader's system in dark mode, and the forced darkening some
+        // mail apps apply to emails that do not style themselves for it.
+        cmd.args([
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0,forceDarkModeEnabled=true",
+        ]);
+    }
+    let out = cmd
+        .arg("--dump-dom")
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let begin = dom.find("BEGIN\n").unwrap_or_else(|| {
+        panic!(
+            "Chromium wrote no measurements (exit {:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let end = dom[begin..].find("\nEND").unwrap() + begin;
+    let layouts: Vec<Layout> = dom[begin + 6..end]
+        .lines()
+        .map(|line| {
+            let mut parts = line.split(' ');
+            let id: usize = parts.next().unwrap()[1..].parse().unwrap();
+            Layout {
+                name: emails[id].0.clone(),
+                scroll_width: parts.next().unwrap().parse().unwrap(),
+                dark: parts.next() == Some("true"),
+            }
+        })
+        .collect();
+    assert_eq!(layouts.len(), emails.len(), "every email measured");
+    layouts
+}
+
+fn htmls(emails: Vec<(String, Email)>) -> Vec<(String, String)> {
+    emails.into_iter().map(|(n, e)| (n, e.html)).collect()
+}
+
+fn assert_fit(layouts: &[Layout], width: u32) {
+    let too_wide: Vec<String> = layouts
+        .iter()
+        .filter(|l| l.scroll_width > width)
+        .map(|l| format!("{} is {} px wide", l.name, l.scroll_width))
+        .collect();
+    assert!(
+        too_wide.is_empty(),
+        "at a {width} px viewport these scroll sideways: {too_wide:?}"
+    );
+}
+
+#[test]
+fn every_kind_of_email_fits_a_390px_phone_screen_without_scrolling_sideways() {
+    let Some(chromium) = chromium() else { return };
+    let emails = htmls(renderer().sample_emails().unwrap());
+    assert!(emails.len() >= 25, "every kind and case is measured");
+    let layouts = measure(&chromium, &emails, PHONE, false);
+    for l in &layouts {
+        assert!(!l.dark, "{} measured in light mode", l.name);
+    }
+    assert_fit(&layouts, PHONE);
+}
+
+#[test]
+fn every_kind_of_email_fits_a_390px_phone_screen_in_dark_mode() {
+    let Some(chromium) = chromium() else { return };
+    let emails = htmls(renderer().sample_emails().unwrap());
+    let layouts = measure(&chromium, &emails, PHONE, true);
+    for l in &layouts {
+        assert!(l.dark, "{} measured in dark mode", l.name);
+    }
+    assert_fit(&layouts, PHONE);
+}
