@@ -157,8 +157,8 @@ impl Engine {
     }
 
     /// The note as stored: the PM's free text, then the comments written
-    /// after scores (`Delivery: 4 shipped the beta`), one line per skill,
-    /// so the coach sees them next to the rest.
+    /// after scores (`Delivery: 4 shipped the beta`), one `{skill name}:
+    /// {comment}` line per skill, which the digest shows beside the skill.
     fn note_with_comments(&self, u: &Understanding) -> Option<String> {
         let mut parts: Vec<String> = u
             .note
@@ -166,13 +166,11 @@ impl Engine {
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
             .collect();
-        for (key, comment) in &u.comments {
-            let name = self
-                .config
-                .framework
-                .skill(key)
-                .map_or(key.as_str(), |s| s.name.as_str());
-            parts.push(format!("{name}: {}", comment.trim()));
+        // In framework order; the digest finds each beside its skill again.
+        for skill in &self.config.framework.skills {
+            if let Some(comment) = u.comments.get(&skill.key) {
+                parts.push(format!("{}: {}", skill.name, comment.trim()));
+            }
         }
         (!parts.is_empty()).then(|| parts.join("\n"))
     }

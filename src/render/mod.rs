@@ -380,6 +380,15 @@ pub struct DigestSkill {
     pub baseline: Option<f64>,
     /// Flagged by analysis: far enough below baseline to discuss.
     pub dip: bool,
+    /// The newest earlier score (for a drop while the baseline builds).
+    pub previous: Option<u8>,
+    /// No baseline yet, and the score fell two or more below `previous`.
+    pub drop: bool,
+    /// Scored weeks still needed for a baseline (0 once there is one).
+    pub weeks_to_baseline: u32,
+    /// What the PM wrote beside this skill's score this week
+    /// (`Delivery: 2 the release slipped`), if anything.
+    pub comment: Option<String>,
     /// The last weeks up to this one, oldest first (`None`: no score), for
     /// the chart; empty draws none.
     pub recent: Vec<Option<u8>>,
@@ -401,8 +410,13 @@ pub struct DigestView {
     pub timezone: String,
     /// Active skills in framework order (the digest puts dips first itself).
     pub skills: Vec<DigestSkill>,
-    /// The PM's notes this week, oldest first.
+    /// The PM's notes this week, oldest first (comments beside a score
+    /// are in [`DigestSkill::comment`], not here).
     pub notes: Vec<String>,
+    /// The PM skipped this week as a whole (`skip`).
+    pub skipped: bool,
+    /// The newest earlier week with an answer, if any.
+    pub last_answered: Option<Week>,
     /// Recent weeks with no reply (not paused, not skipped), oldest first.
     pub missed_weeks: Vec<Week>,
     /// Recent weeks that fell in a pause, oldest first: not missed.
@@ -501,6 +515,7 @@ impl Renderer {
         env.add_filter("score", fmt_score);
         env.add_filter("levels", levels_line);
         env.add_filter("pad", pad);
+        env.add_filter("week_of", week_of_filter);
         for name in names {
             let path = dir.join(&name);
             let source = std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
@@ -647,24 +662,33 @@ impl Renderer {
         })
     }
 
-    /// The coach's confidential digest.
+    /// The coach's confidential digest: the PM's own words first, then
+    /// what dipped (largest first, each with its comment), then the rest.
     pub fn digest<'a>(&self, v: &'a DigestView) -> Result<Email, RenderError> {
         #[derive(Serialize)]
         struct Row<'a> {
             key: &'a str,
             name: &'a str,
-            /// `scored`, `skipped`, `missing` or `paused`.
+            /// `scored`, `skipped` or `missing`.
             state: &'static str,
             score: Option<u8>,
             /// e.g. `3.5`, or `None` while building the baseline.
             baseline: Option<String>,
-            /// e.g. `↓1.5`, `↑1`, `=`; `None` without a score or baseline.
+            /// e.g. `↓1.5`, `↑1`, `=`: against the baseline, or against
+            /// the previous score for a drop; `None` otherwise.
             delta: Option<String>,
             dip: bool,
+            drop: bool,
+            previous: Option<u8>,
+            weeks_to_baseline: u32,
+            comment: Option<&'a str>,
             /// The recent weeks as text (`▃▄▆ ▄`), empty without history.
             sparkline: String,
             /// Content-ID of the chart image; `None` without history.
             cid: Option<String>,
+            /// Shown size of the chart, CSS pixels.
+            chart_width: u32,
+            chart_height: u32,
             /// The recent scores in words, for clients that block images.
             alt: String,
         }
@@ -672,93 +696,146 @@ impl Renderer {
         struct Ctx<'a> {
             #[serde(flatten)]
             v: &'a DigestView,
-            /// All skills, dips first, then framework order.
-            rows: Vec<Row<'a>>,
+            /// `answered`, `paused`, `skipped` or `missed`.
+            status: &'static str,
+            /// Dips, largest first, then drops while the baseline builds.
+            flagged: Vec<Row<'a>>,
+            /// Every other skill, in framework order.
+            rest: Vec<Row<'a>>,
+            /// Dips only (same rows as in `flagged`).
             dips: Vec<Row<'a>>,
+            /// Answered weeks still needed before any skill has a
+            /// baseline; `None` once one has.
+            baseline_to_go: Option<u32>,
             answered: bool,
             meeting: String,
+            week_of: String,
+            last_answered: Option<String>,
         }
-        let cid_of = |s: &DigestSkill| {
-            (!s.recent.is_empty()).then(|| {
-                format!(
-                    "digest.{}.{}.{}@{}",
-                    v.pm_key,
-                    v.week,
-                    s.key,
-                    v.service.domain()
-                )
-            })
-        };
-        let row = |s: &'a DigestSkill, paused: bool| -> Row<'a> {
-            let mut r = row(s, paused);
-            r.cid = cid_of(s);
-            r
-        };
-        fn row(s: &DigestSkill, paused: bool) -> Row<'_> {
-            let (state, score) = match (s.answer, paused) {
-                (Answer::Score(n), _) => ("scored", Some(n)),
-                (Answer::Skipped, _) => ("skipped", None),
-                (Answer::Missing, true) => ("paused", None),
-                (Answer::Missing, false) => ("missing", None),
+        // Charts show only in answered weeks, so the last slot is this
+        // week's answer (a gap for a skill left out).
+        let chart_points = |s: &DigestSkill| -> Vec<Option<u8>> { s.recent.clone() };
+        let row = |s: &'a DigestSkill| -> Row<'a> {
+            let (state, score) = match s.answer {
+                Answer::Score(n) => ("scored", Some(n)),
+                Answer::Skipped => ("skipped", None),
+                Answer::Missing => ("missing", None),
             };
+            let points = chart_points(s);
+            let drawn = points.iter().any(Option::is_some);
             Row {
                 key: &s.key,
                 name: &s.name,
                 state,
                 score,
                 baseline: s.baseline.map(fmt_number),
-                delta: match (score, s.baseline) {
-                    (Some(n), Some(b)) => Some(fmt_delta(f64::from(n) - b)),
+                delta: match (score, s.baseline, s.previous) {
+                    (Some(n), Some(b), _) => Some(fmt_delta(f64::from(n) - b)),
+                    (Some(n), None, Some(p)) if s.drop => {
+                        Some(fmt_delta(f64::from(n) - f64::from(p)))
+                    }
                     _ => None,
                 },
                 dip: s.dip,
+                drop: s.drop,
+                previous: s.previous,
+                weeks_to_baseline: s.weeks_to_baseline,
+                comment: s.comment.as_deref(),
                 sparkline: crate::analysis::sparkline(&s.recent),
-                cid: None,
+                cid: drawn.then(|| {
+                    format!(
+                        "digest.{}.{}.{}@{}",
+                        v.pm_key,
+                        v.week,
+                        s.key,
+                        v.service.domain()
+                    )
+                }),
+                chart_width: chart::width_for(points.len()),
+                chart_height: chart::HEIGHT,
                 alt: format!(
                     "{}, last {} weeks: {}",
                     s.name,
-                    s.recent.len(),
-                    s.recent
+                    points.len(),
+                    points
                         .iter()
                         .map(|p| p.map_or_else(|| "none".to_string(), |n| n.to_string()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
             }
-        }
-        let mut rows: Vec<Row<'_>> = v.skills.iter().map(|s| row(s, v.paused)).collect();
-        rows.sort_by_key(|r| !r.dip);
-        let dips = v
+        };
+        let answered = v
             .skills
             .iter()
-            .filter(|s| s.dip)
-            .map(|s| row(s, v.paused))
+            .any(|s| matches!(s.answer, Answer::Score(_) | Answer::Skipped));
+        // `skipped` is set only for a week without answers; `skip` marks
+        // each skill skipped, which is no answer to show.
+        let status = if v.paused && !answered {
+            "paused"
+        } else if v.skipped {
+            "skipped"
+        } else if !answered {
+            "missed"
+        } else {
+            "answered"
+        };
+        // Largest fall first; framework order among equals.
+        let fall = |s: &DigestSkill| -> f64 {
+            match (s.answer, s.baseline, s.previous) {
+                (Answer::Score(n), Some(b), _) => f64::from(n) - b,
+                (Answer::Score(n), None, Some(p)) => f64::from(n) - f64::from(p),
+                _ => 0.0,
+            }
+        };
+        let mut dips: Vec<&DigestSkill> = v.skills.iter().filter(|s| s.dip).collect();
+        dips.sort_by(|a, b| fall(a).total_cmp(&fall(b)));
+        let mut drops: Vec<&DigestSkill> = v.skills.iter().filter(|s| s.drop && !s.dip).collect();
+        drops.sort_by(|a, b| fall(a).total_cmp(&fall(b)));
+        let flagged: Vec<Row<'_>> = dips.iter().chain(&drops).map(|s| row(s)).collect();
+        let rest: Vec<Row<'_>> = v
+            .skills
+            .iter()
+            .filter(|s| !s.dip && !s.drop)
+            .map(row)
             .collect();
+        let baseline_to_go = if v.skills.iter().any(|s| s.baseline.is_some()) {
+            None
+        } else {
+            v.skills.iter().map(|s| s.weeks_to_baseline).min()
+        };
         let ctx = Ctx {
             v,
-            rows,
-            dips,
-            answered: v
-                .skills
-                .iter()
-                .any(|s| matches!(s.answer, Answer::Score(_) | Answer::Skipped)),
+            status,
+            dips: dips.iter().map(|s| row(s)).collect(),
+            flagged,
+            rest,
+            baseline_to_go,
+            answered,
             meeting: format!("{} ({})", crate::week::local_time(v.one_on_one), v.timezone),
+            week_of: week_of(v.week),
+            last_answered: v.last_answered.map(week_of),
         };
         let (text, html) = self.both("digest", &ctx)?;
         let mut inline = Vec::new();
-        for s in &v.skills {
-            if let Some(cid) = cid_of(s) {
-                inline.push(InlinePart {
-                    cid,
-                    content_type: "image/png".into(),
-                    bytes: chart::skill_chart(&s.recent, s.baseline, v.dip_threshold)?,
-                });
+        // Charts only where the HTML shows them: answered weeks.
+        if status == "answered" {
+            for r in ctx.flagged.iter().chain(&ctx.rest) {
+                let skill = v.skills.iter().find(|s| s.key == r.key);
+                if let (Some(cid), Some(s)) = (&r.cid, skill) {
+                    inline.push(InlinePart {
+                        cid: cid.clone(),
+                        content_type: "image/png".into(),
+                        bytes: chart::skill_chart(&chart_points(s), s.baseline, v.dip_threshold)?,
+                    });
+                }
             }
         }
         Ok(Email {
             from: v.service.mailbox(),
             to: v.coach.clone(),
             reply_to: None,
+            // Names the PM and the day only: a lock screen shows it.
             subject: format!(
                 "Confidential: {} — digest for your 1:1 on {}",
                 v.pm_name,
@@ -823,6 +900,92 @@ impl Renderer {
         template
             .render(ctx)
             .map_err(|e| template_error(&self.dir, &e))
+    }
+
+    /// Every email coachmail sends, rendered with the fixed sample views
+    /// (every branch of the shipped templates: dips, paused, skipped and
+    /// missed weeks, lines to fix, each acknowledgement…), each named after
+    /// its kind and case, e.g. `digest_paused`. What `check` and start-up
+    /// render, and what the layout tests measure.
+    pub fn sample_emails(&self) -> Result<Vec<(String, Email)>, RenderError> {
+        let s = samples::Samples::new();
+        let mut out = Vec::new();
+        let mut push = |names: &[&str], emails: Vec<Email>| {
+            for (name, email) in names.iter().zip(emails) {
+                out.push(((*name).to_string(), email));
+            }
+        };
+        push(
+            samples::FORM_NAMES,
+            s.forms
+                .iter()
+                .map(|v| self.form(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::REMINDER_NAMES,
+            s.reminders
+                .iter()
+                .map(|v| self.reminder(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::CONFIRM_NAMES,
+            s.confirms
+                .iter()
+                .map(|v| self.confirm(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::DIGEST_NAMES,
+            s.digests
+                .iter()
+                .map(|v| self.digest(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::HELP_NAMES,
+            s.helps
+                .iter()
+                .map(|v| self.help(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::TREND_NAMES,
+            s.trends
+                .iter()
+                .map(|v| self.trend(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::EXPORT_NAMES,
+            s.exports
+                .iter()
+                .map(|v| self.export(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::FORGET_CONFIRM_NAMES,
+            s.forget_confirms
+                .iter()
+                .map(|v| self.forget_confirm(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::FORGOTTEN_NAMES,
+            s.forgottens
+                .iter()
+                .map(|v| self.forgotten(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::ACK_NAMES,
+            s.acks
+                .iter()
+                .map(|v| self.ack(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        Ok(out)
     }
 
     /// Renders every email with the sample views and checks what the rest
@@ -1005,6 +1168,18 @@ fn form_subject(service: &ServiceView, week: Week) -> String {
 
 fn week_dates(week: Week) -> String {
     week.dates()
+}
+
+/// A week as every email names it for people: `week of Mon 30 Nov` (the
+/// ISO code, `2026-W49`, may follow in small print).
+pub fn week_of(week: Week) -> String {
+    format!("week of {}", week.monday().format("%a %-d %b"))
+}
+
+/// Template filter: [`week_of`] of a week code (`2026-W49` → `week of Mon
+/// 30 Nov`); anything else is returned as it is.
+fn week_of_filter(value: String) -> String {
+    value.parse::<Week>().map_or(value, week_of)
 }
 
 /// One line of the command list in help, from the command table.

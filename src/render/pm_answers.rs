@@ -199,6 +199,9 @@ impl Renderer {
             change: Option<String>,
             retired: bool,
             cid: String,
+            /// Shown size of the chart, CSS pixels.
+            chart_width: u32,
+            chart_height: u32,
             /// The scores in words, for clients that block images.
             alt: String,
         }
@@ -207,11 +210,27 @@ impl Renderer {
             #[serde(flatten)]
             v: &'a TrendView,
             rows: Vec<Row<'a>>,
+            /// The last week the charts show: the run's last week, or the
+            /// one before when nothing is answered yet in the current week
+            /// (still open, so not drawn as an empty slot).
+            drawn_until: Week,
             /// Width of the widest skill name, for the text table.
             name_width: usize,
             any_score: bool,
         }
         let domain = v.to.service.domain();
+        let open_week = !v.skills.is_empty()
+            && v.skills
+                .iter()
+                .all(|s| s.points.len() > 1 && s.points.last() == Some(&None));
+        let drawn = |points: &[Option<u8>]| -> Vec<Option<u8>> {
+            if open_week {
+                points[..points.len() - 1].to_vec()
+            } else {
+                points.to_vec()
+            }
+        };
+        let drawn_until = if open_week { v.until.prev() } else { v.until };
         let rows: Vec<Row<'_>> = v
             .skills
             .iter()
@@ -225,7 +244,9 @@ impl Renderer {
                 change: s.change.map(fmt_delta),
                 retired: s.retired,
                 cid: format!("trend.{}.{}@{domain}", s.key, v.to.id),
-                alt: alt_text(&s.name, v.from, v.until, &s.points),
+                chart_width: chart::width_for(drawn(&s.points).len()),
+                chart_height: chart::HEIGHT,
+                alt: alt_text(&s.name, v.from, drawn_until, &drawn(&s.points)),
             })
             .collect();
         let ctx = Ctx {
@@ -238,25 +259,18 @@ impl Renderer {
                 .unwrap_or(0)
                 .max(5),
             any_score: v.skills.iter().any(|s| s.latest.is_some()),
+            drawn_until,
             rows,
         };
         let (text, html) = self.both("trend", &ctx)?;
-        let subject = match v.skills.as_slice() {
-            [one] if v.skill.is_some() => format!(
-                "{} — your {} trend, {} to {}",
-                v.to.service.name, one.name, v.from, v.until
-            ),
-            _ => format!(
-                "{} — your trend, {} to {}",
-                v.to.service.name, v.from, v.until
-            ),
-        };
+        // Never the skill's name: a lock screen shows the subject.
+        let subject = format!("{} — your trend over {} weeks", v.to.service.name, v.weeks);
         let mut email = v.to.email("trend", subject, text, html);
         for (skill, row) in v.skills.iter().zip(&ctx.rows) {
             email.inline.push(InlinePart {
                 cid: row.cid.clone(),
                 content_type: "image/png".into(),
-                bytes: chart::skill_chart(&skill.points, skill.baseline, v.dip_threshold)?,
+                bytes: chart::skill_chart(&drawn(&skill.points), skill.baseline, v.dip_threshold)?,
             });
         }
         Ok(email)
@@ -322,11 +336,16 @@ impl Renderer {
     }
 }
 
-/// `Product strategy, 2026-W37 to 2026-W48: 3, 4, none, 5`.
+/// `Product strategy, week of Mon 7 Sep to week of Mon 23 Nov: 3, 4, none, 5`.
 fn alt_text(name: &str, from: Week, until: Week, points: &[Option<u8>]) -> String {
     let scores: Vec<String> = points
         .iter()
         .map(|p| p.map_or_else(|| "none".to_string(), |s| s.to_string()))
         .collect();
-    format!("{name}, {from} to {until}: {}", scores.join(", "))
+    format!(
+        "{name}, {} to {}: {}",
+        super::week_of(from),
+        super::week_of(until),
+        scores.join(", ")
+    )
 }

@@ -31,6 +31,36 @@ pub(crate) struct Samples {
     pub acks: Vec<AckView>,
 }
 
+/// The name of each sample, in the order [`Samples`] lists them (see
+/// [`Renderer::sample_emails`](super::Renderer::sample_emails)).
+pub(crate) const FORM_NAMES: &[&str] = &["form"];
+pub(crate) const REMINDER_NAMES: &[&str] = &["reminder"];
+pub(crate) const CONFIRM_NAMES: &[&str] = &["confirm_with_problems", "confirm_clean"];
+pub(crate) const DIGEST_NAMES: &[&str] = &[
+    "digest",
+    "digest_paused",
+    "digest_building_baseline",
+    "digest_no_reply",
+    "digest_skipped",
+];
+pub(crate) const HELP_NAMES: &[&str] = &["help", "help_unknown_command"];
+pub(crate) const TREND_NAMES: &[&str] = &["trend", "trend_one_skill", "trend_no_scores"];
+pub(crate) const EXPORT_NAMES: &[&str] = &["export"];
+pub(crate) const FORGET_CONFIRM_NAMES: &[&str] = &["forget_confirm"];
+pub(crate) const FORGOTTEN_NAMES: &[&str] = &["forgotten"];
+pub(crate) const ACK_NAMES: &[&str] = &[
+    "ack_paused",
+    "ack_pause_in_past",
+    "ack_resumed",
+    "ack_not_paused",
+    "ack_skipped",
+    "ack_already_skipped",
+    "ack_forget_invalid",
+    "ack_pause_capped",
+    "ack_form_closed",
+    "ack_history_shared",
+];
+
 pub(crate) fn framework() -> Framework {
     let skill =
         |key: &str, name: &str, description: &str, aliases: &[&str], levels: [&str; 3]| Skill {
@@ -227,6 +257,10 @@ impl Samples {
                     answer: Answer::Score(4),
                     baseline: Some(3.0),
                     dip: false,
+                    previous: Some(4),
+                    drop: false,
+                    weeks_to_baseline: 0,
+                    comment: None,
                     recent: vec![
                         Some(3),
                         Some(3),
@@ -244,6 +278,10 @@ impl Samples {
                     answer: Answer::Score(2),
                     baseline: Some(3.5),
                     dip: true,
+                    previous: Some(3),
+                    drop: false,
+                    weeks_to_baseline: 0,
+                    comment: Some("1 release slipped two weeks".into()),
                     recent: vec![
                         Some(4),
                         Some(3),
@@ -261,6 +299,10 @@ impl Samples {
                     answer: Answer::Skipped,
                     baseline: Some(3.0),
                     dip: false,
+                    previous: Some(3),
+                    drop: false,
+                    weeks_to_baseline: 0,
+                    comment: None,
                     recent: vec![
                         Some(3),
                         Some(3),
@@ -278,13 +320,19 @@ impl Samples {
                     answer: Answer::Missing,
                     baseline: None,
                     dip: false,
+                    previous: Some(4),
+                    drop: false,
+                    weeks_to_baseline: 2,
+                    comment: None,
                     recent: vec![None, None, None, None, None, Some(3), Some(4), None],
                 },
             ],
             notes: vec![
-                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
+                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday: https://docs.example.org/planning/2026/q4/beta-reset-proposal-draft-v3-final\nCan we talk about hiring?"
                     .into(),
             ],
+            skipped: false,
+            last_answered: Some(week().plus(-1)),
             missed_weeks: vec![week().plus(-3)],
             paused_weeks: vec![week().plus(-5)],
             dip_threshold: 1.0,
@@ -316,11 +364,17 @@ impl Samples {
             skills: digest
                 .skills
                 .iter()
-                .map(|s| DigestSkill {
-                    answer: Answer::Score(3),
+                .enumerate()
+                .map(|(i, s)| DigestSkill {
+                    // Delivery fell from 3 to 1 in the second week.
+                    answer: Answer::Score(if i == 1 { 1 } else { 3 }),
                     baseline: None,
                     dip: false,
-                    recent: Vec::new(),
+                    previous: Some(3),
+                    drop: i == 1,
+                    weeks_to_baseline: 2,
+                    comment: None,
+                    recent: vec![Some(3), Some(if i == 1 { 1 } else { 3 })],
                     ..s.clone()
                 })
                 .collect(),
@@ -344,6 +398,23 @@ impl Samples {
             missed_weeks: vec![week().plus(-3), week()],
             paused_weeks: Vec::new(),
             streak: 0,
+            ..digest.clone()
+        };
+        let digest_skipped = DigestView {
+            skills: digest
+                .skills
+                .iter()
+                .map(|s| DigestSkill {
+                    answer: Answer::Skipped,
+                    dip: false,
+                    comment: None,
+                    ..s.clone()
+                })
+                .collect(),
+            notes: Vec::new(),
+            skipped: true,
+            missed_weeks: Vec::new(),
+            paused_weeks: Vec::new(),
             ..digest.clone()
         };
         let help = HelpView {
@@ -526,7 +597,13 @@ impl Samples {
             forms: vec![form],
             reminders: vec![reminder],
             confirms: vec![confirm_full, confirm_clean],
-            digests: vec![digest, digest_paused, digest_new, digest_silent],
+            digests: vec![
+                digest,
+                digest_paused,
+                digest_new,
+                digest_silent,
+                digest_skipped,
+            ],
             helps: vec![help, help_unknown],
         }
     }

@@ -29,64 +29,7 @@ fn shipped(name: &str) -> String {
 }
 
 fn all_emails() -> Vec<(String, Email)> {
-    let r = renderer();
-    let s = Samples::new();
-    let mut out = Vec::new();
-    out.push(("form".to_string(), r.form(&s.forms[0]).unwrap()));
-    out.push(("reminder".to_string(), r.reminder(&s.reminders[0]).unwrap()));
-    for (name, v) in ["confirm_with_problems", "confirm_clean"]
-        .iter()
-        .zip(&s.confirms)
-    {
-        out.push((name.to_string(), r.confirm(v).unwrap()));
-    }
-    for (name, v) in [
-        "digest",
-        "digest_paused",
-        "digest_building_baseline",
-        "digest_no_reply",
-    ]
-    .iter()
-    .zip(&s.digests)
-    {
-        out.push((name.to_string(), r.digest(v).unwrap()));
-    }
-    for (name, v) in ["help", "help_unknown_command"].iter().zip(&s.helps) {
-        out.push((name.to_string(), r.help(v).unwrap()));
-    }
-    for (name, v) in ["trend", "trend_one_skill", "trend_no_scores"]
-        .iter()
-        .zip(&s.trends)
-    {
-        out.push((name.to_string(), r.trend(v).unwrap()));
-    }
-    out.push(("export".to_string(), r.export(&s.exports[0]).unwrap()));
-    out.push((
-        "forget_confirm".to_string(),
-        r.forget_confirm(&s.forget_confirms[0]).unwrap(),
-    ));
-    out.push((
-        "forgotten".to_string(),
-        r.forgotten(&s.forgottens[0]).unwrap(),
-    ));
-    for (name, v) in [
-        "ack_paused",
-        "ack_pause_in_past",
-        "ack_resumed",
-        "ack_not_paused",
-        "ack_skipped",
-        "ack_already_skipped",
-        "ack_forget_invalid",
-        "ack_pause_capped",
-        "ack_form_closed",
-        "ack_history_shared",
-    ]
-    .iter()
-    .zip(&s.acks)
-    {
-        out.push((name.to_string(), r.ack(v).unwrap()));
-    }
-    out
+    renderer().sample_emails().unwrap()
 }
 
 fn parse(bytes: &[u8]) -> mail_parser::Message<'_> {
@@ -422,7 +365,7 @@ fn unknown_line_suggests_the_first_skill() {
 // --- digest ----------------------------------------------------------------
 
 #[test]
-fn digest_goes_to_the_coach_with_dips_first_and_flagged_in_words() {
+fn digest_leads_with_the_pms_words_then_dips_with_their_comment_then_the_rest() {
     let s = Samples::new();
     let email = renderer().digest(&s.digests[0]).unwrap();
     assert_eq!(email.to, samples::coach());
@@ -431,46 +374,140 @@ fn digest_goes_to_the_coach_with_dips_first_and_flagged_in_words() {
         "Confidential: Amélie Durand — digest for your 1:1 on Mon 30 Nov"
     );
     let t = &email.text;
-    let dip = t
-        .find("• DIP Execution & delivery: 2 — baseline 3.5, ↓1.5")
-        .unwrap();
-    let strategy = t.find("• Product strategy: 4 — baseline 3, ↑1").unwrap();
-    assert!(dip < strategy, "{t}");
-    assert!(
-        t.contains("• Stakeholder management: skipped — baseline 3"),
-        "{t}"
-    );
-    assert!(
-        t.contains("• Data & analytics: missing — building baseline"),
-        "{t}"
-    );
-    assert!(t.contains("Missed weeks: 2026-W45."), "{t}");
-    assert!(t.contains("Streak: 2 weeks in a row."), "{t}");
     assert!(t.starts_with("CONFIDENTIAL"), "{t}");
-    assert!(t.contains("Planning a reset on Monday."), "{t}");
-    // HTML: colour and the word, not colour alone.
-    assert!(email.html.contains(
-        "#b42318;color:#ffffff;font-weight:bold;font-size:13px;border-radius:3px;\">DIP</span>"
-    ));
+    let words = t.find("IN AMÉLIE'S WORDS").unwrap();
+    let note = t.find("Planning a reset on Monday").unwrap();
+    let ask = t.find("Can we talk about hiring?").unwrap();
+    let dip = t
+        .find("• DIP Execution & delivery: 2 ↓1.5 — baseline 3.5")
+        .unwrap();
+    let comment = t.find("\"1 release slipped two weeks\"").unwrap();
+    let strategy = t.find("• Product strategy: 4 ↑1 — baseline 3").unwrap();
+    assert!(words < note && note < ask && ask < dip, "{t}");
+    assert!(
+        dip < comment && comment < strategy,
+        "comment beside its skill: {t}"
+    );
+    assert!(
+        t.contains("• Stakeholder management: n/a (skipped) — baseline 3"),
+        "{t}"
+    );
+    assert!(
+        t.contains("• Data & analytics: not answered — no baseline yet"),
+        "{t}"
+    );
+    assert!(t.contains("No reply: week of Mon 2 Nov."), "{t}");
+    assert!(t.contains("Answered 2 weeks in a row."), "{t}");
+    // HTML: the same order, colour and the word, not colour alone.
+    let h = &email.html;
+    let words = h.find("In Amélie's words").unwrap();
+    let dip = h.find(">DIP</span>").unwrap();
+    let comment = h.find("“1 release slipped two weeks”").unwrap();
+    let strategy = h.find("<strong>Product strategy</strong>").unwrap();
+    assert!(words < dip && dip < comment && comment < strategy, "{h}");
+    assert!(h.contains("background-color:#b42318;color:#ffffff;font-weight:bold;"));
 }
 
 #[test]
-fn paused_digest_says_paused_not_missing() {
+fn digest_lists_dips_largest_first() {
+    let s = Samples::new();
+    let mut v = s.digests[0].clone();
+    // Strategy 1 against 3 (↓2) outranks delivery 2 against 3.5 (↓1.5).
+    v.skills[0].answer = Answer::Score(1);
+    v.skills[0].dip = true;
+    let t = renderer().digest(&v).unwrap().text;
+    let strategy = t.find("• DIP Product strategy: 1 ↓2").unwrap();
+    let delivery = t.find("• DIP Execution & delivery: 2 ↓1.5").unwrap();
+    assert!(strategy < delivery, "{t}");
+}
+
+#[test]
+fn while_the_baseline_builds_a_drop_is_flagged_and_the_weeks_to_go_are_said() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[2]).unwrap();
+    let t = &email.text;
+    let drop = t
+        .find("• DROP Execution & delivery: 1 ↓2 — was 3 the week before")
+        .unwrap();
+    let rest = t.find("• Product strategy: 3 — no baseline yet").unwrap();
+    assert!(drop < rest, "{t}");
+    assert!(
+        t.contains("2 more answered weeks until Amélie's scores are compared"),
+        "{t}"
+    );
+    assert!(email.html.contains(">DROP</span>"), "{}", email.html);
+}
+
+#[test]
+fn paused_digest_has_one_banner_and_a_compact_body() {
     let s = Samples::new();
     let email = renderer().digest(&s.digests[1]).unwrap();
-    assert!(email.text.contains("PAUSED"), "{}", email.text);
-    assert!(email.text.contains("until 2026-12-14"), "{}", email.text);
-    assert!(!email.text.contains("missing"), "{}", email.text);
-    assert!(!email.text.contains("No reply this week"), "{}", email.text);
-    assert!(!email.text.contains("DIP"), "{}", email.text);
+    let t = &email.text;
+    assert_eq!(t.matches("PAUSED").count(), 1, "{t}");
+    assert!(t.contains("until 2026-12-14"), "{t}");
+    for absent in [
+        "missing",
+        "not answered",
+        "baseline",
+        "Streak",
+        "NO REPLY",
+        "DIP",
+    ] {
+        assert!(!t.contains(absent), "{absent}: {t}");
+    }
+    assert!(email.inline.is_empty(), "no charts in a compact digest");
 }
 
 #[test]
-fn digest_without_any_answer_says_no_reply() {
+fn skipped_digest_has_one_banner_and_a_compact_body() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[4]).unwrap();
+    let t = &email.text;
+    assert_eq!(t.matches("SKIPPED").count(), 1, "{t}");
+    assert!(t.contains("Last answers: week of Mon 16 Nov."), "{t}");
+    for absent in ["n/a", "baseline", "Streak", "NO REPLY", "PAUSED"] {
+        assert!(!t.contains(absent), "{absent}: {t}");
+    }
+    assert_eq!(email.html.matches("SKIPPED").count(), 1);
+}
+
+#[test]
+fn digest_without_any_answer_has_one_no_reply_banner_and_a_compact_body() {
     let s = Samples::new();
     let email = renderer().digest(&s.digests[3]).unwrap();
-    assert!(email.text.contains("No reply this week."), "{}", email.text);
-    assert!(email.text.contains("Missed weeks: 2026-W45, 2026-W48."));
+    let t = &email.text;
+    assert_eq!(t.matches("NO REPLY").count(), 1, "{t}");
+    assert!(
+        t.contains("No reply: week of Mon 2 Nov, week of Mon 23 Nov."),
+        "{t}"
+    );
+    for absent in ["missing", "not answered", "baseline", "in a row"] {
+        assert!(!t.contains(absent), "{absent}: {t}");
+    }
+}
+
+#[test]
+fn no_subject_or_preheader_names_a_skill_a_score_a_dip_or_a_note() {
+    let framework = samples::framework();
+    let s = Samples::new();
+    for (name, email) in all_emails() {
+        let preheader = email
+            .html
+            .split("mso-hide:all;\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</div>").next())
+            .unwrap_or_default()
+            .to_string();
+        for shown in [&email.subject, &preheader] {
+            for skill in &framework.skills {
+                assert!(!shown.contains(&skill.name), "{name}: {shown}");
+            }
+            for private in ["dip", "DIP", "/5", "Tough week", "slipped", "baseline"] {
+                assert!(!shown.contains(private), "{name}: {shown}");
+            }
+        }
+    }
+    assert!(!s.digests.is_empty());
 }
 
 #[test]
@@ -826,5 +863,63 @@ fn corrected_example_reads_accents_and_never_picks_one_of_two_scores() {
     assert_eq!(
         corrected_example("DONNEES - 2/5", &framework),
         "Data & analytics: 2"
+    );
+}
+
+// --- charts ----------------------------------------------------------------
+
+/// The pixel width a PNG's header states.
+fn png_width(png: &[u8]) -> u32 {
+    u32::from_be_bytes([png[16], png[17], png[18], png[19]])
+}
+
+#[test]
+fn trend_charts_grow_with_the_weeks_and_carry_a_1_to_5_scale_hint() {
+    let s = Samples::new();
+    let twelve = renderer().trend(&s.trends[0]).unwrap();
+    let twenty_six = renderer().trend(&s.trends[1]).unwrap();
+    assert!(png_width(&twelve.inline[0].bytes) < png_width(&twenty_six.inline[0].bytes));
+    let w = chart::width_for(26);
+    assert!(w <= chart::MAX_WIDTH);
+    assert!(
+        twenty_six.html.contains(&format!("width=\"{w}\"")),
+        "{}",
+        twenty_six.html
+    );
+    for email in [&twelve, &twenty_six] {
+        assert!(
+            email.html.contains(">5<br>1</td>"),
+            "the scale hint: {}",
+            email.html
+        );
+    }
+}
+
+#[test]
+fn trend_does_not_draw_the_current_unanswered_week_as_an_empty_slot() {
+    let s = Samples::new();
+    let mut v = s.trends[0].clone();
+    for skill in &mut v.skills {
+        *skill.points.last_mut().unwrap() = None;
+    }
+    let email = renderer().trend(&v).unwrap();
+    let drawn = v.skills[0].points.len() - 1;
+    assert_eq!(
+        png_width(&email.inline[0].bytes),
+        chart::width_for(drawn) * chart::DENSITY
+    );
+    assert!(
+        email.html.contains(&format!(
+            "<strong>{}</strong> on the right",
+            week_of(v.until.prev())
+        )),
+        "{}",
+        email.html
+    );
+    // With an answer this week, the week is drawn.
+    let answered = renderer().trend(&s.trends[0]).unwrap();
+    assert_eq!(
+        png_width(&answered.inline[0].bytes),
+        chart::width_for(drawn + 1) * chart::DENSITY
     );
 }
