@@ -176,3 +176,89 @@ fn every_kind_of_email_fits_a_390px_phone_screen_in_dark_mode() {
     }
     assert_fit(&layouts, PHONE);
 }
+
+// --- what the emails say, end to end -------------------------------------------
+
+fn forms_to(h: &util::Harness, email: &str) -> Vec<util::Sent> {
+    h.sent_of("form")
+        .into_iter()
+        .filter(|s| s.to == email)
+        .collect()
+}
+
+/// `bytes` with `from` replaced by `to` once (the test's own message).
+fn edited(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.contains(from), "{text}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn a_one_line_correction_says_what_changed_and_the_digest_shows_each_comment_beside_its_skill() {
+    use chrono::Duration;
+    use coachmail::clock::Clock;
+    use coachmail::replies;
+    let bruno = ("Bruno Silva", "bruno@example.org");
+    let mut h = util::Harness::start(util::utc(2026, 11, 23, 0, 0));
+    // Bruno is in São Paulo: 16:00 there is 19:00 UTC.
+    h.run_until(util::utc(2026, 11, 27, 20, 0), Duration::hours(1));
+    let form = forms_to(&h, bruno.1).pop().expect("bruno got his form");
+    let first = util::reply_with(&h, &form, bruno, 3, "", "c1");
+    h.deliver("1.c1.host", &first);
+    h.pass();
+    h.clock.advance(Duration::hours(3));
+    let fix = replies::correction(
+        &form.headers(),
+        bruno,
+        "Communication",
+        5,
+        h.clock.now(),
+        "c2",
+    );
+    let fix = edited(
+        &fix,
+        "Communication: 5",
+        "Communication: 5 finally presented the roadmap",
+    );
+    h.deliver("2.c2.host", &fix);
+    h.pass();
+
+    let confirms = h.sent_of("confirm");
+    assert_eq!(confirms.len(), 2);
+    let t = &confirms[1].text;
+    let updated = t.find("Updated: Communication 3 → 5").unwrap();
+    let list = t.find("Your answers for the week of Mon 23 Nov").unwrap();
+    assert!(updated < list, "{t}");
+    assert!(
+        t.contains("  • Communication: 5/5 (updated) — \"finally presented the roadmap\""),
+        "{t}"
+    );
+    // The week's full current answers: the seven from the first reply too.
+    for skill in h.service.engine.config.framework.active() {
+        assert!(
+            t.contains(&format!("  • {}: ", skill.name)),
+            "{}: {t}",
+            skill.name
+        );
+    }
+    assert!(t.contains("  • Product strategy: 3/5"), "{t}");
+    assert_eq!(t.matches("(updated)").count(), 1, "{t}");
+    assert!(!t.contains("Not answered"), "{t}");
+
+    // Bruno's 1:1 is Tuesday 09:30 in São Paulo.
+    h.run_until(util::utc(2026, 12, 1, 12, 0), Duration::hours(1));
+    let digest = h
+        .sent_of("digest")
+        .into_iter()
+        .find(|d| d.subject.contains("Bruno"))
+        .unwrap();
+    let d = &digest.text;
+    let communication = d.find("• Communication: 5").unwrap();
+    let comment = d.find("\"finally presented the roadmap\"").unwrap();
+    let next = d[communication..].find("\n  • ").map(|i| i + communication);
+    assert!(
+        communication < comment && next.is_none_or(|n| comment < n),
+        "the comment sits beside its skill: {d}"
+    );
+    assert!(!d.contains("BRUNO'S WORDS"), "a comment is not a note: {d}");
+}

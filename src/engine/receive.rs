@@ -195,7 +195,8 @@ impl Engine {
             &self.config.framework,
             reply_to,
             now,
-        );
+        )
+        .with_week_answers(&week_answers(tx, &pm.key, week)?, &self.config.framework);
         let mut view = view;
         if !view
             .in_reply_to
@@ -208,6 +209,24 @@ impl Engine {
         let email = self.renderer.confirm(&view)?;
         self.enqueue_answer(tx, "confirm", pm, &email, dedup_key, now)
     }
+}
+
+/// The week's answers as stored (this reply's included), oldest first,
+/// for the confirmation.
+fn week_answers(
+    tx: &Tx<'_>,
+    pm: &str,
+    week: Week,
+) -> Result<Vec<crate::render::WeekAnswer>, EngineError> {
+    Ok(tx
+        .answer_history(pm, week)?
+        .into_iter()
+        .map(|a| crate::render::WeekAnswer {
+            skill: a.skill,
+            score: a.score,
+            current: a.superseded_at.is_none(),
+        })
+        .collect())
 }
 
 /// The key a message is logged under (its Message-ID, or its content hash),

@@ -228,15 +228,32 @@ pub struct FormView {
 /// under the form, Message-ID `reminder.<reply_key>@domain`.
 pub type ReminderView = FormView;
 
-/// One skill recorded from a reply.
+/// One skill's answer for the week, as the confirmation lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordedView {
     pub key: String,
     pub name: String,
     /// `None`: skipped on purpose (`n/a`).
     pub score: Option<u8>,
-    /// This replaces an earlier answer for the same week.
+    /// This reply replaced a different earlier answer for the same week.
     pub updated: bool,
+    /// The answer it replaced, when `updated` (`None`: it was skipped).
+    pub was: Option<u8>,
+    /// Answered in an earlier reply this week, not in this one.
+    pub earlier: bool,
+    /// What the PM wrote beside the score in this reply.
+    pub comment: Option<String>,
+}
+
+/// One answer the store holds for the week: oldest first, replaced ones
+/// included, so the confirmation can say what a correction changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeekAnswer {
+    pub skill: String,
+    /// `None`: skipped on purpose.
+    pub score: Option<u8>,
+    /// Not replaced by a later answer.
+    pub current: bool,
 }
 
 /// A line that was not stored, with how to fix it.
@@ -244,19 +261,37 @@ pub struct RecordedView {
 pub struct InvalidView {
     /// The PM's line as written.
     pub line: String,
+    /// The whole reason, as the reply reader gave it.
     pub reason: String,
-    /// A corrected line to copy, e.g. `Delivery: 4` (see [`InvalidView::new`]).
-    pub example: String,
+    /// What is wrong (the reason up to its ` — `).
+    pub problem: String,
+    /// What to do (the reason after its ` — `), if it says.
+    pub instruction: Option<String>,
+    /// Corrected lines to copy, one per skill the line seems to mean
+    /// (`Execution & delivery: 3`), only for a near match; none for a
+    /// skill that is not on the form.
+    pub examples: Vec<String>,
+    /// Keys of the skills the line seems to mean.
+    #[serde(skip)]
+    pub skills: Vec<String>,
 }
 
 impl InvalidView {
     /// Builds the fix: the skill(s) the line seems to mean, with its score if
-    /// that was a usable 1–5, e.g. `D: 3` → `Delivery: 3` or `Data: 3`.
+    /// that was a usable 1–5, e.g. `D: 3` → `Delivery: 3` and `Data: 3`.
     pub fn new(line: &str, reason: &str, framework: &Framework) -> InvalidView {
+        let (problem, instruction) = match reason.split_once(" — ") {
+            Some((p, i)) => (p.to_string(), Some(capitalized(i.trim()))),
+            None => (reason.to_string(), None),
+        };
+        let (skills, examples) = corrected_examples(line, framework);
         InvalidView {
             line: line.to_string(),
             reason: reason.to_string(),
-            example: corrected_example(line, framework),
+            problem,
+            instruction,
+            examples,
+            skills,
         }
     }
 }
@@ -292,6 +327,7 @@ pub const PROBLEM_LINE_CHARS: usize = 200;
 impl ConfirmView {
     /// The confirmation of what `understanding` found, for `pm`'s `week`.
     /// `reply_to` is the week's reply address (`reflect+<key>@…`), if any.
+    /// [`ConfirmView::with_week_answers`] adds the rest of the week.
     pub fn new(
         service: ServiceView,
         pm: Mailbox,
@@ -306,30 +342,42 @@ impl ConfirmView {
                 .skill(key)
                 .map_or_else(|| key.to_string(), |s| s.name.clone())
         };
-        let order = |key: &str| {
-            framework
-                .skills
-                .iter()
-                .position(|s| s.key == key)
-                .unwrap_or(usize::MAX)
-        };
         let mut recorded: Vec<RecordedView> = understanding
             .scores
             .iter()
-            .map(|(key, &score)| RecordedView {
+            .map(|(key, &score)| (key, Some(score)))
+            .chain(understanding.skipped.iter().map(|key| (key, None)))
+            .map(|(key, score)| RecordedView {
                 key: key.clone(),
                 name: name_of(key),
-                score: Some(score),
+                score,
                 updated: false,
+                was: None,
+                earlier: false,
+                comment: understanding
+                    .comments
+                    .get(key)
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty()),
             })
-            .chain(understanding.skipped.iter().map(|key| RecordedView {
+            .collect();
+        recorded.sort_by_key(|r| framework_order(framework, &r.key));
+        let invalid: Vec<InvalidView> = understanding
+            .invalid
+            .iter()
+            .map(|i| InvalidView::new(&i.line, &i.reason, framework))
+            .collect();
+        // A skill named in a line that was not understood is listed there,
+        // not again as not answered.
+        let missing = understanding
+            .missing
+            .iter()
+            .filter(|key| !invalid.iter().any(|i| i.skills.contains(key)))
+            .map(|key| SkillRef {
                 key: key.clone(),
                 name: name_of(key),
-                score: None,
-                updated: false,
-            }))
+            })
             .collect();
-        recorded.sort_by_key(|r| order(&r.key));
         ConfirmView {
             service,
             pm,
@@ -339,23 +387,66 @@ impl ConfirmView {
             references: understanding.message_id.iter().cloned().collect(),
             reply_to,
             recorded,
-            invalid: understanding
-                .invalid
-                .iter()
-                .map(|i| InvalidView::new(&i.line, &i.reason, framework))
-                .collect(),
-            missing: understanding
-                .missing
-                .iter()
-                .map(|key| SkillRef {
-                    key: key.clone(),
-                    name: name_of(key),
-                })
-                .collect(),
+            invalid,
+            missing,
             note: understanding.note.clone(),
             date,
         }
     }
+
+    /// The week's full current answers: what this reply changed (`Updated:
+    /// Execution & delivery 3 → 5`), and the skills answered in an earlier
+    /// reply that week, which are then not "not answered". `answers` are
+    /// the week's answers as stored after this reply, oldest first.
+    pub fn with_week_answers(
+        mut self,
+        answers: &[WeekAnswer],
+        framework: &Framework,
+    ) -> ConfirmView {
+        for r in &mut self.recorded {
+            let mut newest_first = answers.iter().filter(|a| a.skill == r.key).rev();
+            // The newest is this reply's; the one before it, if any, is
+            // what it replaced.
+            if let (Some(_), Some(before)) = (newest_first.next(), newest_first.next())
+                && before.score != r.score
+            {
+                r.updated = true;
+                r.was = before.score;
+            }
+        }
+        for a in answers.iter().filter(|a| a.current) {
+            if self.recorded.iter().any(|r| r.key == a.skill) {
+                continue;
+            }
+            let Some(skill) = framework.skill(&a.skill).filter(|s| !s.retired) else {
+                continue;
+            };
+            self.recorded.push(RecordedView {
+                key: a.skill.clone(),
+                name: skill.name.clone(),
+                score: a.score,
+                updated: false,
+                was: None,
+                earlier: true,
+                comment: None,
+            });
+        }
+        self.recorded
+            .sort_by_key(|r| framework_order(framework, &r.key));
+        let recorded = &self.recorded;
+        self.missing
+            .retain(|m| !recorded.iter().any(|r| r.key == m.key));
+        self
+    }
+}
+
+/// Where `key` stands in the framework (unknown keys last).
+fn framework_order(framework: &Framework, key: &str) -> usize {
+    framework
+        .skills
+        .iter()
+        .position(|s| s.key == key)
+        .unwrap_or(usize::MAX)
 }
 
 /// This week's answer for one skill, as the coach sees it.
@@ -613,6 +704,8 @@ impl Renderer {
             note_cut: usize,
             invalid_shown: Vec<InvalidView>,
             invalid_more: usize,
+            updates: Vec<&'a RecordedView>,
+            week_of: String,
         }
         // However many lines a reply holds, the answer stays short: the
         // first problems, each line cut, and how many more there were.
@@ -643,6 +736,8 @@ impl Renderer {
             note_cut,
             invalid_shown,
             invalid_more,
+            updates: v.recorded.iter().filter(|r| r.updated).collect(),
+            week_of: week_of(v.week),
         };
         let (text, html) = self.both("confirm", &ctx)?;
         Ok(Email {
@@ -1231,8 +1326,12 @@ fn capitalized(s: &str) -> String {
     }
 }
 
-/// A corrected line for a line that was not understood.
-fn corrected_example(line: &str, framework: &Framework) -> String {
+/// Corrected lines for a line that was not understood: one per skill it
+/// seems to mean (one to three near matches by name, key or alias), with
+/// the PM's score when the line holds one usable 1–5. No near match, no
+/// suggestion: for a skill that is not on the form the reason lists the
+/// skills instead. Returns the skill keys and the lines.
+fn corrected_examples(line: &str, framework: &Framework) -> (Vec<String>, Vec<String>) {
     let line = line.trim();
     let split = line
         .find([':', '=', '–', '-'])
@@ -1255,32 +1354,25 @@ fn corrected_example(line: &str, framework: &Framework) -> String {
         .and_then(|s| s.trim_end_matches("/5").parse::<u8>().ok())
         .filter(|n| (1..=5).contains(n) && numbers == 1)
         .unwrap_or(4);
-    let matches: Vec<&Skill> = if word.is_empty() {
-        Vec::new()
-    } else {
-        framework
-            .active()
-            .filter(|s| {
-                std::iter::once(&s.key)
-                    .chain(std::iter::once(&s.name))
-                    .chain(s.aliases.iter())
-                    .any(|w| crate::framework::normalize_skill_name(w).starts_with(&word))
-            })
-            .collect()
-    };
-    let picked: Vec<&Skill> = if (1..=3).contains(&matches.len()) {
-        matches
-    } else {
-        framework.active().take(1).collect()
-    };
-    if picked.is_empty() {
-        return format!("Delivery: {score}");
+    if word.is_empty() {
+        return (Vec::new(), Vec::new());
     }
-    picked
+    let matches: Vec<&Skill> = framework
+        .active()
+        .filter(|s| {
+            std::iter::once(&s.key)
+                .chain(std::iter::once(&s.name))
+                .chain(s.aliases.iter())
+                .any(|w| crate::framework::normalize_skill_name(w).starts_with(&word))
+        })
+        .collect();
+    if !(1..=3).contains(&matches.len()) {
+        return (Vec::new(), Vec::new());
+    }
+    matches
         .iter()
-        .map(|s| format!("{}: {score}", s.name))
-        .collect::<Vec<_>>()
-        .join(" or ")
+        .map(|s| (s.key.clone(), format!("{}: {score}", s.name)))
+        .unzip()
 }
 
 fn fmt_number(x: f64) -> String {

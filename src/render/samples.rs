@@ -35,7 +35,11 @@ pub(crate) struct Samples {
 /// [`Renderer::sample_emails`](super::Renderer::sample_emails)).
 pub(crate) const FORM_NAMES: &[&str] = &["form"];
 pub(crate) const REMINDER_NAMES: &[&str] = &["reminder"];
-pub(crate) const CONFIRM_NAMES: &[&str] = &["confirm_with_problems", "confirm_clean"];
+pub(crate) const CONFIRM_NAMES: &[&str] = &[
+    "confirm_with_problems",
+    "confirm_clean",
+    "confirm_correction",
+];
 pub(crate) const DIGEST_NAMES: &[&str] = &[
     "digest",
     "digest_paused",
@@ -192,28 +196,46 @@ impl Samples {
                 RecordedView {
                     key: "strategy".into(),
                     name: "Product strategy".into(),
-                    score: Some(3),
+                    score: Some(4),
+                    updated: false,
+                    was: None,
+                    earlier: true,
+                    comment: None,
+                },
+                RecordedView {
+                    key: "delivery".into(),
+                    name: "Execution & delivery".into(),
+                    score: Some(5),
                     updated: true,
+                    was: Some(3),
+                    earlier: false,
+                    comment: Some("shipped the beta after all".into()),
                 },
                 RecordedView {
                     key: "stakeholders".into(),
                     name: "Stakeholder management".into(),
                     score: None,
                     updated: false,
+                    was: None,
+                    earlier: false,
+                    comment: None,
                 },
             ],
+            // As the reply reader words them.
             invalid: vec![
-                InvalidView::new("Delivery: 7", "7 is not a score from 1 to 5", &framework),
                 InvalidView::new(
                     "D: 3",
-                    "\"D\" could be Execution & delivery or Data & analytics",
+                    "“D” could be Execution & delivery or Data & analytics — write more of the skill's name",
+                    &framework,
+                ),
+                InvalidView::new(
+                    "Hiring: 4",
+                    "“Hiring” is not a skill on the form — use one of: Product strategy, Execution & delivery, Stakeholder management, Data & analytics",
                     &framework,
                 ),
             ],
-            missing: vec![SkillRef {
-                key: "data".into(),
-                name: "Data & analytics".into(),
-            }],
+            // Data & analytics is named in `D: 3`: not listed again.
+            missing: Vec::new(),
             note: Some(
                 "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
                     .into(),
@@ -229,6 +251,9 @@ impl Samples {
                     name: s.name.clone(),
                     score: u8::try_from(i % 5 + 1).ok(),
                     updated: false,
+                    was: None,
+                    earlier: false,
+                    comment: None,
                 })
                 .collect(),
             invalid: Vec::new(),
@@ -238,6 +263,22 @@ impl Samples {
             in_reply_to: None,
             references: Vec::new(),
             id: "0a1b2c3d4e5f6a7b".into(),
+            ..confirm_full.clone()
+        };
+        let confirm_correction = ConfirmView {
+            recorded: confirm_full
+                .recorded
+                .iter()
+                .filter(|r| r.key != "stakeholders")
+                .cloned()
+                .collect(),
+            invalid: Vec::new(),
+            missing: vec![SkillRef {
+                key: "data".into(),
+                name: "Data & analytics".into(),
+            }],
+            note: None,
+            id: "1b2c3d4e5f6a7b8c".into(),
             ..confirm_full.clone()
         };
         let digest = DigestView {
@@ -596,7 +637,7 @@ impl Samples {
             acks,
             forms: vec![form],
             reminders: vec![reminder],
-            confirms: vec![confirm_full, confirm_clean],
+            confirms: vec![confirm_full, confirm_clean, confirm_correction],
             digests: vec![
                 digest,
                 digest_paused,

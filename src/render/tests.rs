@@ -253,21 +253,25 @@ fn confirmation_lists_recorded_skipped_fixes_missing_and_the_note() {
     let s = Samples::new();
     let email = renderer().confirm(&s.confirms[0]).unwrap();
     let t = &email.text;
-    assert!(t.contains("• Product strategy: 3/5 (updated)"), "{t}");
+    assert!(t.contains("• Product strategy: 4/5\n"), "{t}");
+    assert!(
+        t.contains("• Execution & delivery: 5/5 (updated) — \"shipped the beta after all\""),
+        "{t}"
+    );
     assert!(t.contains("• Stakeholder management: skipped"), "{t}");
     assert!(
-        t.contains("• \"Delivery: 7\" — 7 is not a score from 1 to 5."),
+        t.contains("• \"D: 3\" — “D” could be Execution & delivery or Data & analytics."),
         "{t}"
     );
     assert!(
-        t.contains("Reply with a corrected line, e.g. Execution & delivery: 4"),
+        t.contains("• \"Hiring: 4\" — “Hiring” is not a skill on the form."),
         "{t}"
     );
+    let correction = renderer().confirm(&s.confirms[2]).unwrap().text;
     assert!(
-        t.contains("e.g. Execution & delivery: 3 or Data & analytics: 3"),
-        "{t}"
+        correction.contains("Not answered: Data & analytics."),
+        "{correction}"
     );
-    assert!(t.contains("Not answered: Data & analytics."), "{t}");
     assert!(
         t.contains("    Tough week: the <beta> slipped & the VP asked why.\n    Planning"),
         "{t}"
@@ -286,16 +290,18 @@ fn confirmation_lists_recorded_skipped_fixes_missing_and_the_note() {
 #[test]
 fn confirmation_lines_never_read_as_answer_lines() {
     let s = Samples::new();
-    let email = renderer().confirm(&s.confirms[1]).unwrap();
-    for skill in &s.forms[0].skills {
-        assert!(
-            !email
-                .text
-                .lines()
-                .any(|l| l.trim_start().starts_with(&skill.name)),
-            "{}",
-            email.text
-        );
+    for v in &s.confirms {
+        let email = renderer().confirm(v).unwrap();
+        for skill in &s.forms[0].skills {
+            assert!(
+                !email
+                    .text
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&skill.name)),
+                "{}",
+                email.text
+            );
+        }
     }
 }
 
@@ -347,8 +353,10 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
     let keys: Vec<&str> = v.recorded.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["strategy", "stakeholders", "data"]);
     assert_eq!(v.recorded[2].score, None);
-    assert_eq!(v.invalid[0].example, "Execution & delivery: 4");
-    assert_eq!(v.missing[0].name, "Execution & delivery");
+    assert_eq!(v.invalid[0].examples, ["Execution & delivery: 4"]);
+    // Delivery is named by the line that was not understood: not listed
+    // again as not answered.
+    assert!(v.missing.is_empty(), "{:?}", v.missing);
     assert_eq!(v.id, "0123456789abcdef");
     let email = renderer().confirm(&v).unwrap();
     assert_eq!(email.message_id, "confirm.0123456789abcdef@example.org");
@@ -356,10 +364,107 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
 }
 
 #[test]
-fn unknown_line_suggests_the_first_skill() {
+fn unknown_skill_gets_no_made_up_suggestion_only_the_list_of_skills() {
+    let s = Samples::new();
+    let email = renderer().confirm(&s.confirms[0]).unwrap();
+    let t = &email.text;
+    let hiring = t.find("\"Hiring: 4\"").unwrap();
+    let block = &t[hiring..];
+    let block = &block[..block.find("\n  •").unwrap_or(block.len())];
+    assert!(
+        block.contains("Use one of: Product strategy, Execution & delivery,"),
+        "{block}"
+    );
+    assert!(!block.contains(": 4\n"), "no suggested score line: {block}");
     let framework = samples::framework();
-    let v = InvalidView::new("zzz: 2", "no skill is called \"zzz\"", &framework);
-    assert_eq!(v.example, "Product strategy: 2");
+    let v = InvalidView::new(
+        "Hiring: 4",
+        "“Hiring” is not a skill on the form",
+        &framework,
+    );
+    assert!(v.examples.is_empty(), "{:?}", v.examples);
+}
+
+#[test]
+fn ambiguous_line_lists_each_alternative_on_its_own_line_with_one_instruction() {
+    let s = Samples::new();
+    let email = renderer().confirm(&s.confirms[0]).unwrap();
+    let t = &email.text;
+    assert!(
+        t.contains(
+            "  • \"D: 3\" — “D” could be Execution & delivery or Data & analytics.\n    Write more of the skill's name, e.g.\n      • Execution & delivery: 3\n      • Data & analytics: 3\n"
+        ),
+        "{t}"
+    );
+    assert_eq!(
+        t.matches("corrected line").count(),
+        0,
+        "one instruction: {t}"
+    );
+    assert!(!t.contains("Not answered"), "nothing listed twice: {t}");
+}
+
+#[test]
+fn correction_says_what_changed_then_the_weeks_full_answers_with_comments() {
+    use crate::understand::{Kind, Understanding};
+    let framework = samples::framework();
+    let u = Understanding {
+        kind: Kind::Assessment,
+        pm: Some("amelie".into()),
+        week: Some(samples::week()),
+        scores: [("delivery".to_string(), 5)].into(),
+        skipped: Vec::new(),
+        invalid: Vec::new(),
+        missing: vec!["strategy".into(), "stakeholders".into(), "data".into()],
+        note: None,
+        comments: [(
+            "delivery".to_string(),
+            "shipped the beta after all".to_string(),
+        )]
+        .into(),
+        reply_text: String::new(),
+        command: None,
+        reason: None,
+        message_id: None,
+        content_hash: "0123456789abcdef0123".into(),
+        closed_form: None,
+    };
+    // Earlier that week: strategy 4, delivery 3, stakeholders n/a.
+    let week = [
+        ("strategy", Some(4), true),
+        ("delivery", Some(3), false),
+        ("stakeholders", None, true),
+        ("delivery", Some(5), true),
+    ]
+    .map(|(skill, score, current)| WeekAnswer {
+        skill: skill.into(),
+        score,
+        current,
+    });
+    let v = ConfirmView::new(
+        samples::service(),
+        samples::pm(),
+        samples::week(),
+        &u,
+        &framework,
+        None,
+        samples::at(27, 18, 0),
+    )
+    .with_week_answers(&week, &framework);
+    let t = renderer().confirm(&v).unwrap().text;
+    let updated = t.find("Updated: Execution & delivery 3 → 5").unwrap();
+    let answers = t.find("Your answers for the week of Mon 23 Nov").unwrap();
+    assert!(updated < answers, "{t}");
+    for line in [
+        "  • Product strategy: 4/5\n",
+        "  • Execution & delivery: 5/5 (updated) — \"shipped the beta after all\"\n",
+        "  • Stakeholder management: skipped\n",
+    ] {
+        assert!(t.contains(line), "{line:?} in {t}");
+    }
+    assert!(t.contains("Not answered: Data & analytics."), "{t}");
+    assert!(!t.contains("Not answered: Product strategy"), "{t}");
+    assert_eq!(t.matches("Execution & delivery").count(), 2, "{t}");
 }
 
 // --- digest ----------------------------------------------------------------
@@ -852,18 +957,14 @@ fn corrected_example_reads_accents_and_never_picks_one_of_two_scores() {
     let framework =
         Framework::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/framework.toml"))
             .unwrap();
+    let lines = |line| corrected_examples(line, &framework).1;
     assert_eq!(
-        corrected_example("Stakeholder management: 2 or 3", &framework),
-        "Stakeholder management: 4"
+        lines("Stakeholder management: 2 or 3"),
+        ["Stakeholder management: 4"]
     );
-    assert_eq!(
-        corrected_example("Données: 3.5", &framework),
-        "Data & analytics: 4"
-    );
-    assert_eq!(
-        corrected_example("DONNEES - 2/5", &framework),
-        "Data & analytics: 2"
-    );
+    assert_eq!(lines("Données: 3.5"), ["Data & analytics: 4"]);
+    assert_eq!(lines("DONNEES - 2/5"), ["Data & analytics: 2"]);
+    assert!(lines("Hiring: 4").is_empty());
 }
 
 // --- charts ----------------------------------------------------------------
