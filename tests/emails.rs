@@ -262,3 +262,137 @@ fn a_one_line_correction_says_what_changed_and_the_digest_shows_each_comment_bes
     );
     assert!(!d.contains("BRUNO'S WORDS"), "a comment is not a note: {d}");
 }
+
+#[test]
+fn every_email_names_its_week_for_people_with_the_iso_code_only_in_small_print() {
+    let emails = renderer().sample_emails().unwrap();
+    for (name, email) in &emails {
+        for part in [&email.subject, &email.text, &email.html] {
+            for bare in ["week 2026-W", "week <strong>2026-W", "Week 2026-W"] {
+                assert!(!part.contains(bare), "{name}: {bare} in {part}");
+            }
+        }
+    }
+    for name in [
+        "form",
+        "reminder",
+        "confirm_with_problems",
+        "digest",
+        "digest_paused",
+        "ack_skipped",
+        "ack_form_closed",
+    ] {
+        let email = &emails.iter().find(|(n, _)| n == name).unwrap().1;
+        assert!(
+            email.text.contains("week of Mon 23 Nov"),
+            "{name}: {}",
+            email.text
+        );
+        assert!(
+            email.html.contains("week of Mon 23 Nov"),
+            "{name}: {}",
+            email.html
+        );
+    }
+}
+
+#[test]
+fn the_reminders_subject_says_it_is_a_reminder() {
+    let emails = renderer().sample_emails().unwrap();
+    let subject = |name: &str| {
+        emails
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.subject.clone())
+            .unwrap()
+    };
+    assert_ne!(subject("form"), subject("reminder"));
+    assert!(
+        subject("reminder").contains("reminder"),
+        "{}",
+        subject("reminder")
+    );
+}
+
+/// Alice (Paris) on Monday 5 January 2026, trusted DMARC verdicts: her
+/// fresh emails are commands.
+fn commands_harness() -> util::Harness {
+    util::Harness::start_with(util::utc(2026, 1, 5, 8, 0), util::trusting_mx)
+}
+
+/// Alice sends a fresh message; returns the one answer to it.
+fn alice_sends(h: &mut util::Harness, subject: &str, body: &str, unique: &str) -> util::Sent {
+    use coachmail::clock::Clock;
+    let raw = util::mail(
+        ("Alice Martin", "alice@example.org"),
+        subject,
+        body,
+        &[util::dmarc("pass", "example.org")],
+        unique,
+        h.clock.now(),
+    );
+    let before = h.sent_count();
+    h.deliver_and_pass(&format!("{unique}.eml"), &raw);
+    let id = format!(":{unique}@client.example");
+    let mut answers: Vec<util::Sent> = h
+        .sent_new(before)
+        .into_iter()
+        .filter(|s| s.key.ends_with(&id))
+        .collect();
+    assert_eq!(answers.len(), 1, "one answer to {unique}");
+    answers.remove(0)
+}
+
+#[test]
+fn example_dates_in_help_and_acks_are_four_weeks_ahead_in_the_pms_zone() {
+    let mut h = commands_harness();
+    // Monday 5 January 2026 in Paris, plus four weeks.
+    let help = alice_sends(&mut h, "help", "", "d1");
+    assert!(
+        help.text.contains("pause until 2026-02-02"),
+        "{}",
+        help.text
+    );
+    let past = alice_sends(&mut h, "pause until 2025-12-01", "", "d2");
+    assert!(
+        past.text.contains("\"pause until 2026-02-02\""),
+        "{}",
+        past.text
+    );
+    // Later, the example moves on with the clock.
+    h.clock.advance(chrono::Duration::weeks(5));
+    let later = alice_sends(&mut h, "help", "", "d3");
+    assert!(
+        later.text.contains("pause until 2026-03-09"),
+        "{}",
+        later.text
+    );
+}
+
+#[test]
+fn answers_to_commands_thread_with_the_pms_message() {
+    let mut h = commands_harness();
+    for (subject, body, unique) in [
+        ("trend", "", "r1"),
+        ("Pause 2 weeks", "", "r2"),
+        ("Re: help", "", "r3"),
+        ("", "export", "r4"),
+    ] {
+        let answer = alice_sends(&mut h, subject, body, unique);
+        let id = format!("<{unique}@client.example>");
+        assert_eq!(answer.header("In-Reply-To").as_deref(), Some(id.as_str()));
+        assert!(
+            answer.header("References").is_some_and(|r| r.contains(&id)),
+            "{unique}"
+        );
+        let expected = match subject {
+            "" => None,
+            s => Some(format!("Re: {}", s.trim_start_matches("Re: "))),
+        };
+        match expected {
+            Some(e) => assert_eq!(answer.subject, e),
+            // No subject to answer: the answer names itself.
+            None => assert!(answer.subject.contains("export"), "{}", answer.subject),
+        }
+    }
+}

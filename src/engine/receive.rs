@@ -127,7 +127,16 @@ impl Engine {
                             }
                             _ => None,
                         };
-                        receipt.answered = pm_commands::apply(self, &tx, pm, &u, &dedup_key, now)?;
+                        let subject = subject_of(raw);
+                        receipt.answered = pm_commands::apply(
+                            self,
+                            &tx,
+                            pm,
+                            &u,
+                            &dedup_key,
+                            subject.as_deref(),
+                            now,
+                        )?;
                         if let Some((mut inbound, outbox)) = traces
                             && tx.pm_forgotten(&pm.key)?
                         {
@@ -145,7 +154,17 @@ impl Engine {
             u.closed_form,
         ) && !receipt.rate_limited
         {
-            receipt.answered = pm_commands::form_closed(self, &tx, pm, &u, week, &dedup_key, now)?;
+            let subject = subject_of(raw);
+            receipt.answered = pm_commands::form_closed(
+                self,
+                &tx,
+                pm,
+                &u,
+                week,
+                &dedup_key,
+                subject.as_deref(),
+                now,
+            )?;
         }
         tx.commit()?;
         info!(
@@ -274,6 +293,13 @@ pub(super) fn note_as_data(note: &str, max: usize) -> (String, usize) {
         end -= 1;
     }
     (clean[..end].to_string(), clean.len() - end)
+}
+
+/// The message's Subject, decoded, if it has one (the answer to a
+/// command says `Re:` it).
+fn subject_of(raw: &[u8]) -> Option<String> {
+    let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
+    headers.subject().map(str::to_string)
 }
 
 /// The sender's one address, lower-cased, when the From header is sound

@@ -538,6 +538,11 @@ pub struct HelpView {
     pub skills: Vec<SkillView>,
     /// The word that looked like a command but is none, if that is why.
     pub unknown: Option<String>,
+    /// `Re:` the PM's subject (see [`reply_subject`]), if it had one.
+    pub subject: Option<String>,
+    /// A date to come for the `pause until` example (four weeks ahead, in
+    /// the PM's time zone).
+    pub example_until: NaiveDate,
     pub date: DateTime<Utc>,
 }
 
@@ -635,11 +640,13 @@ impl Renderer {
         struct Ctx<'a> {
             #[serde(flatten)]
             v: &'a FormView,
+            week_of: String,
             week_dates: String,
             example: String,
         }
         let ctx = Ctx {
             v,
+            week_of: week_of(v.week),
             week_dates: week_dates(v.week),
             example: form_example(&v.skills),
         };
@@ -667,11 +674,13 @@ impl Renderer {
         struct Ctx<'a> {
             #[serde(flatten)]
             v: &'a ReminderView,
+            week_of: String,
             week_dates: String,
             example: String,
         }
         let ctx = Ctx {
             v,
+            week_of: week_of(v.week),
             week_dates: week_dates(v.week),
             example: form_example(&v.skills),
         };
@@ -681,7 +690,7 @@ impl Renderer {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: Some(v.reply_to.clone()),
-            subject: form_subject(&v.service, v.week),
+            subject: reminder_subject(&v.service, v.week),
             message_id: format!("reminder.{}@{}", v.week, v.service.domain()),
             in_reply_to: Some(form_id.clone()),
             references: vec![form_id],
@@ -960,14 +969,17 @@ impl Renderer {
         let ctx = Ctx {
             v,
             example: form_example(&v.skills),
-            commands: command_lines(&v.skills),
+            commands: command_lines(&v.skills, v.example_until),
         };
         let (text, html) = self.both("help", &ctx)?;
         Ok(Email {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: None,
-            subject: format!("{} — commands and how to answer", v.service.name),
+            subject: v
+                .subject
+                .clone()
+                .unwrap_or_else(|| format!("{} — commands and how to answer", v.service.name)),
             message_id: format!("help.{}@{}", v.id, v.service.domain()),
             in_reply_to: v.in_reply_to.clone(),
             references: v.references.clone(),
@@ -1258,7 +1270,66 @@ fn external_resource(html: &str) -> Option<String> {
 }
 
 fn form_subject(service: &ServiceView, week: Week) -> String {
-    format!("{} — your week {week} reflection", service.name)
+    format!(
+        "{} — your reflection for the {}",
+        service.name,
+        week_of(week)
+    )
+}
+
+/// Says it is a reminder, so it does not read as a second form.
+fn reminder_subject(service: &ServiceView, week: Week) -> String {
+    format!(
+        "{} — reminder: your reflection for the {}",
+        service.name,
+        week_of(week)
+    )
+}
+
+/// The subject of an answer to a PM's own message: `Re: ` and theirs
+/// (without its own `Re:`/`Fwd:` prefixes), so the answer threads with it
+/// in every client. `None` when theirs says nothing. Control characters
+/// become spaces and it is cut to 150 characters: no header can be forged.
+pub fn reply_subject(theirs: &str) -> Option<String> {
+    let clean: String = theirs
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let words = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    let bare = crate::understand::classify::strip_subject_prefixes(&words).trim();
+    if bare.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Re: {}",
+        bare.chars().take(150).collect::<String>()
+    ))
+}
+
+/// `text` with every `YYYY-MM-DD` in it replaced by `date` (the command
+/// table's example date, made one to come).
+fn with_date(text: &str, date: NaiveDate) -> String {
+    let bytes = text.as_bytes();
+    let is_date = |i: usize| {
+        bytes.len() >= i + 10
+            && bytes[i..i + 10].iter().enumerate().all(|(k, b)| match k {
+                4 | 7 => *b == b'-',
+                _ => b.is_ascii_digit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if is_date(i) {
+            out.push_str(&date.format("%Y-%m-%d").to_string());
+            i += 10;
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }
 
 fn week_dates(week: Week) -> String {
@@ -1288,7 +1359,7 @@ struct CommandLine {
 }
 
 /// The command table's lines, with `{skill}` made a real skill key.
-fn command_lines(skills: &[SkillView]) -> Vec<CommandLine> {
+fn command_lines(skills: &[SkillView], example_until: NaiveDate) -> Vec<CommandLine> {
     let skill = skills
         .get(1)
         .or(skills.first())
@@ -1296,11 +1367,14 @@ fn command_lines(skills: &[SkillView]) -> Vec<CommandLine> {
     crate::understand::command::COMMANDS
         .iter()
         .flat_map(|c| c.usage)
-        .map(|u| CommandLine {
-            usage: u.usage.to_string(),
-            padded: format!("{:<24}", u.usage),
-            summary: u.summary.replace("{skill}", skill),
-            example: u.example.replace("{skill}", skill),
+        .map(|u| {
+            let usage = with_date(u.usage, example_until);
+            CommandLine {
+                padded: format!("{usage:<24}"),
+                usage,
+                summary: with_date(&u.summary.replace("{skill}", skill), example_until),
+                example: with_date(&u.example.replace("{skill}", skill), example_until),
+            }
         })
         .collect()
 }

@@ -31,16 +31,21 @@ pub struct AnswerTo {
     /// The reply address of the PM's newest form, so that answering this
     /// email (e.g. with the forget code) is tied to the PM by its key.
     pub reply_to: Option<String>,
+    /// `Re:` the PM's subject (see [`super::reply_subject`]), if it had
+    /// one: the answer then threads with the PM's message.
+    pub subject: Option<String>,
     pub date: DateTime<Utc>,
 }
 
 impl AnswerTo {
+    /// The answer, with `Re:` the PM's subject, or `subject` when theirs
+    /// was empty.
     fn email(&self, kind: &str, subject: String, text: String, html: String) -> Email {
         Email {
             from: self.service.mailbox(),
             to: self.pm.clone(),
             reply_to: self.reply_to.clone(),
-            subject,
+            subject: self.subject.clone().unwrap_or(subject),
             message_id: format!("{kind}.{}@{}", self.id, self.service.domain()),
             in_reply_to: self.in_reply_to.clone(),
             references: self.references.clone(),
@@ -182,6 +187,9 @@ pub struct AckView {
     pub week: Option<Week>,
     /// When the next form goes out, local, ready to read.
     pub next_form: Option<String>,
+    /// A date to come for the `pause until` example (four weeks ahead, in
+    /// the PM's time zone).
+    pub example_until: chrono::NaiveDate,
 }
 
 impl Renderer {
@@ -293,9 +301,14 @@ impl Renderer {
     pub fn forget_confirm(&self, v: &ForgetConfirmView) -> Result<Email, RenderError> {
         let (text, html) = self.both("forget_confirm", v)?;
         // The subject keeps the word "forget": a reply carrying only the
-        // code is then read as the confirmation.
+        // code is then read as the confirmation. `Re:` the PM's subject
+        // only when it says so already.
         let subject = format!("{} — confirm: forget all your data?", v.to.service.name);
-        Ok(v.to.email("forget", subject, text, html))
+        let mut email = v.to.email("forget", subject.clone(), text, html);
+        if !email.subject.to_lowercase().contains("forget") {
+            email.subject = subject;
+        }
+        Ok(email)
     }
 
     /// The last message after `forget`: everything is deleted.
@@ -318,7 +331,7 @@ impl Renderer {
             Ack::Resumed => format!("{name} — forms resumed"),
             Ack::NotPaused => format!("{name} — forms were not paused"),
             Ack::Skipped | Ack::AlreadySkipped => match v.week {
-                Some(w) => format!("{name} — week {w} skipped"),
+                Some(w) => format!("{name} — the {} skipped", super::week_of(w)),
                 None => format!("{name} — week skipped"),
             },
             Ack::ForgetInvalid => format!("{name} — that forget code did not work"),
@@ -328,7 +341,7 @@ impl Renderer {
             ),
             Ack::HistoryShared => format!("{name} — your earlier weeks are shared with your coach"),
             Ack::FormClosed => match v.week {
-                Some(w) => format!("{name} — the form for week {w} has closed"),
+                Some(w) => format!("{name} — the form for the {} has closed", super::week_of(w)),
                 None => format!("{name} — that form has closed"),
             },
         };

@@ -466,10 +466,13 @@ impl Samples {
             references: vec!["CAF=cmd42@mail.gmail.com".into()],
             skills: skills.clone(),
             unknown: None,
+            subject: None,
+            example_until: NaiveDate::from_ymd_opt(2026, 12, 26).unwrap_or_default(),
             date: at(28, 9, 30),
         };
         let help_unknown = HelpView {
             unknown: Some("trnd".into()),
+            subject: super::reply_subject("trnd"),
             ..help.clone()
         };
         let answer_to = AnswerTo {
@@ -479,6 +482,7 @@ impl Samples {
             in_reply_to: Some("CAF=cmd43@mail.gmail.com".into()),
             references: vec!["CAF=cmd43@mail.gmail.com".into()],
             reply_to: Some(reply_to.clone()),
+            subject: None,
             date: at(28, 9, 31),
         };
         let trend_points =
@@ -585,6 +589,7 @@ impl Samples {
             until: until.map(str::to_string),
             week: wk,
             next_form: next.map(str::to_string),
+            example_until: NaiveDate::from_ymd_opt(2026, 12, 26).unwrap_or_default(),
         };
         let next = "Fri 11 Dec 2026, 16:00 (Europe/Paris)";
         let acks = vec![

@@ -17,6 +17,8 @@ impl Request<'_, '_> {
             references: to.references,
             skills: SkillView::active(&self.engine.config.framework),
             unknown,
+            subject: to.subject,
+            example_until: self.example_until(),
             date: self.now,
         })?;
         self.send("help", &email)

@@ -48,20 +48,24 @@ struct Request<'a, 't> {
     pm: &'a Pm,
     u: &'a Understanding,
     dedup_key: &'a str,
+    /// `Re:` the PM's subject, for threading; `None` when it had none.
+    subject: Option<String>,
     now: DateTime<Utc>,
 }
 
 /// Applies the command in `u` for `pm` and queues its answer. Returns
-/// whether an answer was queued.
+/// whether an answer was queued. `subject` is the PM's message's subject:
+/// the answer says `Re:` it, so it threads with the PM's message.
 pub(crate) fn apply(
     engine: &Engine,
     tx: &Tx<'_>,
     pm: &Pm,
     u: &Understanding,
     dedup_key: &str,
+    subject: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request::new(engine, tx, pm, u, dedup_key, now);
+    let r = Request::new(engine, tx, pm, u, dedup_key, subject, now);
     let Some(command) = &u.command else {
         return Ok(false);
     };
@@ -82,6 +86,7 @@ pub(crate) fn apply(
 
 /// Answers a reply made with the PM's own key of a form that has closed:
 /// "this form has closed, reply to this week's". Nothing is stored.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn form_closed(
     engine: &Engine,
     tx: &Tx<'_>,
@@ -89,9 +94,10 @@ pub(crate) fn form_closed(
     u: &Understanding,
     week: Week,
     dedup_key: &str,
+    subject: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request::new(engine, tx, pm, u, dedup_key, now);
+    let r = Request::new(engine, tx, pm, u, dedup_key, subject, now);
     r.ack(Ack::FormClosed, None, Some(week), None)
 }
 
@@ -102,6 +108,7 @@ impl<'a, 't> Request<'a, 't> {
         pm: &'a Pm,
         u: &'a Understanding,
         dedup_key: &'a str,
+        subject: Option<&str>,
         now: DateTime<Utc>,
     ) -> Request<'a, 't> {
         Request {
@@ -110,6 +117,7 @@ impl<'a, 't> Request<'a, 't> {
             pm,
             u,
             dedup_key,
+            subject: subject.and_then(crate::render::reply_subject),
             now,
         }
     }
@@ -143,8 +151,15 @@ impl Request<'_, '_> {
             in_reply_to: self.thread(),
             references: self.thread().into_iter().collect(),
             reply_to,
+            subject: self.subject.clone(),
             date: self.now,
         })
+    }
+
+    /// An example date for `pause until`: four weeks from today in the
+    /// PM's time zone, so it is always one to come.
+    fn example_until(&self) -> chrono::NaiveDate {
+        (self.now.with_timezone(&self.pm.timezone) + chrono::Duration::weeks(4)).date_naive()
     }
 
     fn event(
@@ -204,6 +219,7 @@ impl Request<'_, '_> {
             until,
             week,
             next_form: next_form.map(|t| self.local(t)),
+            example_until: self.example_until(),
         })?;
         self.send("ack", &email)
     }
