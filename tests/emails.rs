@@ -52,6 +52,8 @@ struct Layout {
     scroll_width: u32,
     /// Whether the page saw `prefers-color-scheme: dark`.
     dark: bool,
+    /// The widest the email's card (its `max-width:600px` table) was laid out.
+    card_width: u32,
 }
 
 fn escape_attr(s: &str) -> String {
@@ -80,8 +82,14 @@ fn measure(chromium: &Path, emails: &[(String, String)], width: u32, dark: bool)
          var out = [];\n\
          document.querySelectorAll('iframe').forEach(function (f) {\n\
            var w = f.contentWindow;\n\
+           var card = 0;\n\
+           w.document.querySelectorAll('[style]').forEach(function (e) {\n\
+             if (e.style.maxWidth === '600px') {\n\
+               card = Math.max(card, Math.ceil(e.getBoundingClientRect().width));\n\
+             }\n\
+           });\n\
            out.push(f.id + ' ' + w.document.documentElement.scrollWidth + ' ' +\n\
-             w.matchMedia('(prefers-color-scheme: dark)').matches);\n\
+             w.matchMedia('(prefers-color-scheme: dark)').matches + ' ' + card);\n\
          });\n\
          var pre = document.createElement('pre');\n\
          pre.id = 'measured';\n\
@@ -131,6 +139,7 @@ fn measure(chromium: &Path, emails: &[(String, String)], width: u32, dark: bool)
                 name: emails[id].0.clone(),
                 scroll_width: parts.next().unwrap().parse().unwrap(),
                 dark: parts.next() == Some("true"),
+                card_width: parts.next().unwrap().parse().unwrap(),
             }
         })
         .collect();
@@ -164,6 +173,77 @@ fn every_kind_of_email_fits_a_390px_phone_screen_without_scrolling_sideways() {
         assert!(!l.dark, "{} measured in light mode", l.name);
     }
     assert_fit(&layouts, PHONE);
+}
+
+#[test]
+fn on_a_wide_screen_every_email_stays_a_600px_column() {
+    let Some(chromium) = chromium() else { return };
+    let emails = htmls(renderer().sample_emails().unwrap());
+    let layouts = measure(&chromium, &emails, 1024, false);
+    for l in &layouts {
+        assert!(
+            l.card_width > 0 && l.card_width <= 600,
+            "{}: card {} px",
+            l.name,
+            l.card_width
+        );
+    }
+    assert_fit(&layouts, 1024);
+}
+
+#[test]
+fn every_email_keeps_to_email_client_conventions() {
+    for (name, email) in renderer().sample_emails().unwrap() {
+        let html = email.html.to_ascii_lowercase();
+        // Clients drop <style> blocks and classes: all layout is inline.
+        for banned in [
+            "<style",
+            " class=",
+            "<link",
+            "<script",
+            "display:flex",
+            "display:grid",
+            "position:",
+        ] {
+            assert!(!html.contains(banned), "{name}: {banned}");
+        }
+        assert!(
+            html.contains("<table role=\"presentation\""),
+            "{name}: layout tables"
+        );
+        assert!(html.contains("max-width:600px"), "{name}: a 600 px column");
+        // Every image is an inline part, sized in the HTML.
+        for img in html.split("<img ").skip(1) {
+            let tag = &img[..img.find('>').unwrap()];
+            assert!(tag.contains("src=\"cid:"), "{name}: {tag}");
+            assert!(
+                tag.contains("width=\"") && tag.contains("height=\""),
+                "{name}: {tag}"
+            );
+            assert!(tag.contains("alt=\""), "{name}: {tag}");
+        }
+    }
+}
+
+#[test]
+fn every_chart_has_a_transparent_background_for_light_and_dark_mode() {
+    let mut charts = 0;
+    for (name, email) in renderer().sample_emails().unwrap() {
+        for part in &email.inline {
+            let mut decoder = png::Decoder::new(std::io::Cursor::new(&part.bytes[..]));
+            decoder.set_transformations(png::Transformations::ALPHA);
+            let mut reader = decoder.read_info().unwrap();
+            let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
+            reader.next_frame(&mut rgba).unwrap();
+            // The corners are background: fully transparent, so the chart
+            // sits on whatever the panel or the dark theme shows.
+            let width = reader.info().width as usize;
+            assert_eq!(rgba[3], 0, "{name}: top-left corner");
+            assert_eq!(rgba[(width - 1) * 4 + 3], 0, "{name}: top-right corner");
+            charts += 1;
+        }
+    }
+    assert!(charts > 10, "{charts} charts checked");
 }
 
 #[test]
@@ -395,4 +475,71 @@ fn answers_to_commands_thread_with_the_pms_message() {
             None => assert!(answer.subject.contains("export"), "{}", answer.subject),
         }
     }
+}
+
+#[test]
+fn every_email_a_running_service_sends_fits_a_390px_phone_screen() {
+    use chrono::Duration;
+    let Some(chromium) = chromium() else { return };
+    let mut h = util::Harness::start_with(util::utc(2026, 10, 5, 0, 0), util::trusting_mx);
+    let mut answered = std::collections::BTreeSet::new();
+    // Five weeks of the shipped roster (eight skills, long names): Alice
+    // falls to 1 in the last, with a long note; Bruno never answers.
+    for week in 0..5i64 {
+        h.run_until(
+            util::utc(2026, 10, 10, 12, 0) + Duration::weeks(week),
+            Duration::hours(1),
+        );
+        for form in h.sent_of("form") {
+            if form.to == "bruno@example.org" || !answered.insert(form.key.clone()) {
+                continue;
+            }
+            let from = (
+                form.to.split('@').next().unwrap().to_string(),
+                form.to.clone(),
+            );
+            let (score, note) = if week == 4 && form.to == "alice@example.org" {
+                (
+                    1,
+                    "Rough week. The plan is at https://docs.example.org/planning/2026/q4/beta-reset-proposal-draft-v3-final-final\nHiring: 4\nD: 3",
+                )
+            } else {
+                (3 + (week % 2) as u8, "")
+            };
+            let reply = util::reply_with(&h, &form, (&from.0, &from.1), score, note, &form.key);
+            h.deliver(&format!("{}.eml", form.key.replace(':', "-")), &reply);
+            h.pass();
+        }
+    }
+    // Every digest of that week, then Alice's commands.
+    h.run_until(util::utc(2026, 11, 11, 12, 0), Duration::hours(1));
+    for (i, command) in [
+        "trend",
+        "trend delivery 26",
+        "help",
+        "trnd",
+        "export",
+        "skip",
+        "pause 1 week",
+        "resume",
+        "pause until 2020-01-01",
+        "forget",
+    ]
+    .iter()
+    .enumerate()
+    {
+        alice_sends(&mut h, command, "", &format!("cmd{i}"));
+    }
+    let sent = h.sent();
+    let kinds: std::collections::BTreeSet<&str> = sent.iter().map(|s| s.kind()).collect();
+    for kind in [
+        "form", "reminder", "confirm", "digest", "trend", "help", "export", "ack", "forget",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} among {kinds:?}");
+    }
+    let emails: Vec<(String, String)> = sent
+        .iter()
+        .map(|s| (s.key.clone(), s.html.clone()))
+        .collect();
+    assert_fit(&measure(&chromium, &emails, PHONE, false), PHONE);
 }
