@@ -1028,3 +1028,20 @@ fn trend_does_not_draw_the_current_unanswered_week_as_an_empty_slot() {
         chart::width_for(drawn + 1) * chart::DENSITY
     );
 }
+
+#[test]
+fn comments_beside_a_skill_are_escaped_in_html() {
+    let s = Samples::new();
+    let mut digest = s.digests[0].clone();
+    digest.skills[1].comment = Some("<b>slipped</b> & late".into());
+    let html = renderer().digest(&digest).unwrap().html;
+    assert!(
+        html.contains("&lt;b&gt;slipped&lt;&#x2f;b&gt; &amp; late"),
+        "{html}"
+    );
+    let mut confirm = s.confirms[0].clone();
+    confirm.recorded[1].comment = Some("<i>done</i>".into());
+    let html = renderer().confirm(&confirm).unwrap().html;
+    assert!(html.contains("&lt;i&gt;done"), "{html}");
+    assert!(!html.contains("<i>done"), "{html}");
+}
