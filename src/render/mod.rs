@@ -815,6 +815,8 @@ impl Renderer {
             meeting: String,
             week_of: String,
             last_answered: Option<String>,
+            /// The last day of the pause, for people: `Mon 14 Dec`.
+            paused_until_day: Option<String>,
         }
         // Charts show only in answered weeks, so the last slot is this
         // week's answer (a gap for a skill left out).
@@ -919,6 +921,7 @@ impl Renderer {
             meeting: format!("{} ({})", crate::week::local_time(v.one_on_one), v.timezone),
             week_of: week_of(v.week),
             last_answered: v.last_answered.map(week_of),
+            paused_until_day: v.paused_until.map(|d| d.format("%a %-d %b").to_string()),
         };
         let (text, html) = self.both("digest", &ctx)?;
         let mut inline = Vec::new();

@@ -399,6 +399,7 @@ impl Samples {
             streak: 0,
             paused: true,
             paused_until: NaiveDate::from_ymd_opt(2026, 12, 14),
+            last_answered: Some(week().plus(-2)),
             ..digest.clone()
         };
         let digest_new = DigestView {
