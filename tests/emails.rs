@@ -537,6 +537,29 @@ fn every_email_a_running_service_sends_fits_a_390px_phone_screen() {
     ] {
         assert!(kinds.contains(kind), "no {kind} among {kinds:?}");
     }
+    // The problem confirmation: one instruction per line, the skills listed
+    // for one that is not on the form, never a made-up suggestion for it.
+    let problems = sent
+        .iter()
+        .filter(|s| s.kind() == "confirm" && s.to == "alice@example.org")
+        .find(|s| s.text.contains("Hiring"))
+        .unwrap();
+    let hiring = &problems.text[problems.text.find("\"Hiring: 4\"").unwrap()..];
+    let hiring = &hiring[..hiring.find("\n  •").unwrap_or(hiring.len())];
+    assert!(
+        hiring.contains("Use one of: Product strategy, "),
+        "{hiring}"
+    );
+    assert!(
+        !hiring.contains(": 4\r\n") && !hiring.contains(": 4\n"),
+        "{hiring}"
+    );
+    assert_eq!(
+        problems.text.matches("\"D: 3\"").count(),
+        1,
+        "{}",
+        problems.text
+    );
     let emails: Vec<(String, String)> = sent
         .iter()
         .map(|s| (s.key.clone(), s.html.clone()))
