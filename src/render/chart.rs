@@ -47,8 +47,10 @@ pub fn width_for(weeks: usize) -> u32 {
         .clamp(MIN_WIDTH, MAX_WIDTH)
 }
 
-const GRID: RGBColor = RGBColor(0xea, 0xec, 0xf0);
-const BASELINE: RGBColor = RGBColor(0x98, 0xa2, 0xb3);
+// Mid tones, thin grid: on a transparent background the chart reads on a
+// white card and on a dark one alike (a light grid would glare in dark mode).
+const GRID: RGBColor = RGBColor(0xb8, 0xbf, 0xcc);
+const BASELINE: RGBColor = RGBColor(0x66, 0x70, 0x85);
 const LINE: RGBColor = RGBColor(0x17, 0x5c, 0xd3);
 const DIP: RGBColor = RGBColor(0xb4, 0x23, 0x18);
 
@@ -105,7 +107,7 @@ fn draw<DB: DrawingBackend>(
         let y = f64::from(level);
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(-0.5, y), (x_max, y)],
-            GRID.stroke_width(2),
+            GRID.stroke_width(1),
         )))?;
     }
     if let Some(b) = baseline {
