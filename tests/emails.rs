@@ -311,11 +311,20 @@ fn a_one_line_correction_says_what_changed_and_the_digest_shows_each_comment_bes
         "Communication: 5",
         "Communication: 5 finally presented the roadmap",
     );
+    // Bruno wrote his own subject.
+    let fix = edited(
+        &fix,
+        &format!("Subject: Re: {}\r\n", form.subject),
+        "Subject: AW: one more thing\r\n",
+    );
     h.deliver("2.c2.host", &fix);
     h.pass();
 
     let confirms = h.sent_of("confirm");
     assert_eq!(confirms.len(), 2);
+    // Threaded with the PM's reply: `Re:` the subject they wrote.
+    assert_eq!(confirms[0].subject, format!("Re: {}", form.subject));
+    assert_eq!(confirms[1].subject, "Re: one more thing");
     let t = &confirms[1].text;
     let updated = t.find("Updated: Communication 3 → 5").unwrap();
     let list = t.find("Your answers for the week of Mon 23 Nov").unwrap();

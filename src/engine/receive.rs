@@ -111,8 +111,16 @@ impl Engine {
                             }
                         }
                         if !receipt.rate_limited {
-                            receipt.answered =
-                                self.queue_confirmation(&tx, pm, week, &u, &dedup_key, now)?;
+                            let subject = subject_of(raw);
+                            receipt.answered = self.queue_confirmation(
+                                &tx,
+                                pm,
+                                week,
+                                &u,
+                                &dedup_key,
+                                subject.as_deref(),
+                                now,
+                            )?;
                         }
                     }
                 }
@@ -194,6 +202,7 @@ impl Engine {
         (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn queue_confirmation(
         &self,
         tx: &Tx<'_>,
@@ -201,6 +210,7 @@ impl Engine {
         week: Week,
         u: &Understanding,
         dedup_key: &str,
+        subject: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
         let reply_to = tx
@@ -217,6 +227,9 @@ impl Engine {
         )
         .with_week_answers(&week_answers(tx, &pm.key, week)?, &self.config.framework);
         let mut view = view;
+        // `Re:` the PM's own subject: the confirmation threads with whatever
+        // they replied to (the form or its reminder).
+        view.subject = subject.and_then(crate::render::reply_subject);
         if !view
             .in_reply_to
             .as_deref()

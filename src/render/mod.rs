@@ -316,6 +316,9 @@ pub struct ConfirmView {
     pub missing: Vec<SkillRef>,
     /// The note as saved (quoted back up to [`NOTE_QUOTE_CHARS`]).
     pub note: Option<String>,
+    /// `Re:` the PM's subject (see [`reply_subject`]); `None`: `Re:` the
+    /// form's.
+    pub subject: Option<String>,
     pub date: DateTime<Utc>,
 }
 
@@ -390,6 +393,7 @@ impl ConfirmView {
             invalid,
             missing,
             note: understanding.note.clone(),
+            subject: None,
             date,
         }
     }
@@ -753,7 +757,10 @@ impl Renderer {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: v.reply_to.clone(),
-            subject: format!("Re: {}", form_subject(&v.service, v.week)),
+            subject: v
+                .subject
+                .clone()
+                .unwrap_or_else(|| format!("Re: {}", form_subject(&v.service, v.week))),
             message_id: format!("confirm.{}@{}", v.id, v.service.domain()),
             in_reply_to: v.in_reply_to.clone(),
             references: v.references.clone(),

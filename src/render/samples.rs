@@ -240,6 +240,7 @@ impl Samples {
                 "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
                     .into(),
             ),
+            subject: None,
             date: at(27, 18, 2),
         };
         let confirm_clean = ConfirmView {
