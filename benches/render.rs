@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 
-use coachmail::render::chart::{HEIGHT, WIDTH, skill_chart};
+use coachmail::render::chart::{DENSITY, HEIGHT, skill_chart, width_for};
 use criterion::Criterion;
 
 fn weeks(n: usize) -> Vec<Option<u8>> {
@@ -44,7 +44,8 @@ fn rgb_of(png_bytes: &[u8]) -> Vec<u8> {
 
 fn encode_rgb(rgb: &[u8], level: png::Compression) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    // The 12-week chart's pixel size.
+    let mut encoder = png::Encoder::new(&mut out, width_for(12) * DENSITY, HEIGHT * DENSITY);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(level);

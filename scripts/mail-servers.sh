@@ -8,7 +8,8 @@
 # master and Dovecot's master start as root and drop privileges).
 #
 # Commands
-#   install                 apt-get the Debian packages (idempotent; see install_packages)
+#   install                 apt-get the Debian packages, Chromium for the email
+#                           layout tests too (idempotent; see install_packages)
 #   start DIR               write configs + TLS cert into DIR, start everything, wait
 #                           until SMTP and IMAP answer, write DIR/env and print it
 #   stop DIR                stop Postfix, Dovecot and the relay policy daemon
@@ -89,7 +90,9 @@ DOMAIN=example.org
 USERS=(alice bruno maya tom pulse postmaster)
 VMAIL_UID=${MAIL_VMAIL_UID:-5000}   # owner of the Maildirs (numeric, needs no passwd entry)
 VMAIL_GID=${MAIL_VMAIL_GID:-5000}
-PKGS=(postfix dovecot-core dovecot-imapd openssl ca-certificates python3)
+# chromium: not a mail server, but the tests' reader — tests/emails.rs lays
+# every email out in headless Chromium at a phone's width.
+PKGS=(postfix dovecot-core dovecot-imapd openssl ca-certificates python3 chromium)
 
 # Debian's python3 if present (starts faster than a pyenv shim; the daemon does
 # not depend on root's PATH); any python3 >= 3.7 otherwise.

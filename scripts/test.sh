@@ -5,8 +5,9 @@
 #                              the encrypted store, and the real-mail tests
 #                              against Postfix and Dovecot
 #
-# What the tests need beyond cargo (Postfix, Dovecot) is installed from
-# Debian's packages and started on loopback by scripts/mail-servers.sh, in a
+# What the tests need beyond cargo (Postfix, Dovecot, and Chromium to lay
+# emails out at a phone's width) is installed from Debian's packages by
+# scripts/mail-servers.sh, which starts the servers on loopback in a
 # throwaway folder that is removed afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,9 @@ if [ -x scripts/mail-servers.sh ]; then
   scripts/mail-servers.sh start "$MAIL_DIR"
   export COACHMAIL_TEST_MAIL_ENV="$MAIL_DIR/env"
 fi
-# The real-mail tests skip themselves when no servers are running (a plain
-# `cargo test`); here they must run, so a missing server fails them.
+# The real-mail and email-layout tests skip themselves when no servers are
+# running or Chromium is missing (a plain `cargo test`); here they must run,
+# so a missing server or browser fails them.
 export COACHMAIL_REQUIRE_REAL_MAIL=1
 
 cargo test --all-targets --locked --features sqlcipher

@@ -16,6 +16,11 @@
 //! * **Dip**: a score at or below baseline − `dip_threshold`.
 //! * **Missed** week: the form was sent, nothing was answered, and the week
 //!   was neither skipped nor paused.
+//! * **Drop** (while a skill has no baseline yet): a score at least
+//!   [`BUILDING_DROP`] below the skill's score in the previous answered week
+//!   that scored it, so a fall from 3 to 1 is flagged before a baseline exists.
+//! * **Weeks to baseline**: how many more scored weeks a skill needs, this
+//!   week's included, before the digest can compare with a baseline.
 //! * **Streak** up to `W`: answered weeks counted back from `W` until a missed
 //!   week. Skipped and paused weeks (and weeks no form went out) neither count
 //!   nor break it.
@@ -31,6 +36,9 @@ use crate::week::Week;
 pub const BASELINE_MIN_WEEKS: usize = 4;
 /// Most scored weeks a baseline looks back over.
 pub const BASELINE_MAX_WEEKS: usize = 8;
+/// A drop this large against the previous answered week is flagged while
+/// the baseline is still being built.
+pub const BUILDING_DROP: u8 = 2;
 /// The digest's look-back window (missed weeks, sparklines), in weeks.
 pub const DIGEST_WINDOW_WEEKS: u32 = 8;
 
@@ -152,6 +160,27 @@ pub fn baseline(history: &History, skill: &str, week: Week) -> Option<f64> {
     } else {
         median(&scores)
     }
+}
+
+/// The newest score of `skill` before `week`, with its week.
+pub fn previous_score(history: &History, skill: &str, week: Week) -> Option<(Week, u8)> {
+    history
+        .answers
+        .range(..week)
+        .rev()
+        .find_map(|(w, a)| a.get(skill).copied().flatten().map(|s| (*w, s)))
+}
+
+/// Scored weeks `skill` still needs, counting up to and including `week`,
+/// before a later digest has a baseline for it: 0 once it has enough.
+pub fn weeks_to_baseline(history: &History, skill: &str, week: Week) -> u32 {
+    let scored = history
+        .answers
+        .range(..=week)
+        .filter(|(_, a)| a.get(skill).copied().flatten().is_some())
+        .take(BASELINE_MIN_WEEKS)
+        .count();
+    u32::try_from(BASELINE_MIN_WEEKS - scored).unwrap_or(0)
 }
 
 /// Whether `score` is a dip against `baseline`: at or below baseline − threshold.
@@ -325,6 +354,13 @@ pub struct SkillLine {
     /// score − baseline, when both exist.
     pub delta: Option<f64>,
     pub dip: bool,
+    /// The newest earlier score, with its week.
+    pub previous: Option<(Week, u8)>,
+    /// No baseline yet, and the score fell at least [`BUILDING_DROP`]
+    /// below `previous`.
+    pub drop: bool,
+    /// Scored weeks still needed for a baseline (0 once it exists).
+    pub weeks_to_baseline: u32,
     /// The last eight weeks ending at the digest's week.
     pub sparkline: String,
 }
@@ -372,6 +408,11 @@ pub fn digest(
             let dip = score
                 .zip(base)
                 .is_some_and(|(s, b)| is_dip(s, b, dip_threshold));
+            let previous = previous_score(history, &skill.key, week);
+            let drop = base.is_none()
+                && score
+                    .zip(previous)
+                    .is_some_and(|(s, (_, p))| p >= s + BUILDING_DROP);
             SkillLine {
                 key: skill.key.clone(),
                 name: skill.name.clone(),
@@ -380,6 +421,13 @@ pub fn digest(
                 baseline: base,
                 delta,
                 dip,
+                previous,
+                drop,
+                weeks_to_baseline: if base.is_some() {
+                    0
+                } else {
+                    weeks_to_baseline(history, &skill.key, week)
+                },
                 sparkline: trend(history, &skill.key, week, DIGEST_WINDOW_WEEKS).sparkline,
             }
         })
@@ -707,6 +755,51 @@ mod tests {
         assert_eq!(d.paused, vec![w(9)]); // the window is W8–W15
         assert_eq!(d.streak, 4);
         assert_eq!(d.weeks_answered, 5);
+    }
+
+    #[test]
+    fn while_the_baseline_builds_a_drop_of_two_against_the_previous_answered_week_is_flagged() {
+        let fw = Framework {
+            skills: vec![skill("strategy", false), skill("data", false)],
+        };
+        // strategy 3 then (a missed week) 1: flagged; data 3 then 2: not.
+        let mut h = History::from_rows(&[
+            (w(10), "strategy".into(), Some(3)),
+            (w(10), "data".into(), Some(3)),
+            (w(12), "strategy".into(), Some(1)),
+            (w(12), "data".into(), Some(2)),
+        ]);
+        h.forms_sent = (10..=12).map(w).collect();
+        let d = digest(&h, &fw, w(12), 1.0);
+        let strategy = &d.skills[0];
+        assert_eq!(strategy.baseline, None);
+        assert_eq!(strategy.previous, Some((w(10), 3)));
+        assert!(strategy.drop);
+        assert!(!d.skills[1].drop);
+        // Two scored weeks so far: two more before there is a baseline.
+        assert_eq!(strategy.weeks_to_baseline, 2);
+    }
+
+    #[test]
+    fn once_the_baseline_exists_a_fall_is_a_dip_not_a_drop() {
+        let fw = Framework {
+            skills: vec![skill("strategy", false)],
+        };
+        let h = scores("strategy", &[Some(4), Some(4), Some(4), Some(4), Some(2)]);
+        let d = digest(&h, &fw, w(14), 1.0);
+        let s = &d.skills[0];
+        assert!(s.dip);
+        assert!(!s.drop);
+        assert_eq!(s.weeks_to_baseline, 0);
+    }
+
+    #[test]
+    fn weeks_to_baseline_counts_the_scored_weeks_still_needed() {
+        let h = scores("data", &[Some(3), None, Some(2)]);
+        assert_eq!(weeks_to_baseline(&h, "data", w(10)), 3);
+        assert_eq!(weeks_to_baseline(&h, "data", w(12)), 2);
+        let h = scores("data", &[Some(3); 6]);
+        assert_eq!(weeks_to_baseline(&h, "data", w(15)), 0);
     }
 
     #[test]

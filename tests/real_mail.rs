@@ -148,7 +148,9 @@ struct Mail {
 
 impl Mail {
     fn is_form(&self) -> bool {
-        self.subject.contains("reflection") && !self.subject.starts_with("Re:")
+        self.subject.contains("reflection")
+            && !self.subject.starts_with("Re:")
+            && !self.subject.contains("reminder")
     }
     fn is_confirmation(&self) -> bool {
         self.subject.starts_with("Re:")

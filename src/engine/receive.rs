@@ -115,8 +115,16 @@ impl Engine {
                             }
                         }
                         if !receipt.rate_limited {
-                            receipt.answered =
-                                self.queue_confirmation(&tx, pm, week, &u, &dedup_key, now)?;
+                            let subject = subject_of(raw);
+                            receipt.answered = self.queue_confirmation(
+                                &tx,
+                                pm,
+                                week,
+                                &u,
+                                &dedup_key,
+                                subject.as_deref(),
+                                now,
+                            )?;
                         }
                     }
                 }
@@ -131,7 +139,16 @@ impl Engine {
                             }
                             _ => None,
                         };
-                        receipt.answered = pm_commands::apply(self, &tx, pm, &u, &dedup_key, now)?;
+                        let subject = subject_of(raw);
+                        receipt.answered = pm_commands::apply(
+                            self,
+                            &tx,
+                            pm,
+                            &u,
+                            &dedup_key,
+                            subject.as_deref(),
+                            now,
+                        )?;
                         if let Some((mut inbound, outbox)) = traces
                             && tx.pm_forgotten(&pm.key)?
                         {
@@ -148,15 +165,24 @@ impl Engine {
         // only (so a forged request reveals nothing), within the refused
         // budget of the sender.
         if u.kind == Kind::Rejected && !receipt.rate_limited {
+            let subject = subject_of(raw);
             if let (Some(cmd), Some(pm)) =
                 (&u.command, u.pm.as_deref().and_then(|k| self.config.pm(k)))
                 && tx.count_refused_naming(&pm.key, "unverified-command", hour_ago)?
                     <= UNVERIFIED_ANSWERS_PER_HOUR
             {
                 receipt.answered = if cmd.read_only() {
-                    pm_commands::apply(self, &tx, pm, &u, &dedup_key, now)?
+                    pm_commands::apply(self, &tx, pm, &u, &dedup_key, subject.as_deref(), now)?
                 } else {
-                    pm_commands::needs_reply_key(self, &tx, pm, &u, &dedup_key, now)?
+                    pm_commands::needs_reply_key(
+                        self,
+                        &tx,
+                        pm,
+                        &u,
+                        &dedup_key,
+                        subject.as_deref(),
+                        now,
+                    )?
                 };
             } else if let Some(coach) = u.coach.as_deref().and_then(|k| self.config.coach(k)) {
                 receipt.answered =
@@ -169,7 +195,17 @@ impl Engine {
             u.closed_form,
         ) && !receipt.rate_limited
         {
-            receipt.answered = pm_commands::form_closed(self, &tx, pm, &u, week, &dedup_key, now)?;
+            let subject = subject_of(raw);
+            receipt.answered = pm_commands::form_closed(
+                self,
+                &tx,
+                pm,
+                &u,
+                week,
+                &dedup_key,
+                subject.as_deref(),
+                now,
+            )?;
         }
         tx.commit()?;
         // Every refused or ignored message says why, in a content-free code.
@@ -191,8 +227,8 @@ impl Engine {
     }
 
     /// The note as stored: the PM's free text, then the comments written
-    /// after scores (`Delivery: 4 shipped the beta`), one line per skill,
-    /// so the coach sees them next to the rest.
+    /// after scores (`Delivery: 4 shipped the beta`), one `{skill name}:
+    /// {comment}` line per skill, which the digest shows beside the skill.
     fn note_with_comments(&self, u: &Understanding) -> Option<String> {
         let mut parts: Vec<String> = u
             .note
@@ -200,17 +236,16 @@ impl Engine {
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
             .collect();
-        for (key, comment) in &u.comments {
-            let name = self
-                .config
-                .framework
-                .skill(key)
-                .map_or(key.as_str(), |s| s.name.as_str());
-            parts.push(format!("{name}: {}", comment.trim()));
+        // In framework order; the digest finds each beside its skill again.
+        for skill in &self.config.framework.skills {
+            if let Some(comment) = u.comments.get(&skill.key) {
+                parts.push(format!("{}: {}", skill.name, comment.trim()));
+            }
         }
         (!parts.is_empty()).then(|| parts.join("\n"))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn queue_confirmation(
         &self,
         tx: &Tx<'_>,
@@ -218,6 +253,7 @@ impl Engine {
         week: Week,
         u: &Understanding,
         dedup_key: &str,
+        subject: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, EngineError> {
         let reply_to = tx
@@ -231,8 +267,12 @@ impl Engine {
             &self.config.framework,
             reply_to,
             now,
-        );
+        )
+        .with_week_answers(&week_answers(tx, &pm.key, week)?, &self.config.framework);
         let mut view = view;
+        // `Re:` the PM's own subject: the confirmation threads with whatever
+        // they replied to (the form or its reminder).
+        view.subject = subject.and_then(crate::render::reply_subject);
         if !view
             .in_reply_to
             .as_deref()
@@ -244,6 +284,24 @@ impl Engine {
         let email = self.renderer.confirm(&view)?;
         self.enqueue_answer(tx, "confirm", pm, &email, dedup_key, now)
     }
+}
+
+/// The week's answers as stored (this reply's included), oldest first,
+/// for the confirmation.
+fn week_answers(
+    tx: &Tx<'_>,
+    pm: &str,
+    week: Week,
+) -> Result<Vec<crate::render::WeekAnswer>, EngineError> {
+    Ok(tx
+        .answer_history(pm, week)?
+        .into_iter()
+        .map(|a| crate::render::WeekAnswer {
+            skill: a.skill,
+            score: a.score,
+            current: a.superseded_at.is_none(),
+        })
+        .collect())
 }
 
 /// The key a message is logged under (its Message-ID, or its content hash),
@@ -291,6 +349,13 @@ pub(super) fn note_as_data(note: &str, max: usize) -> (String, usize) {
         end -= 1;
     }
     (clean[..end].to_string(), clean.len() - end)
+}
+
+/// The message's Subject, decoded, if it has one (the answer to a
+/// command says `Re:` it).
+fn subject_of(raw: &[u8]) -> Option<String> {
+    let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
+    headers.subject().map(str::to_string)
 }
 
 /// The sender's one address, lower-cased, when the From header is sound

@@ -148,6 +148,8 @@ impl Engine {
             self.config.schedule.dip_threshold,
         );
         let pause = store.active_pause(&pm.key, one_on_one)?;
+        let (notes, comments) = split_comments(store.notes(&pm.key, week)?, &self.config.framework);
+        let max_note = self.config.auth.max_note_bytes;
         let mut email = self.renderer.digest(&DigestView {
             service: self.service(),
             coach: Mailbox::new(coach.name.clone(), coach.email.clone()),
@@ -169,6 +171,12 @@ impl Engine {
                     },
                     baseline: s.baseline,
                     dip: s.dip,
+                    previous: s.previous.map(|(_, score)| score),
+                    drop: s.drop,
+                    weeks_to_baseline: s.weeks_to_baseline,
+                    comment: comments
+                        .get(&s.key)
+                        .map(|c| super::receive::note_as_data(c, max_note).0),
                     recent: analysis::trend(&history, &s.key, week, analysis::DIGEST_WINDOW_WEEKS)
                         .points
                         .iter()
@@ -176,11 +184,14 @@ impl Engine {
                         .collect(),
                 })
                 .collect(),
-            notes: digest_notes(
-                store.notes(&pm.key, week)?,
-                self.config.auth.max_note_bytes,
-                self.config.auth.max_digest_note_bytes,
-            ),
+            notes: digest_notes(notes, max_note, self.config.auth.max_digest_note_bytes),
+            skipped: data.status == analysis::WeekStatus::Skipped,
+            last_answered: history
+                .answers
+                .range(..week)
+                .rev()
+                .find(|(_, a)| !a.is_empty())
+                .map(|(w, _)| *w),
             missed_weeks: data.missed.clone(),
             paused_weeks: data.paused.clone(),
             dip_threshold: self.config.schedule.dip_threshold,
@@ -196,6 +207,40 @@ impl Engine {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
         })
     }
+}
+
+/// The week's notes split into the PM's own text and the comment written
+/// beside each skill's score. A reply's comments are stored at the end of
+/// its note, one `{skill name}: {comment}` line each (see
+/// `receive::note_with_comments`); a later reply's comment for a skill
+/// replaces an earlier one, as its score does. Notes left empty go.
+fn split_comments(
+    notes: Vec<String>,
+    framework: &crate::framework::Framework,
+) -> (Vec<String>, std::collections::BTreeMap<String, String>) {
+    let mut comments = std::collections::BTreeMap::new();
+    let mut own = Vec::new();
+    for note in notes {
+        let mut kept = Vec::new();
+        for line in note.lines() {
+            let comment = framework.active().find_map(|s| {
+                line.strip_prefix(s.name.as_str())
+                    .and_then(|rest| rest.strip_prefix(": "))
+                    .map(|c| (s.key.clone(), c.trim().to_string()))
+            });
+            match comment {
+                Some((key, c)) if !c.is_empty() => {
+                    comments.insert(key, c);
+                }
+                _ => kept.push(line),
+            }
+        }
+        let text = kept.join("\n").trim().to_string();
+        if !text.is_empty() {
+            own.push(text);
+        }
+    }
+    (own, comments)
 }
 
 /// The notes as a digest shows them: each made safe (see

@@ -24,13 +24,33 @@ use plotters::prelude::*;
 
 use super::RenderError;
 
-/// Pixel size of every chart. HTML shows it at half that size (or less),
-/// so it is crisp on high-density screens.
-pub const WIDTH: u32 = 480;
-pub const HEIGHT: u32 = 120;
+/// How wide a chart is shown per week, in CSS pixels.
+pub const WEEK_WIDTH: u32 = 14;
+/// The narrowest and widest a chart is shown, in CSS pixels. The widest
+/// leaves room for the 1–5 scale hint beside it on a 390 px phone screen
+/// (the email's column is 332 px wide there); a longer run of weeks is
+/// drawn closer together.
+pub const MIN_WIDTH: u32 = 80;
+pub const MAX_WIDTH: u32 = 280;
+/// How high every chart is shown, in CSS pixels.
+pub const HEIGHT: u32 = 48;
+/// Pixels drawn per CSS pixel, so the image is crisp on high-density screens.
+pub const DENSITY: u32 = 2;
 
-const GRID: RGBColor = RGBColor(0xea, 0xec, 0xf0);
-const BASELINE: RGBColor = RGBColor(0x98, 0xa2, 0xb3);
+/// The width (CSS pixels) a chart of `weeks` weeks is shown at: it grows
+/// with the number of weeks, from [`MIN_WIDTH`] up to [`MAX_WIDTH`].
+pub fn width_for(weeks: usize) -> u32 {
+    let weeks = u32::try_from(weeks).unwrap_or(u32::MAX);
+    weeks
+        .saturating_mul(WEEK_WIDTH)
+        .saturating_add(20)
+        .clamp(MIN_WIDTH, MAX_WIDTH)
+}
+
+// Mid tones, thin grid: on a transparent background the chart reads on a
+// white card and on a dark one alike (a light grid would glare in dark mode).
+const GRID: RGBColor = RGBColor(0xb8, 0xbf, 0xcc);
+const BASELINE: RGBColor = RGBColor(0x66, 0x70, 0x85);
 const LINE: RGBColor = RGBColor(0x17, 0x5c, 0xd3);
 const DIP: RGBColor = RGBColor(0xb4, 0x23, 0x18);
 
@@ -42,18 +62,19 @@ pub fn skill_chart(
     baseline: Option<f64>,
     dip_threshold: f64,
 ) -> Result<Vec<u8>, RenderError> {
+    let (width, height) = (width_for(points.len()) * DENSITY, HEIGHT * DENSITY);
     SCRATCH.with_borrow_mut(|scratch| {
         let Scratch { rgb, indexed } = scratch;
         rgb.clear();
-        rgb.resize((WIDTH * HEIGHT * 3) as usize, 0);
+        rgb.resize((width * height * 3) as usize, 0);
         {
-            let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(rgb, (WIDTH, HEIGHT))
+            let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(rgb, (width, height))
                 .map_err(|e| chart_error(&e))?;
             let root = backend.into_drawing_area();
             draw(&root, points, baseline, dip_threshold).map_err(|e| chart_error(&e))?;
             root.present().map_err(|e| chart_error(&e))?;
         }
-        encode_png(rgb, indexed)
+        encode_png(rgb, indexed, width, height)
     })
 }
 
@@ -86,7 +107,7 @@ fn draw<DB: DrawingBackend>(
         let y = f64::from(level);
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(-0.5, y), (x_max, y)],
-            GRID.stroke_width(2),
+            GRID.stroke_width(1),
         )))?;
     }
     if let Some(b) = baseline {
@@ -193,14 +214,19 @@ fn palette_of(rgb: &[u8], indexed: &mut Vec<u8>) -> Option<Vec<[u8; 3]>> {
     Some(colours)
 }
 
-/// An 8-bit RGB buffer of [`WIDTH`] × [`HEIGHT`] as PNG bytes: indexed
+/// An 8-bit RGB buffer of `width` × `height` as PNG bytes: indexed
 /// with a transparent background when it has at most 256 colours (it
 /// does), RGB otherwise. zlib at a balanced level: `High` costs twice the
 /// time for a few bytes.
-fn encode_png(rgb: &[u8], indexed: &mut Vec<u8>) -> Result<Vec<u8>, RenderError> {
+fn encode_png(
+    rgb: &[u8],
+    indexed: &mut Vec<u8>,
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, RenderError> {
     let mut out = Vec::with_capacity(8 * 1024);
     {
-        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+        let mut encoder = png::Encoder::new(&mut out, width, height);
         encoder.set_depth(png::BitDepth::Eight);
         encoder.set_compression(png::Compression::Balanced);
         let data: &[u8] = match palette_of(rgb, indexed) {
@@ -249,7 +275,10 @@ mod tests {
         let png = skill_chart(&[Some(3), Some(4), None, Some(2)], Some(3.5), 1.0).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         let (info, _) = decode(&png);
-        assert_eq!((info.width, info.height), (WIDTH, HEIGHT));
+        assert_eq!(
+            (info.width, info.height),
+            (width_for(4) * DENSITY, HEIGHT * DENSITY)
+        );
         assert!(png.len() < 12_000, "{} bytes", png.len());
     }
 
@@ -279,7 +308,7 @@ mod tests {
             rgb.chunks(4)
                 .position(|p| p == [LINE.0, LINE.1, LINE.2, 255])
                 .unwrap()
-                / WIDTH as usize
+                / (width_for(1) * DENSITY) as usize
         };
         assert!(top(5) < top(1));
     }
@@ -312,9 +341,20 @@ mod tests {
     }
 
     #[test]
-    fn a_year_and_more_of_weeks_still_fits() {
+    fn a_year_and_more_of_weeks_still_fits_the_widest_chart() {
         let points: Vec<Option<u8>> = (0..520).map(|i| Some((i % 5 + 1) as u8)).collect();
         let (info, _) = decode(&skill_chart(&points, Some(3.0), 1.0).unwrap());
-        assert_eq!(info.width, WIDTH);
+        assert_eq!(info.width, MAX_WIDTH * DENSITY);
+    }
+
+    #[test]
+    fn a_chart_grows_with_its_weeks_up_to_the_cap() {
+        assert!(width_for(8) < width_for(12));
+        assert!(width_for(12) < width_for(18));
+        assert_eq!(width_for(26), MAX_WIDTH);
+        assert_eq!(width_for(1), MIN_WIDTH);
+        let (eight, _) = decode(&skill_chart(&[Some(3); 8], None, 1.0).unwrap());
+        let (twelve, _) = decode(&skill_chart(&[Some(3); 12], None, 1.0).unwrap());
+        assert!(eight.width < twelve.width);
     }
 }

@@ -228,15 +228,32 @@ pub struct FormView {
 /// under the form, Message-ID `reminder.<reply_key>@domain`.
 pub type ReminderView = FormView;
 
-/// One skill recorded from a reply.
+/// One skill's answer for the week, as the confirmation lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordedView {
     pub key: String,
     pub name: String,
     /// `None`: skipped on purpose (`n/a`).
     pub score: Option<u8>,
-    /// This replaces an earlier answer for the same week.
+    /// This reply replaced a different earlier answer for the same week.
     pub updated: bool,
+    /// The answer it replaced, when `updated` (`None`: it was skipped).
+    pub was: Option<u8>,
+    /// Answered in an earlier reply this week, not in this one.
+    pub earlier: bool,
+    /// What the PM wrote beside the score in this reply.
+    pub comment: Option<String>,
+}
+
+/// One answer the store holds for the week: oldest first, replaced ones
+/// included, so the confirmation can say what a correction changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeekAnswer {
+    pub skill: String,
+    /// `None`: skipped on purpose.
+    pub score: Option<u8>,
+    /// Not replaced by a later answer.
+    pub current: bool,
 }
 
 /// A line that was not stored, with how to fix it.
@@ -244,19 +261,37 @@ pub struct RecordedView {
 pub struct InvalidView {
     /// The PM's line as written.
     pub line: String,
+    /// The whole reason, as the reply reader gave it.
     pub reason: String,
-    /// A corrected line to copy, e.g. `Delivery: 4` (see [`InvalidView::new`]).
-    pub example: String,
+    /// What is wrong (the reason up to its ` — `).
+    pub problem: String,
+    /// What to do (the reason after its ` — `), if it says.
+    pub instruction: Option<String>,
+    /// Corrected lines to copy, one per skill the line seems to mean
+    /// (`Execution & delivery: 3`), only for a near match; none for a
+    /// skill that is not on the form.
+    pub examples: Vec<String>,
+    /// Keys of the skills the line seems to mean.
+    #[serde(skip)]
+    pub skills: Vec<String>,
 }
 
 impl InvalidView {
     /// Builds the fix: the skill(s) the line seems to mean, with its score if
-    /// that was a usable 1–5, e.g. `D: 3` → `Delivery: 3` or `Data: 3`.
+    /// that was a usable 1–5, e.g. `D: 3` → `Delivery: 3` and `Data: 3`.
     pub fn new(line: &str, reason: &str, framework: &Framework) -> InvalidView {
+        let (problem, instruction) = match reason.split_once(" — ") {
+            Some((p, i)) => (p.to_string(), Some(capitalized(i.trim()))),
+            None => (reason.to_string(), None),
+        };
+        let (skills, examples) = corrected_examples(line, framework);
         InvalidView {
             line: line.to_string(),
             reason: reason.to_string(),
-            example: corrected_example(line, framework),
+            problem,
+            instruction,
+            examples,
+            skills,
         }
     }
 }
@@ -281,6 +316,9 @@ pub struct ConfirmView {
     pub missing: Vec<SkillRef>,
     /// The note as saved (quoted back up to [`NOTE_QUOTE_CHARS`]).
     pub note: Option<String>,
+    /// `Re:` the PM's subject (see [`reply_subject`]); `None`: `Re:` the
+    /// form's.
+    pub subject: Option<String>,
     pub date: DateTime<Utc>,
 }
 
@@ -292,6 +330,7 @@ pub const PROBLEM_LINE_CHARS: usize = 200;
 impl ConfirmView {
     /// The confirmation of what `understanding` found, for `pm`'s `week`.
     /// `reply_to` is the week's reply address (`reflect+<key>@…`), if any.
+    /// [`ConfirmView::with_week_answers`] adds the rest of the week.
     pub fn new(
         service: ServiceView,
         pm: Mailbox,
@@ -306,30 +345,42 @@ impl ConfirmView {
                 .skill(key)
                 .map_or_else(|| key.to_string(), |s| s.name.clone())
         };
-        let order = |key: &str| {
-            framework
-                .skills
-                .iter()
-                .position(|s| s.key == key)
-                .unwrap_or(usize::MAX)
-        };
         let mut recorded: Vec<RecordedView> = understanding
             .scores
             .iter()
-            .map(|(key, &score)| RecordedView {
+            .map(|(key, &score)| (key, Some(score)))
+            .chain(understanding.skipped.iter().map(|key| (key, None)))
+            .map(|(key, score)| RecordedView {
                 key: key.clone(),
                 name: name_of(key),
-                score: Some(score),
+                score,
                 updated: false,
+                was: None,
+                earlier: false,
+                comment: understanding
+                    .comments
+                    .get(key)
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty()),
             })
-            .chain(understanding.skipped.iter().map(|key| RecordedView {
+            .collect();
+        recorded.sort_by_key(|r| framework_order(framework, &r.key));
+        let invalid: Vec<InvalidView> = understanding
+            .invalid
+            .iter()
+            .map(|i| InvalidView::new(&i.line, &i.reason, framework))
+            .collect();
+        // A skill named in a line that was not understood is listed there,
+        // not again as not answered.
+        let missing = understanding
+            .missing
+            .iter()
+            .filter(|key| !invalid.iter().any(|i| i.skills.contains(key)))
+            .map(|key| SkillRef {
                 key: key.clone(),
                 name: name_of(key),
-                score: None,
-                updated: false,
-            }))
+            })
             .collect();
-        recorded.sort_by_key(|r| order(&r.key));
         ConfirmView {
             service,
             pm,
@@ -339,23 +390,67 @@ impl ConfirmView {
             references: understanding.message_id.iter().cloned().collect(),
             reply_to,
             recorded,
-            invalid: understanding
-                .invalid
-                .iter()
-                .map(|i| InvalidView::new(&i.line, &i.reason, framework))
-                .collect(),
-            missing: understanding
-                .missing
-                .iter()
-                .map(|key| SkillRef {
-                    key: key.clone(),
-                    name: name_of(key),
-                })
-                .collect(),
+            invalid,
+            missing,
             note: understanding.note.clone(),
+            subject: None,
             date,
         }
     }
+
+    /// The week's full current answers: what this reply changed (`Updated:
+    /// Execution & delivery 3 → 5`), and the skills answered in an earlier
+    /// reply that week, which are then not "not answered". `answers` are
+    /// the week's answers as stored after this reply, oldest first.
+    pub fn with_week_answers(
+        mut self,
+        answers: &[WeekAnswer],
+        framework: &Framework,
+    ) -> ConfirmView {
+        for r in &mut self.recorded {
+            let mut newest_first = answers.iter().filter(|a| a.skill == r.key).rev();
+            // The newest is this reply's; the one before it, if any, is
+            // what it replaced.
+            if let (Some(_), Some(before)) = (newest_first.next(), newest_first.next())
+                && before.score != r.score
+            {
+                r.updated = true;
+                r.was = before.score;
+            }
+        }
+        for a in answers.iter().filter(|a| a.current) {
+            if self.recorded.iter().any(|r| r.key == a.skill) {
+                continue;
+            }
+            let Some(skill) = framework.skill(&a.skill).filter(|s| !s.retired) else {
+                continue;
+            };
+            self.recorded.push(RecordedView {
+                key: a.skill.clone(),
+                name: skill.name.clone(),
+                score: a.score,
+                updated: false,
+                was: None,
+                earlier: true,
+                comment: None,
+            });
+        }
+        self.recorded
+            .sort_by_key(|r| framework_order(framework, &r.key));
+        let recorded = &self.recorded;
+        self.missing
+            .retain(|m| !recorded.iter().any(|r| r.key == m.key));
+        self
+    }
+}
+
+/// Where `key` stands in the framework (unknown keys last).
+fn framework_order(framework: &Framework, key: &str) -> usize {
+    framework
+        .skills
+        .iter()
+        .position(|s| s.key == key)
+        .unwrap_or(usize::MAX)
 }
 
 /// This week's answer for one skill, as the coach sees it.
@@ -380,6 +475,15 @@ pub struct DigestSkill {
     pub baseline: Option<f64>,
     /// Flagged by analysis: far enough below baseline to discuss.
     pub dip: bool,
+    /// The newest earlier score (for a drop while the baseline builds).
+    pub previous: Option<u8>,
+    /// No baseline yet, and the score fell two or more below `previous`.
+    pub drop: bool,
+    /// Scored weeks still needed for a baseline (0 once there is one).
+    pub weeks_to_baseline: u32,
+    /// What the PM wrote beside this skill's score this week
+    /// (`Delivery: 2 the release slipped`), if anything.
+    pub comment: Option<String>,
     /// The last weeks up to this one, oldest first (`None`: no score), for
     /// the chart; empty draws none.
     pub recent: Vec<Option<u8>>,
@@ -401,8 +505,13 @@ pub struct DigestView {
     pub timezone: String,
     /// Active skills in framework order (the digest puts dips first itself).
     pub skills: Vec<DigestSkill>,
-    /// The PM's notes this week, oldest first.
+    /// The PM's notes this week, oldest first (comments beside a score
+    /// are in [`DigestSkill::comment`], not here).
     pub notes: Vec<String>,
+    /// The PM skipped this week as a whole (`skip`).
+    pub skipped: bool,
+    /// The newest earlier week with an answer, if any.
+    pub last_answered: Option<Week>,
     /// Recent weeks with no reply (not paused, not skipped), oldest first.
     pub missed_weeks: Vec<Week>,
     /// Recent weeks that fell in a pause, oldest first: not missed.
@@ -437,6 +546,11 @@ pub struct HelpView {
     /// email (or following a link for a command that changes something)
     /// is then tied to the PM by its key.
     pub reply_to: Option<String>,
+    /// `Re:` the PM's subject (see [`reply_subject`]), if it had one.
+    pub subject: Option<String>,
+    /// A date to come for the `pause until` example (four weeks ahead, in
+    /// the PM's time zone).
+    pub example_until: NaiveDate,
     pub date: DateTime<Utc>,
 }
 
@@ -505,6 +619,7 @@ impl Renderer {
         env.add_filter("score", fmt_score);
         env.add_filter("levels", levels_line);
         env.add_filter("pad", pad);
+        env.add_filter("week_of", week_of_filter);
         for name in names {
             let path = dir.join(&name);
             let source = std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
@@ -533,11 +648,13 @@ impl Renderer {
         struct Ctx<'a> {
             #[serde(flatten)]
             v: &'a FormView,
+            week_of: String,
             week_dates: String,
             example: String,
         }
         let ctx = Ctx {
             v,
+            week_of: week_of(v.week),
             week_dates: week_dates(v.week),
             example: form_example(&v.skills),
         };
@@ -565,11 +682,13 @@ impl Renderer {
         struct Ctx<'a> {
             #[serde(flatten)]
             v: &'a ReminderView,
+            week_of: String,
             week_dates: String,
             example: String,
         }
         let ctx = Ctx {
             v,
+            week_of: week_of(v.week),
             week_dates: week_dates(v.week),
             example: form_example(&v.skills),
         };
@@ -579,7 +698,7 @@ impl Renderer {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: Some(v.reply_to.clone()),
-            subject: form_subject(&v.service, v.week),
+            subject: reminder_subject(&v.service, v.week),
             message_id: format!("reminder.{}@{}", v.week, v.service.domain()),
             in_reply_to: Some(form_id.clone()),
             references: vec![form_id],
@@ -602,6 +721,8 @@ impl Renderer {
             note_cut: usize,
             invalid_shown: Vec<InvalidView>,
             invalid_more: usize,
+            updates: Vec<&'a RecordedView>,
+            week_of: String,
         }
         // However many lines a reply holds, the answer stays short: the
         // first problems, each line cut, and how many more there were.
@@ -632,13 +753,18 @@ impl Renderer {
             note_cut,
             invalid_shown,
             invalid_more,
+            updates: v.recorded.iter().filter(|r| r.updated).collect(),
+            week_of: week_of(v.week),
         };
         let (text, html) = self.both("confirm", &ctx)?;
         Ok(Email {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: v.reply_to.clone(),
-            subject: format!("Re: {}", form_subject(&v.service, v.week)),
+            subject: v
+                .subject
+                .clone()
+                .unwrap_or_else(|| format!("Re: {}", form_subject(&v.service, v.week))),
             message_id: format!("confirm.{}@{}", v.id, v.service.domain()),
             in_reply_to: v.in_reply_to.clone(),
             references: v.references.clone(),
@@ -651,24 +777,33 @@ impl Renderer {
         })
     }
 
-    /// The coach's confidential digest.
+    /// The coach's confidential digest: the PM's own words first, then
+    /// what dipped (largest first, each with its comment), then the rest.
     pub fn digest<'a>(&self, v: &'a DigestView) -> Result<Email, RenderError> {
         #[derive(Serialize)]
         struct Row<'a> {
             key: &'a str,
             name: &'a str,
-            /// `scored`, `skipped`, `missing` or `paused`.
+            /// `scored`, `skipped` or `missing`.
             state: &'static str,
             score: Option<u8>,
             /// e.g. `3.5`, or `None` while building the baseline.
             baseline: Option<String>,
-            /// e.g. `↓1.5`, `↑1`, `=`; `None` without a score or baseline.
+            /// e.g. `↓1.5`, `↑1`, `=`: against the baseline, or against
+            /// the previous score for a drop; `None` otherwise.
             delta: Option<String>,
             dip: bool,
+            drop: bool,
+            previous: Option<u8>,
+            weeks_to_baseline: u32,
+            comment: Option<&'a str>,
             /// The recent weeks as text (`▃▄▆ ▄`), empty without history.
             sparkline: String,
             /// Content-ID of the chart image; `None` without history.
             cid: Option<String>,
+            /// Shown size of the chart, CSS pixels.
+            chart_width: u32,
+            chart_height: u32,
             /// The recent scores in words, for clients that block images.
             alt: String,
         }
@@ -676,93 +811,149 @@ impl Renderer {
         struct Ctx<'a> {
             #[serde(flatten)]
             v: &'a DigestView,
-            /// All skills, dips first, then framework order.
-            rows: Vec<Row<'a>>,
+            /// `answered`, `paused`, `skipped` or `missed`.
+            status: &'static str,
+            /// Dips, largest first, then drops while the baseline builds.
+            flagged: Vec<Row<'a>>,
+            /// Every other skill, in framework order.
+            rest: Vec<Row<'a>>,
+            /// Dips only (same rows as in `flagged`).
             dips: Vec<Row<'a>>,
+            /// Answered weeks still needed before any skill has a
+            /// baseline; `None` once one has.
+            baseline_to_go: Option<u32>,
             answered: bool,
             meeting: String,
+            week_of: String,
+            last_answered: Option<String>,
+            /// The last day of the pause, for people: `Mon 14 Dec`.
+            paused_until_day: Option<String>,
         }
-        let cid_of = |s: &DigestSkill| {
-            (!s.recent.is_empty()).then(|| {
-                format!(
-                    "digest.{}.{}.{}@{}",
-                    v.pm_key,
-                    v.week,
-                    s.key,
-                    v.service.domain()
-                )
-            })
-        };
-        let row = |s: &'a DigestSkill, paused: bool| -> Row<'a> {
-            let mut r = row(s, paused);
-            r.cid = cid_of(s);
-            r
-        };
-        fn row(s: &DigestSkill, paused: bool) -> Row<'_> {
-            let (state, score) = match (s.answer, paused) {
-                (Answer::Score(n), _) => ("scored", Some(n)),
-                (Answer::Skipped, _) => ("skipped", None),
-                (Answer::Missing, true) => ("paused", None),
-                (Answer::Missing, false) => ("missing", None),
+        // Charts show only in answered weeks, so the last slot is this
+        // week's answer (a gap for a skill left out).
+        let chart_points = |s: &DigestSkill| -> Vec<Option<u8>> { s.recent.clone() };
+        let row = |s: &'a DigestSkill| -> Row<'a> {
+            let (state, score) = match s.answer {
+                Answer::Score(n) => ("scored", Some(n)),
+                Answer::Skipped => ("skipped", None),
+                Answer::Missing => ("missing", None),
             };
+            let points = chart_points(s);
+            let drawn = points.iter().any(Option::is_some);
             Row {
                 key: &s.key,
                 name: &s.name,
                 state,
                 score,
                 baseline: s.baseline.map(fmt_number),
-                delta: match (score, s.baseline) {
-                    (Some(n), Some(b)) => Some(fmt_delta(f64::from(n) - b)),
+                delta: match (score, s.baseline, s.previous) {
+                    (Some(n), Some(b), _) => Some(fmt_delta(f64::from(n) - b)),
+                    (Some(n), None, Some(p)) if s.drop => {
+                        Some(fmt_delta(f64::from(n) - f64::from(p)))
+                    }
                     _ => None,
                 },
                 dip: s.dip,
+                drop: s.drop,
+                previous: s.previous,
+                weeks_to_baseline: s.weeks_to_baseline,
+                comment: s.comment.as_deref(),
                 sparkline: crate::analysis::sparkline(&s.recent),
-                cid: None,
+                cid: drawn.then(|| {
+                    format!(
+                        "digest.{}.{}.{}@{}",
+                        v.pm_key,
+                        v.week,
+                        s.key,
+                        v.service.domain()
+                    )
+                }),
+                chart_width: chart::width_for(points.len()),
+                chart_height: chart::HEIGHT,
                 alt: format!(
                     "{}, last {} weeks: {}",
                     s.name,
-                    s.recent.len(),
-                    s.recent
+                    points.len(),
+                    points
                         .iter()
                         .map(|p| p.map_or_else(|| "none".to_string(), |n| n.to_string()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
             }
-        }
-        let mut rows: Vec<Row<'_>> = v.skills.iter().map(|s| row(s, v.paused)).collect();
-        rows.sort_by_key(|r| !r.dip);
-        let dips = v
+        };
+        let answered = v
             .skills
             .iter()
-            .filter(|s| s.dip)
-            .map(|s| row(s, v.paused))
+            .any(|s| matches!(s.answer, Answer::Score(_) | Answer::Skipped));
+        // `skipped` is set only for a week without answers; `skip` marks
+        // each skill skipped, which is no answer to show.
+        let status = if v.paused && !answered {
+            "paused"
+        } else if v.skipped {
+            "skipped"
+        } else if !answered {
+            "missed"
+        } else {
+            "answered"
+        };
+        // Largest fall first; framework order among equals.
+        let fall = |s: &DigestSkill| -> f64 {
+            match (s.answer, s.baseline, s.previous) {
+                (Answer::Score(n), Some(b), _) => f64::from(n) - b,
+                (Answer::Score(n), None, Some(p)) => f64::from(n) - f64::from(p),
+                _ => 0.0,
+            }
+        };
+        let mut dips: Vec<&DigestSkill> = v.skills.iter().filter(|s| s.dip).collect();
+        dips.sort_by(|a, b| fall(a).total_cmp(&fall(b)));
+        let mut drops: Vec<&DigestSkill> = v.skills.iter().filter(|s| s.drop && !s.dip).collect();
+        drops.sort_by(|a, b| fall(a).total_cmp(&fall(b)));
+        let flagged: Vec<Row<'_>> = dips.iter().chain(&drops).map(|s| row(s)).collect();
+        let rest: Vec<Row<'_>> = v
+            .skills
+            .iter()
+            .filter(|s| !s.dip && !s.drop)
+            .map(row)
             .collect();
+        let baseline_to_go = if v.skills.iter().any(|s| s.baseline.is_some()) {
+            None
+        } else {
+            v.skills.iter().map(|s| s.weeks_to_baseline).min()
+        };
         let ctx = Ctx {
             v,
-            rows,
-            dips,
-            answered: v
-                .skills
-                .iter()
-                .any(|s| matches!(s.answer, Answer::Score(_) | Answer::Skipped)),
+            status,
+            dips: dips.iter().map(|s| row(s)).collect(),
+            flagged,
+            rest,
+            baseline_to_go,
+            answered,
             meeting: format!("{} ({})", crate::week::local_time(v.one_on_one), v.timezone),
+            week_of: week_of(v.week),
+            last_answered: v.last_answered.map(week_of),
+            paused_until_day: v.paused_until.map(|d| d.format("%a %-d %b").to_string()),
         };
         let (text, html) = self.both("digest", &ctx)?;
         let mut inline = Vec::new();
-        for s in &v.skills {
-            if let Some(cid) = cid_of(s) {
-                inline.push(InlinePart {
-                    cid,
-                    content_type: "image/png".into(),
-                    bytes: chart::skill_chart(&s.recent, s.baseline, v.dip_threshold)?,
-                });
+        // Charts only where the HTML shows them: answered weeks.
+        if status == "answered" {
+            for r in ctx.flagged.iter().chain(&ctx.rest) {
+                let skill = v.skills.iter().find(|s| s.key == r.key);
+                if let (Some(cid), Some(s)) = (&r.cid, skill) {
+                    inline.push(InlinePart {
+                        cid: cid.clone(),
+                        content_type: "image/png".into(),
+                        bytes: chart::skill_chart(&chart_points(s), s.baseline, v.dip_threshold)?,
+                    });
+                }
             }
         }
         Ok(Email {
             from: v.service.mailbox(),
             to: v.coach.clone(),
             reply_to: None,
+            // Names the PM and the day only: a lock screen shows it.
             subject: format!(
                 "Confidential: {} — digest for your 1:1 on {}",
                 v.pm_name,
@@ -792,14 +983,17 @@ impl Renderer {
         let ctx = Ctx {
             v,
             example: form_example(&v.skills),
-            commands: command_lines(&v.skills),
+            commands: command_lines(&v.skills, v.example_until),
         };
         let (text, html) = self.both("help", &ctx)?;
         Ok(Email {
             from: v.service.mailbox(),
             to: v.pm.clone(),
             reply_to: v.reply_to.clone(),
-            subject: format!("{} — commands and how to answer", v.service.name),
+            subject: v
+                .subject
+                .clone()
+                .unwrap_or_else(|| format!("{} — commands and how to answer", v.service.name)),
             message_id: format!("help.{}@{}", v.id, v.service.domain()),
             in_reply_to: v.in_reply_to.clone(),
             references: v.references.clone(),
@@ -827,6 +1021,92 @@ impl Renderer {
         template
             .render(ctx)
             .map_err(|e| template_error(&self.dir, &e))
+    }
+
+    /// Every email coachmail sends, rendered with the fixed sample views
+    /// (every branch of the shipped templates: dips, paused, skipped and
+    /// missed weeks, lines to fix, each acknowledgement…), each named after
+    /// its kind and case, e.g. `digest_paused`. What `check` and start-up
+    /// render, and what the layout tests measure.
+    pub fn sample_emails(&self) -> Result<Vec<(String, Email)>, RenderError> {
+        let s = samples::Samples::new();
+        let mut out = Vec::new();
+        let mut push = |names: &[&str], emails: Vec<Email>| {
+            for (name, email) in names.iter().zip(emails) {
+                out.push(((*name).to_string(), email));
+            }
+        };
+        push(
+            samples::FORM_NAMES,
+            s.forms
+                .iter()
+                .map(|v| self.form(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::REMINDER_NAMES,
+            s.reminders
+                .iter()
+                .map(|v| self.reminder(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::CONFIRM_NAMES,
+            s.confirms
+                .iter()
+                .map(|v| self.confirm(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::DIGEST_NAMES,
+            s.digests
+                .iter()
+                .map(|v| self.digest(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::HELP_NAMES,
+            s.helps
+                .iter()
+                .map(|v| self.help(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::TREND_NAMES,
+            s.trends
+                .iter()
+                .map(|v| self.trend(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::EXPORT_NAMES,
+            s.exports
+                .iter()
+                .map(|v| self.export(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::FORGET_CONFIRM_NAMES,
+            s.forget_confirms
+                .iter()
+                .map(|v| self.forget_confirm(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::FORGOTTEN_NAMES,
+            s.forgottens
+                .iter()
+                .map(|v| self.forgotten(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::ACK_NAMES,
+            s.acks
+                .iter()
+                .map(|v| self.ack(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        Ok(out)
     }
 
     /// Renders every email with the sample views and checks what the rest
@@ -1004,11 +1284,82 @@ fn external_resource(html: &str) -> Option<String> {
 }
 
 fn form_subject(service: &ServiceView, week: Week) -> String {
-    format!("{} — your week {week} reflection", service.name)
+    format!(
+        "{} — your reflection for the {}",
+        service.name,
+        week_of(week)
+    )
+}
+
+/// Says it is a reminder, so it does not read as a second form.
+fn reminder_subject(service: &ServiceView, week: Week) -> String {
+    format!(
+        "{} — reminder: your reflection for the {}",
+        service.name,
+        week_of(week)
+    )
+}
+
+/// The subject of an answer to a PM's own message: `Re: ` and theirs
+/// (without its own `Re:`/`Fwd:` prefixes), so the answer threads with it
+/// in every client. `None` when theirs says nothing. Control characters
+/// become spaces and it is cut to 150 characters: no header can be forged.
+pub fn reply_subject(theirs: &str) -> Option<String> {
+    let clean: String = theirs
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let words = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    let bare = crate::understand::classify::strip_subject_prefixes(&words).trim();
+    if bare.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Re: {}",
+        bare.chars().take(150).collect::<String>()
+    ))
+}
+
+/// `text` with every `YYYY-MM-DD` in it replaced by `date` (the command
+/// table's example date, made one to come).
+fn with_date(text: &str, date: NaiveDate) -> String {
+    let bytes = text.as_bytes();
+    let is_date = |i: usize| {
+        bytes.len() >= i + 10
+            && bytes[i..i + 10].iter().enumerate().all(|(k, b)| match k {
+                4 | 7 => *b == b'-',
+                _ => b.is_ascii_digit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if is_date(i) {
+            out.push_str(&date.format("%Y-%m-%d").to_string());
+            i += 10;
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }
 
 fn week_dates(week: Week) -> String {
     week.dates()
+}
+
+/// A week as every email names it for people: `week of Mon 30 Nov` (the
+/// ISO code, `2026-W49`, may follow in small print).
+pub fn week_of(week: Week) -> String {
+    format!("week of {}", week.monday().format("%a %-d %b"))
+}
+
+/// Template filter: [`week_of`] of a week code (`2026-W49` → `week of Mon
+/// 30 Nov`); anything else is returned as it is.
+fn week_of_filter(value: String) -> String {
+    value.parse::<Week>().map_or(value, week_of)
 }
 
 /// One line of the command list in help, from the command table.
@@ -1025,7 +1376,7 @@ struct CommandLine {
 }
 
 /// The command table's lines, with `{skill}` made a real skill key.
-fn command_lines(skills: &[SkillView]) -> Vec<CommandLine> {
+fn command_lines(skills: &[SkillView], example_until: NaiveDate) -> Vec<CommandLine> {
     let skill = skills
         .get(1)
         .or(skills.first())
@@ -1033,12 +1384,15 @@ fn command_lines(skills: &[SkillView]) -> Vec<CommandLine> {
     crate::understand::command::COMMANDS
         .iter()
         .flat_map(|c| c.usage.iter().map(move |u| (u, c.changes_state)))
-        .map(|(u, keyed)| CommandLine {
-            usage: u.usage.to_string(),
-            padded: format!("{}{:<24}", if keyed { "* " } else { "  " }, u.usage),
-            summary: u.summary.replace("{skill}", skill),
-            example: u.example.replace("{skill}", skill),
-            keyed,
+        .map(|(u, keyed)| {
+            let usage = with_date(u.usage, example_until);
+            CommandLine {
+                padded: format!("{}{usage:<24}", if keyed { "* " } else { "  " }),
+                usage,
+                summary: with_date(&u.summary.replace("{skill}", skill), example_until),
+                example: with_date(&u.example.replace("{skill}", skill), example_until),
+                keyed,
+            }
         })
         .collect()
 }
@@ -1064,8 +1418,12 @@ fn capitalized(s: &str) -> String {
     }
 }
 
-/// A corrected line for a line that was not understood.
-fn corrected_example(line: &str, framework: &Framework) -> String {
+/// Corrected lines for a line that was not understood: one per skill it
+/// seems to mean (one to three near matches by name, key or alias), with
+/// the PM's score when the line holds one usable 1–5. No near match, no
+/// suggestion: for a skill that is not on the form the reason lists the
+/// skills instead. Returns the skill keys and the lines.
+fn corrected_examples(line: &str, framework: &Framework) -> (Vec<String>, Vec<String>) {
     let line = line.trim();
     let split = line
         .find([':', '=', '–', '-'])
@@ -1088,32 +1446,25 @@ fn corrected_example(line: &str, framework: &Framework) -> String {
         .and_then(|s| s.trim_end_matches("/5").parse::<u8>().ok())
         .filter(|n| (1..=5).contains(n) && numbers == 1)
         .unwrap_or(4);
-    let matches: Vec<&Skill> = if word.is_empty() {
-        Vec::new()
-    } else {
-        framework
-            .active()
-            .filter(|s| {
-                std::iter::once(&s.key)
-                    .chain(std::iter::once(&s.name))
-                    .chain(s.aliases.iter())
-                    .any(|w| crate::framework::normalize_skill_name(w).starts_with(&word))
-            })
-            .collect()
-    };
-    let picked: Vec<&Skill> = if (1..=3).contains(&matches.len()) {
-        matches
-    } else {
-        framework.active().take(1).collect()
-    };
-    if picked.is_empty() {
-        return format!("Delivery: {score}");
+    if word.is_empty() {
+        return (Vec::new(), Vec::new());
     }
-    picked
+    let matches: Vec<&Skill> = framework
+        .active()
+        .filter(|s| {
+            std::iter::once(&s.key)
+                .chain(std::iter::once(&s.name))
+                .chain(s.aliases.iter())
+                .any(|w| crate::framework::normalize_skill_name(w).starts_with(&word))
+        })
+        .collect();
+    if !(1..=3).contains(&matches.len()) {
+        return (Vec::new(), Vec::new());
+    }
+    matches
         .iter()
-        .map(|s| format!("{}: {score}", s.name))
-        .collect::<Vec<_>>()
-        .join(" or ")
+        .map(|s| (s.key.clone(), format!("{}: {score}", s.name)))
+        .unzip()
 }
 
 fn fmt_number(x: f64) -> String {

@@ -31,16 +31,21 @@ pub struct AnswerTo {
     /// The reply address of the PM's newest form, so that answering this
     /// email (e.g. with the forget code) is tied to the PM by its key.
     pub reply_to: Option<String>,
+    /// `Re:` the PM's subject (see [`super::reply_subject`]), if it had
+    /// one: the answer then threads with the PM's message.
+    pub subject: Option<String>,
     pub date: DateTime<Utc>,
 }
 
 impl AnswerTo {
+    /// The answer, with `Re:` the PM's subject, or `subject` when theirs
+    /// was empty.
     fn email(&self, kind: &str, subject: String, text: String, html: String) -> Email {
         Email {
             from: self.service.mailbox(),
             to: self.pm.clone(),
             reply_to: self.reply_to.clone(),
-            subject,
+            subject: self.subject.clone().unwrap_or(subject),
             message_id: format!("{kind}.{}@{}", self.id, self.service.domain()),
             in_reply_to: self.in_reply_to.clone(),
             references: self.references.clone(),
@@ -190,6 +195,9 @@ pub struct AckView {
     pub next_form: Option<String>,
     /// The command's name, when the answer is about one (`pause`).
     pub command: Option<String>,
+    /// A date to come for the `pause until` example (four weeks ahead, in
+    /// the PM's time zone).
+    pub example_until: chrono::NaiveDate,
 }
 
 impl Renderer {
@@ -207,6 +215,9 @@ impl Renderer {
             change: Option<String>,
             retired: bool,
             cid: String,
+            /// Shown size of the chart, CSS pixels.
+            chart_width: u32,
+            chart_height: u32,
             /// The scores in words, for clients that block images.
             alt: String,
         }
@@ -215,11 +226,27 @@ impl Renderer {
             #[serde(flatten)]
             v: &'a TrendView,
             rows: Vec<Row<'a>>,
+            /// The last week the charts show: the run's last week, or the
+            /// one before when nothing is answered yet in the current week
+            /// (still open, so not drawn as an empty slot).
+            drawn_until: Week,
             /// Width of the widest skill name, for the text table.
             name_width: usize,
             any_score: bool,
         }
         let domain = v.to.service.domain();
+        let open_week = !v.skills.is_empty()
+            && v.skills
+                .iter()
+                .all(|s| s.points.len() > 1 && s.points.last() == Some(&None));
+        let drawn = |points: &[Option<u8>]| -> Vec<Option<u8>> {
+            if open_week {
+                points[..points.len() - 1].to_vec()
+            } else {
+                points.to_vec()
+            }
+        };
+        let drawn_until = if open_week { v.until.prev() } else { v.until };
         let rows: Vec<Row<'_>> = v
             .skills
             .iter()
@@ -233,7 +260,9 @@ impl Renderer {
                 change: s.change.map(fmt_delta),
                 retired: s.retired,
                 cid: format!("trend.{}.{}@{domain}", s.key, v.to.id),
-                alt: alt_text(&s.name, v.from, v.until, &s.points),
+                chart_width: chart::width_for(drawn(&s.points).len()),
+                chart_height: chart::HEIGHT,
+                alt: alt_text(&s.name, v.from, drawn_until, &drawn(&s.points)),
             })
             .collect();
         let ctx = Ctx {
@@ -246,25 +275,18 @@ impl Renderer {
                 .unwrap_or(0)
                 .max(5),
             any_score: v.skills.iter().any(|s| s.latest.is_some()),
+            drawn_until,
             rows,
         };
         let (text, html) = self.both("trend", &ctx)?;
-        let subject = match v.skills.as_slice() {
-            [one] if v.skill.is_some() => format!(
-                "{} — your {} trend, {} to {}",
-                v.to.service.name, one.name, v.from, v.until
-            ),
-            _ => format!(
-                "{} — your trend, {} to {}",
-                v.to.service.name, v.from, v.until
-            ),
-        };
+        // Never the skill's name: a lock screen shows the subject.
+        let subject = format!("{} — your trend over {} weeks", v.to.service.name, v.weeks);
         let mut email = v.to.email("trend", subject, text, html);
         for (skill, row) in v.skills.iter().zip(&ctx.rows) {
             email.inline.push(InlinePart {
                 cid: row.cid.clone(),
                 content_type: "image/png".into(),
-                bytes: chart::skill_chart(&skill.points, skill.baseline, v.dip_threshold)?,
+                bytes: chart::skill_chart(&drawn(&skill.points), skill.baseline, v.dip_threshold)?,
             });
         }
         Ok(email)
@@ -287,9 +309,14 @@ impl Renderer {
     pub fn forget_confirm(&self, v: &ForgetConfirmView) -> Result<Email, RenderError> {
         let (text, html) = self.both("forget_confirm", v)?;
         // The subject keeps the word "forget": a reply carrying only the
-        // code is then read as the confirmation.
+        // code is then read as the confirmation. `Re:` the PM's subject
+        // only when it says so already.
         let subject = format!("{} — confirm: forget all your data?", v.to.service.name);
-        Ok(v.to.email("forget", subject, text, html))
+        let mut email = v.to.email("forget", subject.clone(), text, html);
+        if !email.subject.to_lowercase().contains("forget") {
+            email.subject = subject;
+        }
+        Ok(email)
     }
 
     /// The last message after `forget`: everything is deleted.
@@ -312,7 +339,7 @@ impl Renderer {
             Ack::Resumed => format!("{name} — forms resumed"),
             Ack::NotPaused => format!("{name} — forms were not paused"),
             Ack::Skipped | Ack::AlreadySkipped => match v.week {
-                Some(w) => format!("{name} — week {w} skipped"),
+                Some(w) => format!("{name} — the {} skipped", super::week_of(w)),
                 None => format!("{name} — week skipped"),
             },
             Ack::ForgetInvalid => format!("{name} — that forget code did not work"),
@@ -326,7 +353,7 @@ impl Renderer {
             }
             Ack::CoachReplyNotRead => format!("{name} — replies to digests are not read"),
             Ack::FormClosed => match v.week {
-                Some(w) => format!("{name} — the form for week {w} has closed"),
+                Some(w) => format!("{name} — the form for the {} has closed", super::week_of(w)),
                 None => format!("{name} — that form has closed"),
             },
         };
@@ -334,11 +361,16 @@ impl Renderer {
     }
 }
 
-/// `Product strategy, 2026-W37 to 2026-W48: 3, 4, none, 5`.
+/// `Product strategy, week of Mon 7 Sep to week of Mon 23 Nov: 3, 4, none, 5`.
 fn alt_text(name: &str, from: Week, until: Week, points: &[Option<u8>]) -> String {
     let scores: Vec<String> = points
         .iter()
         .map(|p| p.map_or_else(|| "none".to_string(), |s| s.to_string()))
         .collect();
-    format!("{name}, {from} to {until}: {}", scores.join(", "))
+    format!(
+        "{name}, {} to {}: {}",
+        super::week_of(from),
+        super::week_of(until),
+        scores.join(", ")
+    )
 }

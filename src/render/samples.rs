@@ -31,6 +31,40 @@ pub(crate) struct Samples {
     pub acks: Vec<AckView>,
 }
 
+/// The name of each sample, in the order [`Samples`] lists them (see
+/// [`Renderer::sample_emails`](super::Renderer::sample_emails)).
+pub(crate) const FORM_NAMES: &[&str] = &["form"];
+pub(crate) const REMINDER_NAMES: &[&str] = &["reminder"];
+pub(crate) const CONFIRM_NAMES: &[&str] = &[
+    "confirm_with_problems",
+    "confirm_clean",
+    "confirm_correction",
+];
+pub(crate) const DIGEST_NAMES: &[&str] = &[
+    "digest",
+    "digest_paused",
+    "digest_building_baseline",
+    "digest_no_reply",
+    "digest_skipped",
+];
+pub(crate) const HELP_NAMES: &[&str] = &["help", "help_unknown_command"];
+pub(crate) const TREND_NAMES: &[&str] = &["trend", "trend_one_skill", "trend_no_scores"];
+pub(crate) const EXPORT_NAMES: &[&str] = &["export"];
+pub(crate) const FORGET_CONFIRM_NAMES: &[&str] = &["forget_confirm"];
+pub(crate) const FORGOTTEN_NAMES: &[&str] = &["forgotten"];
+pub(crate) const ACK_NAMES: &[&str] = &[
+    "ack_paused",
+    "ack_pause_in_past",
+    "ack_resumed",
+    "ack_not_paused",
+    "ack_skipped",
+    "ack_already_skipped",
+    "ack_forget_invalid",
+    "ack_pause_capped",
+    "ack_form_closed",
+    "ack_history_shared",
+];
+
 pub(crate) fn framework() -> Framework {
     let skill =
         |key: &str, name: &str, description: &str, aliases: &[&str], levels: [&str; 3]| Skill {
@@ -162,32 +196,51 @@ impl Samples {
                 RecordedView {
                     key: "strategy".into(),
                     name: "Product strategy".into(),
-                    score: Some(3),
+                    score: Some(4),
+                    updated: false,
+                    was: None,
+                    earlier: true,
+                    comment: None,
+                },
+                RecordedView {
+                    key: "delivery".into(),
+                    name: "Execution & delivery".into(),
+                    score: Some(5),
                     updated: true,
+                    was: Some(3),
+                    earlier: false,
+                    comment: Some("shipped the beta after all".into()),
                 },
                 RecordedView {
                     key: "stakeholders".into(),
                     name: "Stakeholder management".into(),
                     score: None,
                     updated: false,
+                    was: None,
+                    earlier: false,
+                    comment: None,
                 },
             ],
+            // As the reply reader words them.
             invalid: vec![
-                InvalidView::new("Delivery: 7", "7 is not a score from 1 to 5", &framework),
                 InvalidView::new(
                     "D: 3",
-                    "\"D\" could be Execution & delivery or Data & analytics",
+                    "“D” could be Execution & delivery or Data & analytics — write more of the skill's name",
+                    &framework,
+                ),
+                InvalidView::new(
+                    "Hiring: 4",
+                    "“Hiring” is not a skill on the form — use one of: Product strategy, Execution & delivery, Stakeholder management, Data & analytics",
                     &framework,
                 ),
             ],
-            missing: vec![SkillRef {
-                key: "data".into(),
-                name: "Data & analytics".into(),
-            }],
+            // Data & analytics is named in `D: 3`: not listed again.
+            missing: Vec::new(),
             note: Some(
                 "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
                     .into(),
             ),
+            subject: None,
             date: at(27, 18, 2),
         };
         let confirm_clean = ConfirmView {
@@ -199,6 +252,9 @@ impl Samples {
                     name: s.name.clone(),
                     score: u8::try_from(i % 5 + 1).ok(),
                     updated: false,
+                    was: None,
+                    earlier: false,
+                    comment: None,
                 })
                 .collect(),
             invalid: Vec::new(),
@@ -208,6 +264,22 @@ impl Samples {
             in_reply_to: None,
             references: Vec::new(),
             id: "0a1b2c3d4e5f6a7b".into(),
+            ..confirm_full.clone()
+        };
+        let confirm_correction = ConfirmView {
+            recorded: confirm_full
+                .recorded
+                .iter()
+                .filter(|r| r.key != "stakeholders")
+                .cloned()
+                .collect(),
+            invalid: Vec::new(),
+            missing: vec![SkillRef {
+                key: "data".into(),
+                name: "Data & analytics".into(),
+            }],
+            note: None,
+            id: "1b2c3d4e5f6a7b8c".into(),
             ..confirm_full.clone()
         };
         let digest = DigestView {
@@ -227,6 +299,10 @@ impl Samples {
                     answer: Answer::Score(4),
                     baseline: Some(3.0),
                     dip: false,
+                    previous: Some(4),
+                    drop: false,
+                    weeks_to_baseline: 0,
+                    comment: None,
                     recent: vec![
                         Some(3),
                         Some(3),
@@ -244,6 +320,10 @@ impl Samples {
                     answer: Answer::Score(2),
                     baseline: Some(3.5),
                     dip: true,
+                    previous: Some(3),
+                    drop: false,
+                    weeks_to_baseline: 0,
+                    comment: Some("1 release slipped two weeks".into()),
                     recent: vec![
                         Some(4),
                         Some(3),
@@ -261,6 +341,10 @@ impl Samples {
                     answer: Answer::Skipped,
                     baseline: Some(3.0),
                     dip: false,
+                    previous: Some(3),
+                    drop: false,
+                    weeks_to_baseline: 0,
+                    comment: None,
                     recent: vec![
                         Some(3),
                         Some(3),
@@ -278,13 +362,19 @@ impl Samples {
                     answer: Answer::Missing,
                     baseline: None,
                     dip: false,
+                    previous: Some(4),
+                    drop: false,
+                    weeks_to_baseline: 2,
+                    comment: None,
                     recent: vec![None, None, None, None, None, Some(3), Some(4), None],
                 },
             ],
             notes: vec![
-                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
+                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday: https://docs.example.org/planning/2026/q4/beta-reset-proposal-draft-v3-final\nCan we talk about hiring?"
                     .into(),
             ],
+            skipped: false,
+            last_answered: Some(week().plus(-1)),
             missed_weeks: vec![week().plus(-3)],
             paused_weeks: vec![week().plus(-5)],
             dip_threshold: 1.0,
@@ -310,17 +400,24 @@ impl Samples {
             streak: 0,
             paused: true,
             paused_until: NaiveDate::from_ymd_opt(2026, 12, 14),
+            last_answered: Some(week().plus(-2)),
             ..digest.clone()
         };
         let digest_new = DigestView {
             skills: digest
                 .skills
                 .iter()
-                .map(|s| DigestSkill {
-                    answer: Answer::Score(3),
+                .enumerate()
+                .map(|(i, s)| DigestSkill {
+                    // Delivery fell from 3 to 1 in the second week.
+                    answer: Answer::Score(if i == 1 { 1 } else { 3 }),
                     baseline: None,
                     dip: false,
-                    recent: Vec::new(),
+                    previous: Some(3),
+                    drop: i == 1,
+                    weeks_to_baseline: 2,
+                    comment: None,
+                    recent: vec![Some(3), Some(if i == 1 { 1 } else { 3 })],
                     ..s.clone()
                 })
                 .collect(),
@@ -346,6 +443,23 @@ impl Samples {
             streak: 0,
             ..digest.clone()
         };
+        let digest_skipped = DigestView {
+            skills: digest
+                .skills
+                .iter()
+                .map(|s| DigestSkill {
+                    answer: Answer::Skipped,
+                    dip: false,
+                    comment: None,
+                    ..s.clone()
+                })
+                .collect(),
+            notes: Vec::new(),
+            skipped: true,
+            missed_weeks: Vec::new(),
+            paused_weeks: Vec::new(),
+            ..digest.clone()
+        };
         let help = HelpView {
             service: service(),
             pm: pm(),
@@ -355,10 +469,13 @@ impl Samples {
             skills: skills.clone(),
             unknown: None,
             reply_to: Some(reply_to.clone()),
+            subject: None,
+            example_until: NaiveDate::from_ymd_opt(2026, 12, 26).unwrap_or_default(),
             date: at(28, 9, 30),
         };
         let help_unknown = HelpView {
             unknown: Some("trnd".into()),
+            subject: super::reply_subject("trnd"),
             ..help.clone()
         };
         let answer_to = AnswerTo {
@@ -368,6 +485,7 @@ impl Samples {
             in_reply_to: Some("CAF=cmd43@mail.gmail.com".into()),
             references: vec!["CAF=cmd43@mail.gmail.com".into()],
             reply_to: Some(reply_to.clone()),
+            subject: None,
             date: at(28, 9, 31),
         };
         let trend_points =
@@ -475,6 +593,7 @@ impl Samples {
             week: wk,
             next_form: next.map(str::to_string),
             command: None,
+            example_until: NaiveDate::from_ymd_opt(2026, 12, 26).unwrap_or_default(),
         };
         let next = "Fri 11 Dec 2026, 16:00 (Europe/Paris)";
         let acks = vec![
@@ -532,8 +651,14 @@ impl Samples {
             acks,
             forms: vec![form],
             reminders: vec![reminder],
-            confirms: vec![confirm_full, confirm_clean],
-            digests: vec![digest, digest_paused, digest_new, digest_silent],
+            confirms: vec![confirm_full, confirm_clean, confirm_correction],
+            digests: vec![
+                digest,
+                digest_paused,
+                digest_new,
+                digest_silent,
+                digest_skipped,
+            ],
             helps: vec![help, help_unknown],
         }
     }

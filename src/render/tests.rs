@@ -29,64 +29,7 @@ fn shipped(name: &str) -> String {
 }
 
 fn all_emails() -> Vec<(String, Email)> {
-    let r = renderer();
-    let s = Samples::new();
-    let mut out = Vec::new();
-    out.push(("form".to_string(), r.form(&s.forms[0]).unwrap()));
-    out.push(("reminder".to_string(), r.reminder(&s.reminders[0]).unwrap()));
-    for (name, v) in ["confirm_with_problems", "confirm_clean"]
-        .iter()
-        .zip(&s.confirms)
-    {
-        out.push((name.to_string(), r.confirm(v).unwrap()));
-    }
-    for (name, v) in [
-        "digest",
-        "digest_paused",
-        "digest_building_baseline",
-        "digest_no_reply",
-    ]
-    .iter()
-    .zip(&s.digests)
-    {
-        out.push((name.to_string(), r.digest(v).unwrap()));
-    }
-    for (name, v) in ["help", "help_unknown_command"].iter().zip(&s.helps) {
-        out.push((name.to_string(), r.help(v).unwrap()));
-    }
-    for (name, v) in ["trend", "trend_one_skill", "trend_no_scores"]
-        .iter()
-        .zip(&s.trends)
-    {
-        out.push((name.to_string(), r.trend(v).unwrap()));
-    }
-    out.push(("export".to_string(), r.export(&s.exports[0]).unwrap()));
-    out.push((
-        "forget_confirm".to_string(),
-        r.forget_confirm(&s.forget_confirms[0]).unwrap(),
-    ));
-    out.push((
-        "forgotten".to_string(),
-        r.forgotten(&s.forgottens[0]).unwrap(),
-    ));
-    for (name, v) in [
-        "ack_paused",
-        "ack_pause_in_past",
-        "ack_resumed",
-        "ack_not_paused",
-        "ack_skipped",
-        "ack_already_skipped",
-        "ack_forget_invalid",
-        "ack_pause_capped",
-        "ack_form_closed",
-        "ack_history_shared",
-    ]
-    .iter()
-    .zip(&s.acks)
-    {
-        out.push((name.to_string(), r.ack(v).unwrap()));
-    }
-    out
+    renderer().sample_emails().unwrap()
 }
 
 fn parse(bytes: &[u8]) -> mail_parser::Message<'_> {
@@ -242,7 +185,10 @@ fn form_carries_reply_key_in_reply_to_only() {
         email.message_id
     );
     assert_eq!(email.to, samples::pm());
-    assert_eq!(email.subject, "PM Pulse — your week 2026-W48 reflection");
+    assert_eq!(
+        email.subject,
+        "PM Pulse — your reflection for the week of Mon 23 Nov"
+    );
 }
 
 #[test]
@@ -310,21 +256,25 @@ fn confirmation_lists_recorded_skipped_fixes_missing_and_the_note() {
     let s = Samples::new();
     let email = renderer().confirm(&s.confirms[0]).unwrap();
     let t = &email.text;
-    assert!(t.contains("• Product strategy: 3/5 (updated)"), "{t}");
+    assert!(t.contains("• Product strategy: 4/5\n"), "{t}");
+    assert!(
+        t.contains("• Execution & delivery: 5/5 (updated) — \"shipped the beta after all\""),
+        "{t}"
+    );
     assert!(t.contains("• Stakeholder management: skipped"), "{t}");
     assert!(
-        t.contains("• \"Delivery: 7\" — 7 is not a score from 1 to 5."),
+        t.contains("• \"D: 3\" — “D” could be Execution & delivery or Data & analytics."),
         "{t}"
     );
     assert!(
-        t.contains("Reply with a corrected line, e.g. Execution & delivery: 4"),
+        t.contains("• \"Hiring: 4\" — “Hiring” is not a skill on the form."),
         "{t}"
     );
+    let correction = renderer().confirm(&s.confirms[2]).unwrap().text;
     assert!(
-        t.contains("e.g. Execution & delivery: 3 or Data & analytics: 3"),
-        "{t}"
+        correction.contains("Not answered: Data & analytics."),
+        "{correction}"
     );
-    assert!(t.contains("Not answered: Data & analytics."), "{t}");
     assert!(
         t.contains("    Tough week: the <beta> slipped & the VP asked why.\n    Planning"),
         "{t}"
@@ -343,16 +293,18 @@ fn confirmation_lists_recorded_skipped_fixes_missing_and_the_note() {
 #[test]
 fn confirmation_lines_never_read_as_answer_lines() {
     let s = Samples::new();
-    let email = renderer().confirm(&s.confirms[1]).unwrap();
-    for skill in &s.forms[0].skills {
-        assert!(
-            !email
-                .text
-                .lines()
-                .any(|l| l.trim_start().starts_with(&skill.name)),
-            "{}",
-            email.text
-        );
+    for v in &s.confirms {
+        let email = renderer().confirm(v).unwrap();
+        for skill in &s.forms[0].skills {
+            assert!(
+                !email
+                    .text
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&skill.name)),
+                "{}",
+                email.text
+            );
+        }
     }
 }
 
@@ -406,8 +358,10 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
     let keys: Vec<&str> = v.recorded.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["strategy", "stakeholders", "data"]);
     assert_eq!(v.recorded[2].score, None);
-    assert_eq!(v.invalid[0].example, "Execution & delivery: 4");
-    assert_eq!(v.missing[0].name, "Execution & delivery");
+    assert_eq!(v.invalid[0].examples, ["Execution & delivery: 4"]);
+    // Delivery is named by the line that was not understood: not listed
+    // again as not answered.
+    assert!(v.missing.is_empty(), "{:?}", v.missing);
     assert_eq!(v.id, "0123456789abcdef");
     let email = renderer().confirm(&v).unwrap();
     assert_eq!(email.message_id, "confirm.0123456789abcdef@example.org");
@@ -415,16 +369,115 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
 }
 
 #[test]
-fn unknown_line_suggests_the_first_skill() {
+fn unknown_skill_gets_no_made_up_suggestion_only_the_list_of_skills() {
+    let s = Samples::new();
+    let email = renderer().confirm(&s.confirms[0]).unwrap();
+    let t = &email.text;
+    let hiring = t.find("\"Hiring: 4\"").unwrap();
+    let block = &t[hiring..];
+    let block = &block[..block.find("\n  •").unwrap_or(block.len())];
+    assert!(
+        block.contains("Use one of: Product strategy, Execution & delivery,"),
+        "{block}"
+    );
+    assert!(!block.contains(": 4\n"), "no suggested score line: {block}");
     let framework = samples::framework();
-    let v = InvalidView::new("zzz: 2", "no skill is called \"zzz\"", &framework);
-    assert_eq!(v.example, "Product strategy: 2");
+    let v = InvalidView::new(
+        "Hiring: 4",
+        "“Hiring” is not a skill on the form",
+        &framework,
+    );
+    assert!(v.examples.is_empty(), "{:?}", v.examples);
+}
+
+#[test]
+fn ambiguous_line_lists_each_alternative_on_its_own_line_with_one_instruction() {
+    let s = Samples::new();
+    let email = renderer().confirm(&s.confirms[0]).unwrap();
+    let t = &email.text;
+    assert!(
+        t.contains(
+            "  • \"D: 3\" — “D” could be Execution & delivery or Data & analytics.\n    Write more of the skill's name, e.g.\n      • Execution & delivery: 3\n      • Data & analytics: 3\n"
+        ),
+        "{t}"
+    );
+    assert_eq!(
+        t.matches("corrected line").count(),
+        0,
+        "one instruction: {t}"
+    );
+    assert!(!t.contains("Not answered"), "nothing listed twice: {t}");
+}
+
+#[test]
+fn correction_says_what_changed_then_the_weeks_full_answers_with_comments() {
+    use crate::understand::{Kind, Understanding};
+    let framework = samples::framework();
+    let u = Understanding {
+        kind: Kind::Assessment,
+        pm: Some("amelie".into()),
+        week: Some(samples::week()),
+        scores: [("delivery".to_string(), 5)].into(),
+        skipped: Vec::new(),
+        invalid: Vec::new(),
+        missing: vec!["strategy".into(), "stakeholders".into(), "data".into()],
+        note: None,
+        comments: [(
+            "delivery".to_string(),
+            "shipped the beta after all".to_string(),
+        )]
+        .into(),
+        reply_text: String::new(),
+        command: None,
+        reason: None,
+        reason_code: None,
+        message_id: None,
+        content_hash: "0123456789abcdef0123".into(),
+        closed_form: None,
+        coach: None,
+    };
+    // Earlier that week: strategy 4, delivery 3, stakeholders n/a.
+    let week = [
+        ("strategy", Some(4), true),
+        ("delivery", Some(3), false),
+        ("stakeholders", None, true),
+        ("delivery", Some(5), true),
+    ]
+    .map(|(skill, score, current)| WeekAnswer {
+        skill: skill.into(),
+        score,
+        current,
+    });
+    let v = ConfirmView::new(
+        samples::service(),
+        samples::pm(),
+        samples::week(),
+        &u,
+        &framework,
+        None,
+        samples::at(27, 18, 0),
+    )
+    .with_week_answers(&week, &framework);
+    let t = renderer().confirm(&v).unwrap().text;
+    let updated = t.find("Updated: Execution & delivery 3 → 5").unwrap();
+    let answers = t.find("Your answers for the week of Mon 23 Nov").unwrap();
+    assert!(updated < answers, "{t}");
+    for line in [
+        "  • Product strategy: 4/5\n",
+        "  • Execution & delivery: 5/5 (updated) — \"shipped the beta after all\"\n",
+        "  • Stakeholder management: skipped\n",
+    ] {
+        assert!(t.contains(line), "{line:?} in {t}");
+    }
+    assert!(t.contains("Not answered: Data & analytics."), "{t}");
+    assert!(!t.contains("Not answered: Product strategy"), "{t}");
+    assert_eq!(t.matches("Execution & delivery").count(), 2, "{t}");
 }
 
 // --- digest ----------------------------------------------------------------
 
 #[test]
-fn digest_goes_to_the_coach_with_dips_first_and_flagged_in_words() {
+fn digest_leads_with_the_pms_words_then_dips_with_their_comment_then_the_rest() {
     let s = Samples::new();
     let email = renderer().digest(&s.digests[0]).unwrap();
     assert_eq!(email.to, samples::coach());
@@ -433,46 +486,140 @@ fn digest_goes_to_the_coach_with_dips_first_and_flagged_in_words() {
         "Confidential: Amélie Durand — digest for your 1:1 on Mon 30 Nov"
     );
     let t = &email.text;
-    let dip = t
-        .find("• DIP Execution & delivery: 2 — baseline 3.5, ↓1.5")
-        .unwrap();
-    let strategy = t.find("• Product strategy: 4 — baseline 3, ↑1").unwrap();
-    assert!(dip < strategy, "{t}");
-    assert!(
-        t.contains("• Stakeholder management: skipped — baseline 3"),
-        "{t}"
-    );
-    assert!(
-        t.contains("• Data & analytics: missing — building baseline"),
-        "{t}"
-    );
-    assert!(t.contains("Missed weeks: 2026-W45."), "{t}");
-    assert!(t.contains("Streak: 2 weeks in a row."), "{t}");
     assert!(t.starts_with("CONFIDENTIAL"), "{t}");
-    assert!(t.contains("Planning a reset on Monday."), "{t}");
-    // HTML: colour and the word, not colour alone.
-    assert!(email.html.contains(
-        "#b42318;color:#ffffff;font-weight:bold;font-size:13px;border-radius:3px;\">DIP</span>"
-    ));
+    let words = t.find("IN AMÉLIE'S WORDS").unwrap();
+    let note = t.find("Planning a reset on Monday").unwrap();
+    let ask = t.find("Can we talk about hiring?").unwrap();
+    let dip = t
+        .find("• DIP Execution & delivery: 2 ↓1.5 — baseline 3.5")
+        .unwrap();
+    let comment = t.find("\"1 release slipped two weeks\"").unwrap();
+    let strategy = t.find("• Product strategy: 4 ↑1 — baseline 3").unwrap();
+    assert!(words < note && note < ask && ask < dip, "{t}");
+    assert!(
+        dip < comment && comment < strategy,
+        "comment beside its skill: {t}"
+    );
+    assert!(
+        t.contains("• Stakeholder management: n/a (skipped) — baseline 3"),
+        "{t}"
+    );
+    assert!(
+        t.contains("• Data & analytics: not answered — no baseline yet"),
+        "{t}"
+    );
+    assert!(t.contains("No reply: week of Mon 2 Nov."), "{t}");
+    assert!(t.contains("Answered 2 weeks in a row."), "{t}");
+    // HTML: the same order, colour and the word, not colour alone.
+    let h = &email.html;
+    let words = h.find("In Amélie's words").unwrap();
+    let dip = h.find(">DIP</span>").unwrap();
+    let comment = h.find("“1 release slipped two weeks”").unwrap();
+    let strategy = h.find("<strong>Product strategy</strong>").unwrap();
+    assert!(words < dip && dip < comment && comment < strategy, "{h}");
+    assert!(h.contains("background-color:#b42318;color:#ffffff;font-weight:bold;"));
 }
 
 #[test]
-fn paused_digest_says_paused_not_missing() {
+fn digest_lists_dips_largest_first() {
+    let s = Samples::new();
+    let mut v = s.digests[0].clone();
+    // Strategy 1 against 3 (↓2) outranks delivery 2 against 3.5 (↓1.5).
+    v.skills[0].answer = Answer::Score(1);
+    v.skills[0].dip = true;
+    let t = renderer().digest(&v).unwrap().text;
+    let strategy = t.find("• DIP Product strategy: 1 ↓2").unwrap();
+    let delivery = t.find("• DIP Execution & delivery: 2 ↓1.5").unwrap();
+    assert!(strategy < delivery, "{t}");
+}
+
+#[test]
+fn while_the_baseline_builds_a_drop_is_flagged_and_the_weeks_to_go_are_said() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[2]).unwrap();
+    let t = &email.text;
+    let drop = t
+        .find("• DROP Execution & delivery: 1 ↓2 — was 3 last time")
+        .unwrap();
+    let rest = t.find("• Product strategy: 3 — no baseline yet").unwrap();
+    assert!(drop < rest, "{t}");
+    assert!(
+        t.contains("2 more answered weeks until Amélie's scores are compared"),
+        "{t}"
+    );
+    assert!(email.html.contains(">DROP</span>"), "{}", email.html);
+}
+
+#[test]
+fn paused_digest_has_one_banner_and_a_compact_body() {
     let s = Samples::new();
     let email = renderer().digest(&s.digests[1]).unwrap();
-    assert!(email.text.contains("PAUSED"), "{}", email.text);
-    assert!(email.text.contains("until 2026-12-14"), "{}", email.text);
-    assert!(!email.text.contains("missing"), "{}", email.text);
-    assert!(!email.text.contains("No reply this week"), "{}", email.text);
-    assert!(!email.text.contains("DIP"), "{}", email.text);
+    let t = &email.text;
+    assert_eq!(t.matches("PAUSED").count(), 1, "{t}");
+    assert!(t.contains("until Mon 14 Dec"), "{t}");
+    for absent in [
+        "missing",
+        "not answered",
+        "baseline",
+        "Streak",
+        "NO REPLY",
+        "DIP",
+    ] {
+        assert!(!t.contains(absent), "{absent}: {t}");
+    }
+    assert!(email.inline.is_empty(), "no charts in a compact digest");
 }
 
 #[test]
-fn digest_without_any_answer_says_no_reply() {
+fn skipped_digest_has_one_banner_and_a_compact_body() {
+    let s = Samples::new();
+    let email = renderer().digest(&s.digests[4]).unwrap();
+    let t = &email.text;
+    assert_eq!(t.matches("SKIPPED").count(), 1, "{t}");
+    assert!(t.contains("Last answers: week of Mon 16 Nov."), "{t}");
+    for absent in ["n/a", "baseline", "Streak", "NO REPLY", "PAUSED"] {
+        assert!(!t.contains(absent), "{absent}: {t}");
+    }
+    assert_eq!(email.html.matches("SKIPPED").count(), 1);
+}
+
+#[test]
+fn digest_without_any_answer_has_one_no_reply_banner_and_a_compact_body() {
     let s = Samples::new();
     let email = renderer().digest(&s.digests[3]).unwrap();
-    assert!(email.text.contains("No reply this week."), "{}", email.text);
-    assert!(email.text.contains("Missed weeks: 2026-W45, 2026-W48."));
+    let t = &email.text;
+    assert_eq!(t.matches("NO REPLY").count(), 1, "{t}");
+    assert!(
+        t.contains("No reply: week of Mon 2 Nov, week of Mon 23 Nov."),
+        "{t}"
+    );
+    for absent in ["missing", "not answered", "baseline", "in a row"] {
+        assert!(!t.contains(absent), "{absent}: {t}");
+    }
+}
+
+#[test]
+fn no_subject_or_preheader_names_a_skill_a_score_a_dip_or_a_note() {
+    let framework = samples::framework();
+    let s = Samples::new();
+    for (name, email) in all_emails() {
+        let preheader = email
+            .html
+            .split("mso-hide:all;\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</div>").next())
+            .unwrap_or_default()
+            .to_string();
+        for shown in [&email.subject, &preheader] {
+            for skill in &framework.skills {
+                assert!(!shown.contains(&skill.name), "{name}: {shown}");
+            }
+            for private in ["dip", "DIP", "/5", "Tough week", "slipped", "baseline"] {
+                assert!(!shown.contains(private), "{name}: {shown}");
+            }
+        }
+    }
+    assert!(!s.digests.is_empty());
 }
 
 #[test]
@@ -495,7 +642,8 @@ fn help_lists_every_command_and_how_to_answer() {
         "trend <skill> [weeks]",
         "help ",
         "pause 2 weeks",
-        "pause until 2026-12-24",
+        // The sample's date to come, not one written into the table.
+        "pause until 2026-12-26",
         "resume",
         "skip",
         "export",
@@ -707,8 +855,8 @@ fn misspelt_variable_is_reported_at_load_not_at_send() {
 
 #[test]
 fn error_in_a_branch_only_some_samples_reach_is_still_caught() {
-    let source =
-        shipped("digest.txt.j2").replace("until {{ paused_until }}", "until {{ paused_untill }}");
+    let source = shipped("digest.txt.j2")
+        .replace("until {{ paused_until_day }}", "until {{ paused_untill }}");
     let dir = templates_with("digest.txt.j2", &source);
     let msg = Renderer::load(dir.path()).unwrap_err().to_string();
     assert!(msg.contains("digest.txt.j2:"), "{msg}");
@@ -817,16 +965,87 @@ fn corrected_example_reads_accents_and_never_picks_one_of_two_scores() {
     let framework =
         Framework::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/framework.toml"))
             .unwrap();
+    let lines = |line| corrected_examples(line, &framework).1;
     assert_eq!(
-        corrected_example("Stakeholder management: 2 or 3", &framework),
-        "Stakeholder management: 4"
+        lines("Stakeholder management: 2 or 3"),
+        ["Stakeholder management: 4"]
     );
+    assert_eq!(lines("Données: 3.5"), ["Data & analytics: 4"]);
+    assert_eq!(lines("DONNEES - 2/5"), ["Data & analytics: 2"]);
+    assert!(lines("Hiring: 4").is_empty());
+}
+
+// --- charts ----------------------------------------------------------------
+
+/// The pixel width a PNG's header states.
+fn png_width(png: &[u8]) -> u32 {
+    u32::from_be_bytes([png[16], png[17], png[18], png[19]])
+}
+
+#[test]
+fn trend_charts_grow_with_the_weeks_and_carry_a_1_to_5_scale_hint() {
+    let s = Samples::new();
+    let twelve = renderer().trend(&s.trends[0]).unwrap();
+    let twenty_six = renderer().trend(&s.trends[1]).unwrap();
+    assert!(png_width(&twelve.inline[0].bytes) < png_width(&twenty_six.inline[0].bytes));
+    let w = chart::width_for(26);
+    assert!(w <= chart::MAX_WIDTH);
+    assert!(
+        twenty_six.html.contains(&format!("width=\"{w}\"")),
+        "{}",
+        twenty_six.html
+    );
+    for email in [&twelve, &twenty_six] {
+        assert!(
+            email.html.contains(">5<br>1</td>"),
+            "the scale hint: {}",
+            email.html
+        );
+    }
+}
+
+#[test]
+fn trend_does_not_draw_the_current_unanswered_week_as_an_empty_slot() {
+    let s = Samples::new();
+    let mut v = s.trends[0].clone();
+    for skill in &mut v.skills {
+        *skill.points.last_mut().unwrap() = None;
+    }
+    let email = renderer().trend(&v).unwrap();
+    let drawn = v.skills[0].points.len() - 1;
     assert_eq!(
-        corrected_example("Données: 3.5", &framework),
-        "Data & analytics: 4"
+        png_width(&email.inline[0].bytes),
+        chart::width_for(drawn) * chart::DENSITY
     );
+    assert!(
+        email.html.contains(&format!(
+            "<strong>{}</strong> on the right",
+            week_of(v.until.prev())
+        )),
+        "{}",
+        email.html
+    );
+    // With an answer this week, the week is drawn.
+    let answered = renderer().trend(&s.trends[0]).unwrap();
     assert_eq!(
-        corrected_example("DONNEES - 2/5", &framework),
-        "Data & analytics: 2"
+        png_width(&answered.inline[0].bytes),
+        chart::width_for(drawn + 1) * chart::DENSITY
     );
+}
+
+#[test]
+fn comments_beside_a_skill_are_escaped_in_html() {
+    let s = Samples::new();
+    let mut digest = s.digests[0].clone();
+    digest.skills[1].comment = Some("<b>slipped</b> & late".into());
+    let html = renderer().digest(&digest).unwrap().html;
+    assert!(
+        html.contains("&lt;b&gt;slipped&lt;&#x2f;b&gt; &amp; late"),
+        "{html}"
+    );
+    let mut confirm = s.confirms[0].clone();
+    confirm.recorded[1].comment = Some("<i>done</i>".into());
+    let html = renderer().confirm(&confirm).unwrap().html;
+    assert!(html.contains("&lt;i&gt;done"), "{html}");
+    assert!(!html.contains("<i>done"), "{html}");
 }

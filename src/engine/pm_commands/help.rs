@@ -18,6 +18,8 @@ impl Request<'_, '_> {
             skills: SkillView::active(&self.engine.config.framework),
             unknown,
             reply_to: to.reply_to,
+            subject: to.subject,
+            example_until: self.example_until(),
             date: self.now,
         })?;
         self.send("help", &email)

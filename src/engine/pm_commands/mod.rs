@@ -48,20 +48,24 @@ struct Request<'a, 't> {
     pm: &'a Pm,
     u: &'a Understanding,
     dedup_key: &'a str,
+    /// `Re:` the PM's subject, for threading; `None` when it had none.
+    subject: Option<String>,
     now: DateTime<Utc>,
 }
 
 /// Applies the command in `u` for `pm` and queues its answer. Returns
-/// whether an answer was queued.
+/// whether an answer was queued. `subject` is the PM's message's subject:
+/// the answer says `Re:` it, so it threads with the PM's message.
 pub(crate) fn apply(
     engine: &Engine,
     tx: &Tx<'_>,
     pm: &Pm,
     u: &Understanding,
     dedup_key: &str,
+    subject: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request::new(engine, tx, pm, u, dedup_key, now);
+    let r = Request::new(engine, tx, pm, u, dedup_key, subject, now);
     let Some(command) = &u.command else {
         return Ok(false);
     };
@@ -82,6 +86,7 @@ pub(crate) fn apply(
 
 /// Answers a reply made with the PM's own key of a form that has closed:
 /// "this form has closed, reply to this week's". Nothing is stored.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn form_closed(
     engine: &Engine,
     tx: &Tx<'_>,
@@ -89,9 +94,10 @@ pub(crate) fn form_closed(
     u: &Understanding,
     week: Week,
     dedup_key: &str,
+    subject: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request::new(engine, tx, pm, u, dedup_key, now);
+    let r = Request::new(engine, tx, pm, u, dedup_key, subject, now);
     r.ack(Ack::FormClosed, None, Some(week), None)
 }
 
@@ -105,9 +111,10 @@ pub(crate) fn needs_reply_key(
     pm: &Pm,
     u: &Understanding,
     dedup_key: &str,
+    subject: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, EngineError> {
-    let r = Request::new(engine, tx, pm, u, dedup_key, now);
+    let r = Request::new(engine, tx, pm, u, dedup_key, subject, now);
     let Some(command) = &u.command else {
         return Ok(false);
     };
@@ -119,6 +126,7 @@ pub(crate) fn needs_reply_key(
         week: None,
         next_form: None,
         command: Some(command.name().to_string()),
+        example_until: r.example_until(),
     })?;
     r.send("ack", &email)
 }
@@ -146,6 +154,8 @@ pub(crate) fn coach_reply_not_read(
             in_reply_to: thread.clone(),
             references: thread.into_iter().collect(),
             reply_to: None,
+            // Our own subject: the coach's names the PM of the digest.
+            subject: None,
             date: now,
         },
         what: Ack::CoachReplyNotRead,
@@ -153,6 +163,7 @@ pub(crate) fn coach_reply_not_read(
         week: None,
         next_form: None,
         command: None,
+        example_until: now.date_naive(),
     })?;
     email.message_id = engine.message_id()?;
     let bytes = email.to_bytes()?;
@@ -175,6 +186,7 @@ impl<'a, 't> Request<'a, 't> {
         pm: &'a Pm,
         u: &'a Understanding,
         dedup_key: &'a str,
+        subject: Option<&str>,
         now: DateTime<Utc>,
     ) -> Request<'a, 't> {
         Request {
@@ -183,6 +195,7 @@ impl<'a, 't> Request<'a, 't> {
             pm,
             u,
             dedup_key,
+            subject: subject.and_then(crate::render::reply_subject),
             now,
         }
     }
@@ -216,8 +229,15 @@ impl Request<'_, '_> {
             in_reply_to: self.thread(),
             references: self.thread().into_iter().collect(),
             reply_to,
+            subject: self.subject.clone(),
             date: self.now,
         })
+    }
+
+    /// An example date for `pause until`: four weeks from today in the
+    /// PM's time zone, so it is always one to come.
+    fn example_until(&self) -> chrono::NaiveDate {
+        (self.now.with_timezone(&self.pm.timezone) + chrono::Duration::weeks(4)).date_naive()
     }
 
     fn event(
@@ -278,6 +298,7 @@ impl Request<'_, '_> {
             week,
             next_form: next_form.map(|t| self.local(t)),
             command: None,
+            example_until: self.example_until(),
         })?;
         self.send("ack", &email)
     }
