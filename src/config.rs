@@ -809,7 +809,14 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         ));
     }
 
-    let framework = Framework::load(&framework_path)?;
+    let framework = Framework::load(&framework_path).map_err(|e| match e {
+        ConfigError::Read { path, source } => src.invalid_nowhere(
+            "service.framework",
+            format!("cannot read {}: {source}", path.display()),
+            "point service.framework at the skills framework file (a relative path is relative to this config's folder)",
+        ),
+        other => other,
+    })?;
     Ok(Config {
         path: src.path.to_path_buf(),
         service,

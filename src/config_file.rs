@@ -61,16 +61,80 @@ impl<'a> Source<'a> {
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         toml::from_str(self.text).map_err(|e| {
             let message = e.message().trim().to_string();
-            let message = if message.starts_with("unknown field") {
-                format!("{message}; remove it or fix its spelling (every key is documented in the shipped config/coachmail.toml)")
-            } else {
-                message
-            };
+            let line = e.span().map(|s| self.line_of(s));
+            if message.starts_with("unknown field") {
+                return ConfigError::Syntax {
+                    path: self.path.to_path_buf(),
+                    line,
+                    message: format!("{message}; remove it or fix its spelling (every key is documented in the shipped config/coachmail.toml)"),
+                };
+            }
+            // A value of the wrong type, or a missing key: name the key and
+            // what to write.
+            if let Some(n) = line
+                && (message.starts_with("invalid") || message.starts_with("missing field"))
+                && let Some(key) = self.key_at(n, &message)
+            {
+                let fix = if message.contains("expected u") || message.contains("expected i") {
+                    "write a whole number without quotes".to_string()
+                } else if message.contains("expected f") {
+                    "write a number without quotes, e.g. 1.0".to_string()
+                } else if message.contains("expected a boolean") {
+                    "write true or false".to_string()
+                } else if message.contains("expected a string") {
+                    "write a quoted string".to_string()
+                } else if message.starts_with("missing field") {
+                    "add it (every key is documented in the shipped config/coachmail.toml)"
+                        .to_string()
+                } else {
+                    "write it as the shipped config/coachmail.toml shows".to_string()
+                };
+                return ConfigError::Invalid {
+                    path: self.path.to_path_buf(),
+                    line,
+                    key,
+                    problem: message,
+                    fix,
+                };
+            }
             ConfigError::Syntax {
                 path: self.path.to_path_buf(),
-                line: e.span().map(|s| self.line_of(s)),
-                message,
+                line,
+                message: format!("{message}. Fix: correct the TOML on that line"),
             }
+        })
+    }
+
+    /// The dotted key (`service.retention_days`) a deserialization error at
+    /// line `n` is about: the key written on that line, or the missing one
+    /// the message names, inside the nearest table header above.
+    fn key_at(&self, n: usize, message: &str) -> Option<String> {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let table = lines[..n.min(lines.len())].iter().rev().find_map(|l| {
+            let t = l.trim();
+            t.starts_with('[').then(|| {
+                t.trim_start_matches('[')
+                    .split(']')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            })
+        });
+        let key = match message.strip_prefix("missing field `") {
+            Some(rest) => rest.split('`').next()?.to_string(),
+            None => {
+                let line = lines.get(n.checked_sub(1)?)?;
+                let (k, _) = line.split_once('=')?;
+                k.trim().to_string()
+            }
+        };
+        if key.is_empty() || key.contains(' ') {
+            return None;
+        }
+        Some(match table {
+            Some(t) if !t.is_empty() => format!("{t}.{key}"),
+            _ => key,
         })
     }
 

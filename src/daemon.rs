@@ -30,18 +30,33 @@ use crate::store::{Store, StoreError};
 use crate::understand::Kind;
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
-/// level, `info` by default; no colour codes unless standard error is a
-/// terminal and `NO_COLOR` is unset. Safe to call twice.
-pub fn init_logging() {
+/// level, `default_level` otherwise; no colour codes unless standard error
+/// is a terminal and `NO_COLOR` is unset; `COACHMAIL_LOG_FORMAT=json` writes
+/// one JSON object per line. Safe to call twice.
+pub fn init_logging(default_level: &str) {
     let filter = std::env::var("COACHMAIL_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+        .unwrap_or_else(|_| default_level.into());
+    let filter = tracing_subscriber::EnvFilter::new(filter);
+    let json = std::env::var("COACHMAIL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .try_init();
+        return;
+    }
     // Colours only for a person at a terminal who has not asked for none
     // (a file, a pipe, journald or an MTA's log get plain text).
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -338,20 +353,20 @@ impl Service {
         let minute = now.timestamp().div_euclid(60);
         if self.last_tick != Some(minute) {
             pass.queued = self.engine.tick(&mut self.store, now)?;
-            self.retention_sweep(now)?;
-            let purged = self
+            // One log line per purge, however much it removed.
+            let files = self.retention_sweep(now)?;
+            let raw = self
                 .store
                 .purge_raw(now, self.engine.config.service.retention_days)?;
-            if purged > 0 {
-                info!(count = purged, "raw messages past retention purged");
-            }
-            let pruned = self
+            let outbox_rows = self
                 .store
                 .prune_sent(now, self.engine.config.service.outbox_keep_days)?;
-            if pruned > 0 {
+            if raw + outbox_rows + files > 0 {
                 info!(
-                    count = pruned,
-                    "delivered outbox rows past their window pruned"
+                    raw_messages = raw,
+                    processed_files = files,
+                    outbox_rows,
+                    "purged what is past retention"
                 );
             }
             // A delivered "forgotten" notice keeps no address: once it is
@@ -461,17 +476,19 @@ impl Service {
     /// Retention beyond the database: processed Maildir messages whose raw
     /// copy expires, and the transport's copies of mail sent before the
     /// cutoff, are deleted; so are inbound-log rows older than retention.
-    fn retention_sweep(&mut self, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    /// Returns how many processed messages were removed.
+    fn retention_sweep(&mut self, now: DateTime<Utc>) -> Result<usize, ServiceError> {
         let (inbound, outbox) = self
             .store
             .retention_sweep(now, self.engine.config.service.retention_days)
             .map_err(EngineError::from)?;
+        let mut files = 0;
         if !inbound.is_empty()
             && let Some(inbox) = &self.inbox
         {
             let keys: std::collections::HashSet<&str> =
                 inbound.iter().map(String::as_str).collect();
-            inbox
+            files = inbox
                 .remove_processed(|raw| keys.contains(crate::engine::dedup_key_of(raw).as_str()))?;
         }
         if !outbox.is_empty()
@@ -479,7 +496,7 @@ impl Service {
         {
             warn!(error = %e.kind(), "copies of mail past retention could not all be removed");
         }
-        Ok(())
+        Ok(files)
     }
 
     /// Delivers what the outbox holds that is due.

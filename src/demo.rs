@@ -210,7 +210,10 @@ fn prepare_dir(dir: &Path) -> Result<(), DemoError> {
         }
         std::fs::remove_dir_all(dir).map_err(folder)?;
     }
-    std::fs::create_dir_all(dir).map_err(folder)?;
+    // Private from the start: it holds a database and whole messages.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(dir)
+        .map_err(folder)?;
     std::fs::write(
         dir.join(MARKER),
         "made by coachmail demo; cleared by the next demo run\n",

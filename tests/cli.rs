@@ -295,9 +295,15 @@ fn status_and_backup_never_create_a_database_and_work_on_a_fresh_one() {
         stdout.contains("rejected") && stdout.contains("unknown-sender"),
         "{stdout}"
     );
+    assert!(stdout.contains("next sends:"), "{stdout}");
     let out = coachmail(&["--config", &config, "status", "--json"], b"");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["attention"], false);
+    // A form and a digest for each of the five PMs, soonest first.
+    let next = v["next_sends"].as_array().unwrap();
+    assert_eq!(next.len(), 10, "{next:?}");
+    let times: Vec<&str> = next.iter().map(|n| n["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(v["inbound_last_7_days"][0]["kind"], "rejected");
     assert_eq!(v["inbound_last_7_days"][0]["count"], 1);
     let out = coachmail(
@@ -981,6 +987,160 @@ fn every_deployment_example_uses_the_same_config_and_so_the_same_database() {
                 .lines()
                 .any(|l| l.starts_with(address) && l.ends_with("coachmail:")),
             "{address} is not routed"
+        );
+    }
+}
+
+/// `coachmail ARGS` with only the given environment (no COACHMAIL_LOG).
+fn coachmail_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coachmail"));
+    cmd.args(args)
+        .env_remove("COACHMAIL_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("COACHMAIL_LOG_FORMAT")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn demo_prints_its_summary_and_no_logs_unless_asked_with_v() {
+    let (dir, config) = setup(|t| t);
+    let demo_dir = dir.path().join("demo");
+    let demo = demo_dir.to_str().unwrap();
+    let out = coachmail_env(
+        &["--config", &config, "demo", "--weeks", "2", "--dir", demo],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("coach digest"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Quiet: not even a warning about the folder it just made (private
+    // from the start).
+    assert_eq!(text(&out.stderr), "", "demo wrote logs without -v");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&demo_dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+    let out = coachmail_env(
+        &[
+            "--config", &config, "demo", "-v", "--weeks", "2", "--dir", demo,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("inbound applied"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_level_and_message() {
+    let (dir, config) = setup(|t| t);
+    let demo = dir.path().join("demo");
+    let out = coachmail_env(
+        &[
+            "--config",
+            &config,
+            "demo",
+            "-v",
+            "--weeks",
+            "3",
+            "--dir",
+            demo.to_str().unwrap(),
+        ],
+        &[("COACHMAIL_LOG_FORMAT", "json")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.len() > 10, "{stderr}");
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+    }
+    assert!(!stderr.contains("\u{1b}["), "colour codes in JSON logs");
+}
+
+#[test]
+fn every_config_error_names_the_key_to_change_and_the_fix() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "retention_days = 30",
+            "retention_days = \"x\"",
+            "`service.retention_days`",
+        ),
+        (
+            "require_reply_key = true",
+            "require_reply_key = \"yes\"",
+            "`auth.require_reply_key`",
+        ),
+        ("key = \"maya\"", "", "`coach.key`"),
+        (
+            "timezone = \"Europe/Paris\"",
+            "timezone = \"Mars/Olympus\"",
+            "`pm.timezone`",
+        ),
+        (
+            "digest_lead = \"2h\"",
+            "digest_lead = \"two hours\"",
+            "`schedule.digest_lead`",
+        ),
+        (
+            "form_day = \"fri\"",
+            "form_day = \"friyay\"",
+            "`schedule.form_day`",
+        ),
+        (
+            "dip_threshold = 1.0",
+            "dip_threshold = -3",
+            "`schedule.dip_threshold`",
+        ),
+        (
+            "framework = \"framework.toml\"",
+            "framework = \"nope.toml\"",
+            "`service.framework`",
+        ),
+        ("name = \"Maya Chen\"", "nome = \"Maya Chen\"", "`nome`"),
+        ("[schedule]", "[schedule\n", "coachmail.toml:"),
+    ];
+    for (from, to, key) in cases {
+        let (_dir, config) = setup(|t| {
+            let t = if *from == "framework = \"framework.toml\"" {
+                t
+            } else {
+                t.replacen(from, to, 1)
+            };
+            // The framework line is rewritten by `setup` to an absolute path.
+            match *from {
+                "framework = \"framework.toml\"" => t
+                    .lines()
+                    .map(|l| {
+                        if l.starts_with("framework = ") {
+                            to.to_string()
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => t,
+            }
+        });
+        let out = coachmail(&["--config", &config, "check"], b"");
+        assert_eq!(out.status.code(), Some(78), "{to}");
+        let err = text(&out.stderr);
+        assert!(err.contains(key), "{to}: the key is not named: {err}");
+        assert!(
+            err.contains("Fix:") || err.contains("remove it or fix its spelling"),
+            "{to}: no fix: {err}"
         );
     }
 }

@@ -49,6 +49,9 @@ pub enum Command {
         /// Where to put the demo's database, outbox and inbox.
         #[arg(long, default_value = "var/demo")]
         dir: PathBuf,
+        /// Also write the service's logs (to standard error) as it runs.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Read one message on standard input and apply it (for an MTA pipe).
     /// Exits 0 when done, 65 for malformed input (recorded), 75 when the
@@ -106,7 +109,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    crate::daemon::init_logging();
+    // The demo prints its summary; its logs only with -v.
+    let level = match &cli.command {
+        Command::Demo { verbose: false, .. } => "warn",
+        _ => "info",
+    };
+    crate::daemon::init_logging(level);
     let caller = match cli.command {
         Command::Ingest => Caller::MailServer,
         _ => Caller::Operator,
@@ -142,7 +150,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Check { json } => ops::check(load()?, json),
         Command::Ingest => ops::ingest(load()?),
         Command::Run => ops::run_service(load()?),
-        Command::Demo { weeks, pms, dir } => ops::demo(load()?, weeks, pms, &dir),
+        Command::Demo {
+            weeks, pms, dir, ..
+        } => ops::demo(load()?, weeks, pms, &dir),
         Command::Status { json } => ops::status(load()?, json),
         Command::Backup { path } => ops::backup(load()?, &path),
         Command::SendForm { pm } => ops::send_form(load()?, &pm),

@@ -231,6 +231,38 @@ pub fn check(config: Config, json: bool) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
+/// A scheduled send: when, what (`form` or `digest`), for which PM.
+type NextSend = (chrono::DateTime<chrono::Utc>, &'static str, String);
+
+/// How many of the next scheduled sends `status` prints.
+const NEXT_SENDS_SHOWN: usize = 5;
+
+/// The next form and digest of every PM, soonest first, as they will
+/// really go out (pauses and skips honoured).
+fn next_sends(
+    config: &Config,
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<NextSend>, CliError> {
+    let facts = store.schedule_facts(now)?;
+    let mut out = Vec::new();
+    for pm in &config.pms {
+        let f = facts.pms.get(&pm.key);
+        let form = match f {
+            Some(f) => crate::schedule::next_form_with(now, pm, f),
+            None => Some(crate::schedule::next_times(now, config, pm).form),
+        };
+        if let Some(t) = form {
+            out.push((t.with_timezone(&chrono::Utc), "form", pm.key.clone()));
+        }
+        if let (Some(t), _) = crate::schedule::next_digest_with(now, config, pm, f) {
+            out.push((t.with_timezone(&chrono::Utc), "digest", pm.key.clone()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Every path the config resolved, as `check` prints them.
 #[derive(serde::Serialize)]
 struct CheckPaths {
@@ -395,6 +427,7 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
     };
     let stuck = oldest_wait.is_some_and(|m| m >= WAITING_TOO_LONG_MINUTES);
     let attention = outbox.dead_total > 0 || stuck;
+    let next = next_sends(&config, &store, now)?;
     if json {
         let dead: Vec<_> = outbox
             .dead
@@ -415,6 +448,10 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
                 },
                 "inbox": { "waiting": waiting, "oldest_waiting_minutes": oldest_wait },
                 "inbound_last_7_days": inbound,
+                "next_sends": next
+                    .iter()
+                    .map(|(at, kind, pm)| serde_json::json!({"at": at, "kind": kind, "pm": pm}))
+                    .collect::<Vec<_>>(),
             })
         )?;
     } else {
@@ -430,6 +467,19 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
         match oldest_wait {
             Some(m) => say!("waiting in the inbox: {waiting} (oldest {m} min)")?,
             None => say!("waiting in the inbox: {waiting}")?,
+        }
+        say!("next sends:")?;
+        if next.is_empty() {
+            say!("  none within a year")?;
+        }
+        for (at, kind, pm) in next.iter().take(NEXT_SENDS_SHOWN) {
+            say!("  {}  {kind:<6}  {pm}", at.format("%Y-%m-%d %H:%M UTC"))?;
+        }
+        if next.len() > NEXT_SENDS_SHOWN {
+            say!(
+                "  … and {} more (`coachmail check` lists every PM)",
+                next.len() - NEXT_SENDS_SHOWN
+            )?;
         }
         say!("inbound, last 7 days:")?;
         if inbound.is_empty() {
