@@ -20,11 +20,11 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::{Config, Inbound, Outbound};
-use crate::engine::{Engine, EngineError, Forgotten};
-use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir};
+use crate::engine::{Engine, EngineError, Forgotten, Receipt};
+use crate::inbound::{ImapError, ImapMessage, ImapReader, InboundError, Maildir, MaildirMessage};
 use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::reply_key::Entropy;
-use crate::store::{Store, StoreError};
+use crate::store::{InboundFailure, Store, StoreError};
 use crate::understand::Kind;
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
@@ -75,6 +75,17 @@ impl ServiceError {
         }
     }
 
+    /// The machine's trouble with the store (disk full, read-only, …),
+    /// when this is one: see [`StoreError::machine_fault`].
+    pub fn machine_fault(&self) -> Option<&'static str> {
+        match self {
+            ServiceError::Engine(EngineError::Store(e)) | ServiceError::Store(e) => {
+                e.machine_fault()
+            }
+            _ => None,
+        }
+    }
+
     /// A fault the operator fixes in the configuration or its secrets.
     pub fn is_config(&self) -> bool {
         match self {
@@ -85,6 +96,59 @@ impl ServiceError {
             ServiceError::DatabaseKey { .. } => true,
             ServiceError::Inbound(_) => false,
         }
+    }
+}
+
+/// How many times a message is tried when its handling fails for a reason
+/// of its own (a panic, an error that is not the machine's) before it is
+/// quarantined: a deterministic fault fails the same way every time, and a
+/// passing one has had three chances.
+pub const QUARANTINE_AFTER: u32 = 3;
+
+/// How trying to apply one message went.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Applied (or recognised as already applied).
+    Applied(Receipt),
+    /// The machine's fault or the configuration's (a busy or full or
+    /// read-only store, a broken template): nothing was applied, and the
+    /// message waits, uncounted, until the fault passes.
+    Deferred(EngineError),
+    /// The message's own fault: it panicked, or failed in a way no machine
+    /// trouble explains. Nothing was applied; the attempt is counted
+    /// towards [`QUARANTINE_AFTER`]. `reason` is content-free.
+    Failed {
+        reason: &'static str,
+        error: Option<EngineError>,
+    },
+}
+
+/// Whether an engine error is the message's own fault, and its class.
+fn message_fault(e: &EngineError) -> Option<&'static str> {
+    match e {
+        EngineError::Store(s) if s.machine_fault().is_none() && !s.is_config() => Some("store"),
+        _ => None,
+    }
+}
+
+/// Applies one message, a panic included: a panicking message rolls its
+/// transaction back and is reported as [`Attempt::Failed`], never takes
+/// the process down.
+pub fn attempt(engine: &Engine, store: &mut Store, raw: &[u8], now: DateTime<Utc>) -> Attempt {
+    let run = std::panic::AssertUnwindSafe(|| engine.receive(store, raw, now));
+    match std::panic::catch_unwind(run) {
+        Ok(Ok(receipt)) => Attempt::Applied(receipt),
+        Ok(Err(e)) => match message_fault(&e) {
+            Some(reason) => Attempt::Failed {
+                reason,
+                error: Some(e),
+            },
+            None => Attempt::Deferred(e),
+        },
+        Err(_) => Attempt::Failed {
+            reason: "panic",
+            error: None,
+        },
     }
 }
 
@@ -213,6 +277,10 @@ pub struct Service {
     /// A forget happened: checkpoint once its notice is delivered.
     scrub_after_forget: bool,
     warnings: Warnings,
+    /// Whether the health file may hold a fault to clear (at start: maybe).
+    fault_recorded: bool,
+    /// The machine's trouble a message met during this pass, if any.
+    pass_fault: Option<&'static str>,
 }
 
 impl Service {
@@ -227,6 +295,7 @@ impl Service {
             engine = engine.with_entropy(entropy);
         }
         let mut store = open_store(&engine.config)?;
+        crate::store::prepare_health(&engine.config.service.database);
         store.sync_roster(&engine.config, now)?;
         let transport = match parts.transport {
             Some(t) => t,
@@ -256,6 +325,8 @@ impl Service {
             stop: Stop::default(),
             scrub_after_forget: false,
             warnings: Warnings::default(),
+            fault_recorded: true,
+            pass_fault: None,
         })
     }
 
@@ -293,20 +364,55 @@ impl Service {
         Ok(count)
     }
 
-    /// Applies one IMAP message; answers the task after the commit.
+    /// Applies one IMAP message; answers the task after the commit. A
+    /// message that fails for its own reason is counted; once quarantined
+    /// (its bytes kept in the store) the task is told it is done with it.
     pub fn apply_imap(&mut self, msg: ImapMessage, now: DateTime<Utc>) -> Result<(), ServiceError> {
-        let applied = self
-            .engine
-            .receive(&mut self.store, &msg.raw, now)
-            .and_then(|receipt| {
-                self.store
-                    .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
-                    .map_err(EngineError::from)?;
-                Ok(receipt)
-            });
+        let receipt = match attempt(&self.engine, &mut self.store, &msg.raw, now) {
+            Attempt::Applied(receipt) => receipt,
+            Attempt::Deferred(e) => {
+                let _ = msg.done.send(false);
+                return Err(e.into());
+            }
+            Attempt::Failed { reason, error } => {
+                let hash = crate::understand::content_hash(&msg.raw);
+                let failure = InboundFailure {
+                    msg_hash: &hash,
+                    source: "imap",
+                    file: None,
+                    reason,
+                    raw: Some(&msg.raw),
+                };
+                let count = self
+                    .store
+                    .record_inbound_failure(&failure, now, QUARANTINE_AFTER);
+                let quarantined = matches!(count, Ok(c) if c.quarantined)
+                    && self
+                        .store
+                        .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
+                        .is_ok();
+                if quarantined {
+                    warn!(
+                        reason,
+                        "an IMAP message failed every try and was quarantined"
+                    );
+                }
+                let _ = msg.done.send(quarantined);
+                if let Some(e) = error
+                    && !quarantined
+                {
+                    return Err(e.into());
+                }
+                return Ok(count.map(|_| ())?);
+            }
+        };
+        let recorded = self
+            .store
+            .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now);
         // The task may be gone (shutdown): nothing to acknowledge then.
-        let _ = msg.done.send(applied.is_ok());
-        if let Some(f) = &applied?.forgotten {
+        let _ = msg.done.send(recorded.is_ok());
+        recorded?;
+        if let Some(f) = &receipt.forgotten {
             self.erase_traces(f)?;
             self.scrub_after_forget = true;
         }
@@ -330,6 +436,8 @@ impl Service {
             if purged > 0 {
                 info!(count = purged, "raw messages past retention purged");
             }
+            self.store
+                .purge_failures(now, self.engine.config.service.retention_days)?;
             let pruned = self
                 .store
                 .prune_sent(now, self.engine.config.service.outbox_keep_days)?;
@@ -354,9 +462,12 @@ impl Service {
     }
 
     /// Applies every message waiting in the Maildir; each is moved to
-    /// `cur/` only after its effects are committed.
+    /// `cur/` only after its effects are committed. A message that fails
+    /// for its own reason is counted and, after [`QUARANTINE_AFTER`]
+    /// failures, moved to the quarantine folder; it never holds up the
+    /// messages behind it.
     pub fn read_inbox(&mut self, now: DateTime<Utc>) -> Result<usize, ServiceError> {
-        let Some(inbox) = &self.inbox else {
+        let Some(inbox) = self.inbox.clone() else {
             return Ok(0);
         };
         let limit = self.engine.config.auth.max_message_bytes;
@@ -367,8 +478,8 @@ impl Service {
                 break;
             }
             let raw = inbox.read(&msg, limit)?;
-            match self.engine.receive(&mut self.store, &raw, now) {
-                Ok(receipt) => {
+            match attempt(&self.engine, &mut self.store, &raw, now) {
+                Attempt::Applied(receipt) => {
                     // Refused and ignored mail keeps no copy at all.
                     if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
                         inbox.discard(&msg)?;
@@ -382,10 +493,13 @@ impl Service {
                     }
                 }
                 // The database is busy: stop here, the rest waits for the next pass.
-                Err(e) if e.is_busy() => return Err(e.into()),
-                // Anything else stays in new/ to be tried again, and does
-                // not hold up the messages behind it.
-                Err(e) => {
+                Attempt::Deferred(e) if e.is_busy() => return Err(e.into()),
+                // The machine's trouble: the message stays in new/ and is
+                // not blamed for it.
+                Attempt::Deferred(e) => {
+                    if let EngineError::Store(s) = &e {
+                        self.pass_fault = s.machine_fault().or(self.pass_fault);
+                    }
                     if let Some(held) = self.warnings.allow("inbox-apply", now) {
                         warn!(
                             error = %e,
@@ -394,9 +508,83 @@ impl Service {
                         )
                     }
                 }
+                Attempt::Failed { reason, error } => {
+                    self.maildir_message_failed(&inbox, &msg, &raw, reason, error, now)
+                }
             }
         }
         Ok(count)
+    }
+
+    /// Keeps the health file beside the database current: the machine's
+    /// trouble with the store when there is some (a busy database is not
+    /// trouble), cleared after the next pass that went well.
+    pub fn store_health(&mut self, fault: Option<&'static str>, now: DateTime<Utc>) {
+        let database = &self.engine.config.service.database;
+        match fault {
+            Some("busy") => {}
+            Some(class) => {
+                crate::store::record_store_fault(database, class, now);
+                self.fault_recorded = true;
+            }
+            None if self.fault_recorded => {
+                crate::store::clear_store_fault(database);
+                self.fault_recorded = false;
+            }
+            None => {}
+        }
+    }
+
+    /// Counts a failure of a Maildir message and quarantines it after
+    /// [`QUARANTINE_AFTER`]. A failure to count is only logged: the message
+    /// stays in `new/` and the pass goes on.
+    fn maildir_message_failed(
+        &mut self,
+        inbox: &Maildir,
+        msg: &MaildirMessage,
+        raw: &[u8],
+        reason: &'static str,
+        error: Option<EngineError>,
+        now: DateTime<Utc>,
+    ) {
+        let hash = crate::understand::content_hash(raw);
+        let file = msg.base_name();
+        let failure = InboundFailure {
+            msg_hash: &hash,
+            source: "maildir",
+            file: Some(&file),
+            reason,
+            raw: None,
+        };
+        let error = error.map(|e| e.to_string()).unwrap_or_default();
+        match self
+            .store
+            .record_inbound_failure(&failure, now, QUARANTINE_AFTER)
+        {
+            Ok(count) if count.quarantined => match inbox.quarantine(msg) {
+                Ok(_) => warn!(
+                    id = count.id,
+                    reason,
+                    attempts = count.attempts,
+                    "a message failed every try and was moved to the quarantine; `coachmail requeue` puts it back after a fix"
+                ),
+                Err(e) => {
+                    warn!(error = %e, "a quarantined message could not be moved out of the inbox")
+                }
+            },
+            Ok(count) => warn!(
+                id = count.id,
+                reason,
+                attempts = count.attempts,
+                error = %error,
+                "a message failed; it will be tried again"
+            ),
+            Err(e) => {
+                if let Some(held) = self.warnings.allow("inbox-count", now) {
+                    warn!(error = %e, held_back = held, "a failed message could not be counted; it stays in the Maildir")
+                }
+            }
+        }
     }
 
     /// After a PM was forgotten: their processed Maildir messages and the
@@ -477,10 +665,18 @@ impl Service {
             }
             if tokio::time::Instant::now() >= next_pass {
                 let now = clock.now();
-                if let Err(e) = self.pass(now).await
-                    && let Some(held) = self.warnings.allow("pass", now)
-                {
-                    warn!(error = %e, held_back = held, "pass failed; will try again");
+                match self.pass(now).await {
+                    Ok(_) => {
+                        let fault = self.pass_fault.take();
+                        self.store_health(fault, now);
+                    }
+                    Err(e) => {
+                        let fault = e.machine_fault().or(self.pass_fault.take());
+                        self.store_health(fault, now);
+                        if let Some(held) = self.warnings.allow("pass", now) {
+                            warn!(error = %e, held_back = held, "pass failed; will try again");
+                        }
+                    }
                 }
                 next_pass = tokio::time::Instant::now() + every;
             }

@@ -86,3 +86,180 @@ fn a_reply_of_29000_conflicting_lines_and_a_huge_note_gets_a_short_confirmation(
         confirm.text
     );
 }
+
+// --- a message that keeps failing is quarantined, never blocks the rest -----
+
+use std::process::{Command, Output, Stdio};
+
+fn coachmail(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
+        .args(args)
+        .env("COACHMAIL_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Makes every attempt to log the message with `dedup_key` fail inside the
+/// store, the way a fault of our own handling that one message would: a
+/// deterministic failure that is not the machine's.
+fn poison(db: &std::path::Path, dedup_key: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON inbound WHEN NEW.dedup_key = '{}'
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        dedup_key.replace('\'', "''")
+    ))
+    .unwrap();
+}
+
+/// The fix: the fault is gone.
+fn cure(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("DROP TRIGGER poison").unwrap();
+}
+
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_maildir_message_that_fails_every_try_is_quarantined_and_requeued_after_a_fix() {
+    let (mut h, form) = with_alices_form(|t| t);
+    let db = h.service.engine.config.service.database.clone();
+    let inbox = h.service.inbox.as_ref().unwrap().dir().to_path_buf();
+    let bad = reply_with(&h, &form, ALICE, 2, "", "bad1");
+    let good = reply_with(&h, &form, ALICE, 4, "", "good1");
+    poison(&db, &coachmail::engine::dedup_key_of(&bad));
+    h.clock.advance(Duration::minutes(1));
+    h.deliver("1.bad.host", &bad);
+    h.deliver("2.good.host", &good);
+    let before = h.sent_count();
+    h.pass();
+    // The good reply behind the failing one is applied and confirmed.
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 1);
+    assert_eq!(
+        h.sent_new(before)
+            .iter()
+            .filter(|s| s.kind() == "confirm")
+            .count(),
+        1
+    );
+    assert!(inbox.join("new/1.bad.host").exists());
+    h.pass();
+    assert!(
+        inbox.join("new/1.bad.host").exists(),
+        "quarantined too soon"
+    );
+    h.pass();
+    assert!(!inbox.join("new/1.bad.host").exists(), "not quarantined");
+    assert!(inbox.join(".Quarantine/cur/1.bad.host:2,").exists());
+    let q = h.store().quarantined().unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0].reason.as_str(), q[0].attempts), ("store", 3));
+    // Later passes leave it alone.
+    h.pass();
+    assert_eq!(h.store().quarantined().unwrap().len(), 1);
+
+    // The operator sees it, fixes the cause and puts it back.
+    let config = h.dir.path().join("config/coachmail.toml");
+    let config = config.to_str().unwrap();
+    let out = coachmail(&["--config", config, "status", "--json"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quarantine"][0]["id"], q[0].id);
+    assert_eq!(v["quarantine"][0]["reason"], "store");
+    let out = coachmail(&["--config", config, "status"], b"");
+    assert!(
+        text(&out.stdout).contains("quarantined: 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    cure(&db);
+    let id = q[0].id.to_string();
+    let out = coachmail(&["--config", config, "requeue", &id], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(inbox.join("new/1.bad.host").exists());
+    let before = h.sent_count();
+    h.pass();
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 2);
+    assert!(h.store().quarantined().unwrap().is_empty());
+    assert!(h.sent_new(before).iter().any(|s| s.kind() == "confirm"));
+    let out = coachmail(&["--config", config, "requeue", &id], b"");
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+}
+
+#[test]
+fn ingest_retries_a_failing_message_twice_then_quarantines_it_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::write_config(dir.path(), |t| {
+        t.replace("require_reply_key = true", "require_reply_key = false")
+    });
+    let config = config.to_str().unwrap();
+    let db = dir.path().join("var/coachmail.db");
+    let msg = |id: &str| {
+        format!("From: Alice Martin <alice@example.org>\r\nTo: pulse@example.org\r\nSubject: my week\r\nMessage-ID: <{id}@example.org>\r\n\r\nData: 3\r\n").into_bytes()
+    };
+    let out = coachmail(&["--config", config, "ingest"], &msg("first"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    poison(&db, "mid:bad@example.org");
+    for attempt in 1..=2 {
+        let out = coachmail(&["--config", config, "ingest"], &msg("bad"));
+        assert_eq!(
+            out.status.code(),
+            Some(75),
+            "try {attempt}: {}",
+            text(&out.stderr)
+        );
+        // Never blocks the messages after it.
+        let out = coachmail(
+            &["--config", config, "ingest"],
+            &msg(&format!("ok{attempt}")),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let out = coachmail(&["--config", config, "ingest"], &msg("bad"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("quarantined"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM inbound_failures WHERE quarantined_at IS NOT NULL AND raw IS NOT NULL"
+        ),
+        1
+    );
+    let out = coachmail(&["--config", config, "status", "--json"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quarantine"][0]["source"], "ingest");
+    let id = v["quarantine"][0]["id"].to_string();
+    // After the fix, requeue hands it to the Maildir the config names.
+    cure(&db);
+    let out = coachmail(&["--config", config, "requeue", &id], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let requeued: Vec<_> = std::fs::read_dir(dir.path().join("var/inbox/new"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    assert_eq!(requeued, vec![msg("bad")]);
+    let out = coachmail(&["--config", config, "status", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quarantine"].as_array().unwrap().len(), 0);
+}

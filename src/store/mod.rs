@@ -11,17 +11,21 @@
 //! * `schema` — migrations in `PRAGMA user_version`.
 //! * `roster` — coaches, PMs and pairings synced from config, history kept.
 //! * `replies` — forms sent, inbound log, raw messages, answers, notes.
+//! * `health` — the last machine fault, in a file beside the database.
 //! * `imap` — the IMAP reader's position (UIDVALIDITY, last UID) per mailbox.
 //! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
 //! * `privacy` — pauses, skips, events, forget tokens, forget, purge, export.
+//! * `quarantine` — inbound messages that keep failing: attempts, quarantine.
 //!
 //! Times are stored as UTC milliseconds, weeks as `2026-W48` text.
 
 mod error;
 mod facts;
+mod health;
 mod imap;
 mod outbox;
 mod privacy;
+mod quarantine;
 mod replies;
 mod report;
 mod roster;
@@ -45,9 +49,14 @@ use crate::week::Week;
 pub use crate::schedule::Pause;
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
+pub use health::{
+    clear_store_fault, health_path, last_store_fault, prepare_health, probe_writable,
+    record_store_fault,
+};
 pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, NoteRow};
+pub use quarantine::{FailureCount, InboundFailure, Quarantined};
 pub use replies::{AnswerRow, FormRow, InboundRecord};
 pub use report::InboundCount;
 pub use roster::{Pairing, RosterChanges};
