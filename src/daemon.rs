@@ -266,7 +266,8 @@ pub struct Service {
     pub engine: Engine,
     pub store: Store,
     pub inbox: Option<Maildir>,
-    pub transport: Box<dyn Transport>,
+    /// Shared with the outbox courier while `run` runs.
+    pub transport: std::sync::Arc<dyn Transport>,
     /// The minute of the last schedule tick: every slot is a whole minute,
     /// so the schedule is read at most once a minute however often the
     /// loop passes.
@@ -319,7 +320,7 @@ impl Service {
             engine,
             store,
             inbox,
-            transport,
+            transport: std::sync::Arc::from(transport),
             last_tick: None,
             imap: None,
             stop: Stop::default(),
@@ -420,7 +421,15 @@ impl Service {
     }
 
     /// One pass at `now`: apply what arrived, queue what is due, deliver.
+    /// (`run` delivers on its own task instead: see [`Service::run`].)
     pub async fn pass(&mut self, now: DateTime<Utc>) -> Result<Pass, ServiceError> {
+        let mut pass = self.receive_and_queue(now)?;
+        pass.delivered = self.deliver(now).await?;
+        Ok(pass)
+    }
+
+    /// A pass without delivery: apply what arrived, queue what is due.
+    pub fn receive_and_queue(&mut self, now: DateTime<Utc>) -> Result<Pass, ServiceError> {
         let mut pass = Pass {
             received: self.read_inbox(now)?,
             ..Pass::default()
@@ -457,7 +466,6 @@ impl Service {
             }
             self.last_tick = Some(minute);
         }
-        pass.delivered = self.deliver(now).await?;
         Ok(pass)
     }
 
@@ -634,7 +642,7 @@ impl Service {
         let from = self.engine.config.service.address.clone();
         let mut total = Delivered::default();
         loop {
-            let d = outbound::deliver_due(&self.store, self.transport.as_ref(), &from, now, 200)
+            let d = outbound::deliver_due(&self.store, &*self.transport, &from, now, 200)
                 .await
                 .map_err(EngineError::from)?;
             total.sent += d.sent;
@@ -646,18 +654,43 @@ impl Service {
         }
     }
 
-    /// Runs passes every `every` until `shutdown` resolves. A failed pass is
-    /// logged and retried on the next one (a busy database, a full disk).
-    /// Mail from the IMAP task is applied as it arrives, and what it causes
-    /// (a confirmation) is delivered at once.
+    /// Runs passes every `every` until `shutdown` resolves or a stop is
+    /// requested. A failed pass is logged and retried on the next one (a
+    /// busy database, a full disk). Mail from the IMAP task is applied as it
+    /// arrives.
+    ///
+    /// The outbox is delivered by a courier on its own task with its own
+    /// connection to the database ([`Store::reopen`]): a long inbox pass
+    /// never holds delivery, and a relay that hangs never holds reading.
+    /// The loop wakes the courier whenever it queued mail; the courier also
+    /// looks every `every` (retries come due). On stop, the courier gets a
+    /// second to finish the send in hand, then is cancelled: a message
+    /// accepted but not yet marked sent goes again on the next start, with
+    /// the same bytes and Message-ID.
     pub async fn run(
         &mut self,
-        clock: &dyn Clock,
+        clock: std::sync::Arc<dyn Clock>,
         every: StdDuration,
         shutdown: impl Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
         info!(pms = self.engine.config.pms.len(), "coachmail is running");
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let mut courier = match self.store.reopen() {
+            Ok(store) => Some(tokio::spawn(
+                Courier {
+                    store: std::sync::Mutex::new(store),
+                    transport: self.transport.clone(),
+                    from: self.engine.config.service.address.clone(),
+                    database: self.engine.config.service.database.clone(),
+                }
+                .run(clock.clone(), every, self.stop.clone(), wake.clone()),
+            )),
+            Err(e) => {
+                warn!(error = %e, "the outbox courier could not open the database; delivering between passes instead");
+                None
+            }
+        };
         let mut next_pass = tokio::time::Instant::now();
         loop {
             if self.stop.requested() {
@@ -665,10 +698,17 @@ impl Service {
             }
             if tokio::time::Instant::now() >= next_pass {
                 let now = clock.now();
-                match self.pass(now).await {
-                    Ok(_) => {
+                let result = match courier {
+                    Some(_) => self.receive_and_queue(now),
+                    None => self.pass(now).await,
+                };
+                match result {
+                    Ok(pass) => {
                         let fault = self.pass_fault.take();
                         self.store_health(fault, now);
+                        if pass.received > 0 || !pass.queued.is_empty() {
+                            wake.notify_one();
+                        }
                     }
                     Err(e) => {
                         let fault = e.machine_fault().or(self.pass_fault.take());
@@ -688,6 +728,7 @@ impl Service {
             };
             let event = tokio::select! {
                 _ = &mut shutdown => break,
+                _ = self.stop.clone().wait() => break,
                 _ = tokio::time::sleep_until(next_pass) => None,
                 msg = incoming => Some(msg),
             };
@@ -705,13 +746,90 @@ impl Service {
                     if let Err(e) = applied {
                         warn!(error = %e, "applying IMAP mail failed; it will be fetched again");
                     }
-                    if let Err(e) = self.deliver(now).await {
+                    // What it caused (a confirmation) goes out at once.
+                    if courier.is_some() {
+                        wake.notify_one();
+                    } else if let Err(e) = self.deliver(now).await {
                         warn!(error = %e, "delivery failed; will try again");
                     }
                 }
             }
         }
+        self.stop.request();
+        if let Some(mut handle) = courier.take()
+            && tokio::time::timeout(StdDuration::from_secs(1), &mut handle)
+                .await
+                .is_err()
+        {
+            handle.abort();
+            info!(
+                "a delivery in hand was cut short by the stop; it is sent again on the next start"
+            );
+        }
         info!("stopped cleanly");
+    }
+}
+
+/// The outbox courier of [`Service::run`]: delivers what is due on its own
+/// task, through its own connection to the database, so delivery and
+/// reading never wait on each other.
+struct Courier {
+    store: std::sync::Mutex<Store>,
+    transport: std::sync::Arc<dyn Transport>,
+    from: String,
+    /// For the health file beside it.
+    database: std::path::PathBuf,
+}
+
+impl Courier {
+    async fn run(
+        self,
+        clock: std::sync::Arc<dyn Clock>,
+        every: StdDuration,
+        stop: Stop,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) {
+        let mut warnings = Warnings::default();
+        let mut fault_recorded = false;
+        while !stop.requested() {
+            let now = clock.now();
+            match self.deliver(now, &stop).await {
+                Ok(_) if fault_recorded => {
+                    crate::store::clear_store_fault(&self.database);
+                    fault_recorded = false;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let Some(class) = e.machine_fault().filter(|c| *c != "busy") {
+                        crate::store::record_store_fault(&self.database, class, now);
+                        fault_recorded = true;
+                    }
+                    if let Some(held) = warnings.allow("deliver", now) {
+                        warn!(error = %e, held_back = held, "delivery failed; will try again");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.clone().wait() => break,
+            }
+        }
+    }
+
+    /// Delivers everything due at `now`, in batches, until a stop.
+    async fn deliver(&self, now: DateTime<Utc>, stop: &Stop) -> Result<Delivered, StoreError> {
+        let mut total = Delivered::default();
+        loop {
+            let d =
+                outbound::deliver_due(&self.store, &*self.transport, &self.from, now, 200).await?;
+            total.sent += d.sent;
+            total.retrying += d.retrying;
+            total.dead += d.dead;
+            if d.sent + d.retrying + d.dead < 200 || stop.requested() {
+                return Ok(total);
+            }
+        }
     }
 }
 

@@ -263,3 +263,166 @@ fn ingest_retries_a_failing_message_twice_then_quarantines_it_and_exits_0() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["quarantine"].as_array().unwrap().len(), 0);
 }
+
+// --- reading the inbox and delivering the outbox never wait on each other ---
+
+use coachmail::clock::{Clock, ManualClock};
+use coachmail::daemon::{Parts, Service, Stop};
+use coachmail::outbound::{Copying, FileTransport, Parcel, SendFuture, Transport};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Waits (up to a generous limit, so a broken build fails instead of
+/// hanging) until `done` holds.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A relay that holds every message until the gate opens.
+#[derive(Clone, Default)]
+struct Gate {
+    open: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Transport for Gate {
+    fn send<'a>(&'a self, _parcel: &'a Parcel) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            while !self.open.load(Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+}
+
+/// A service wired as `run` wires one, with alice's form queued and not
+/// yet delivered; `run` goes on a thread of its own with a multi-thread
+/// runtime, as `coachmail run` has.
+fn running(
+    transport: Box<dyn Transport>,
+    before_run: impl FnOnce(&Service) + Send + 'static,
+) -> (
+    tempfile::TempDir,
+    Stop,
+    std::thread::JoinHandle<()>,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let at = utc(2026, 11, 24, 9, 0);
+    let config = util::config_in(dir.path(), |t| t);
+    let mut service = Service::open(
+        config,
+        at,
+        Parts {
+            transport: Some(transport),
+            entropy: Some(Box::new(coachmail::reply_key::SeededEntropy::new(7))),
+        },
+    )
+    .unwrap();
+    let alice = service.engine.config.pm("alice").unwrap().clone();
+    let queued = service
+        .engine
+        .send_form_now(&mut service.store, &alice, at)
+        .unwrap();
+    assert!(queued.is_some());
+    let inbox = service.inbox.as_ref().unwrap().dir().to_path_buf();
+    let stop = service.stop_handle();
+    let handle = std::thread::spawn(move || {
+        before_run(&service);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at));
+        let stop = service.stop_handle();
+        runtime.block_on(service.run(clock, std::time::Duration::from_millis(50), stop.wait()));
+    });
+    (dir, stop, handle, inbox)
+}
+
+const STRANGER: &[u8] =
+    b"From: s@elsewhere.example\r\nMessage-ID: <s1@elsewhere.example>\r\nSubject: hi\r\n\r\nhello\r\n";
+
+#[test]
+fn a_queued_message_is_delivered_while_the_inbox_pass_is_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let transport = Copying::new(Box::new(FileTransport::new(dir.path().join("sent"))));
+    let copies = transport.copies();
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let locked = Arc::new(AtomicBool::new(true));
+    let (_dir, stop, handle, inbox) = {
+        let locked = locked.clone();
+        running(Box::new(transport), move |service| {
+            // Another process holds the write lock: every inbox pass waits
+            // on it and gives up, again and again, while it is held.
+            let db = service.engine.config.service.database.clone();
+            service
+                .inbox
+                .as_ref()
+                .unwrap()
+                .deliver("1.s.host", STRANGER)
+                .unwrap();
+            std::thread::spawn(move || {
+                let conn = rusqlite::Connection::open(db).unwrap();
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                while locked.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                conn.execute_batch("ROLLBACK").unwrap();
+            });
+            // Let the lock be taken before the service starts.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        })
+    };
+    eventually("the queued form reaches the transport", || {
+        sent.lock().unwrap().extend(copies.take());
+        !sent.lock().unwrap().is_empty()
+    });
+    // It went out while the reply in the inbox was still waiting its turn.
+    assert!(inbox.join("new/1.s.host").exists());
+    assert!(sent.lock().unwrap()[0].key.starts_with("form:alice:"));
+    locked.store(false, Ordering::SeqCst);
+    eventually("the inbox pass goes on once the lock is free", || {
+        !inbox.join("new/1.s.host").exists()
+    });
+    stop.request();
+    handle.join().unwrap();
+}
+
+#[test]
+fn the_inbox_is_read_while_the_relay_holds_a_message() {
+    let gate = Gate::default();
+    let (dir, stop, handle, inbox) = running(Box::new(gate.clone()), |_| {});
+    eventually("the form is handed to the relay", || {
+        gate.in_flight.load(Ordering::SeqCst) == 1
+    });
+    // A reply arrives while the relay holds the form.
+    coachmail::inbound::Maildir::open(&inbox)
+        .unwrap()
+        .deliver("1.s.host", STRANGER)
+        .unwrap();
+    eventually(
+        "the reply is read while the relay still holds the form",
+        || !inbox.join("new/1.s.host").exists(),
+    );
+    assert_eq!(gate.in_flight.load(Ordering::SeqCst), 1);
+    let db = dir.path().join("var/coachmail.db");
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 1);
+    gate.open.store(true, Ordering::SeqCst);
+    eventually("the form is marked sent once the relay accepts it", || {
+        count(&db, "SELECT count(*) FROM outbox WHERE status = 'sent'") == 1
+    });
+    stop.request();
+    handle.join().unwrap();
+}

@@ -305,7 +305,11 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
         runtime.block_on(verify_imap(&reader))?;
         service.spawn_imap(reader)?;
     }
-    runtime.block_on(service.run(&SystemClock, std::time::Duration::from_secs(2), stop.wait()));
+    runtime.block_on(service.run(
+        std::sync::Arc::new(SystemClock),
+        std::time::Duration::from_secs(2),
+        stop.wait(),
+    ));
     Ok(exit::OK)
 }
 

@@ -201,6 +201,20 @@ impl Store {
         Err(StoreError::EncryptionUnavailable)
     }
 
+    /// A second connection to the same database file, with the same key:
+    /// for a worker on its own task (the outbox courier). SQLite
+    /// serialises the two connections' writes; each holds the write lock
+    /// for one short transaction. Refused for a database in memory.
+    pub fn reopen(&self) -> Result<Store, StoreError> {
+        if self.path == Path::new(":memory:") {
+            return Err(StoreError::Open {
+                path: self.path.clone(),
+                source: rusqlite::Error::InvalidPath(self.path.clone()),
+            });
+        }
+        Store::open(&self.path, self.key.as_deref())
+    }
+
     /// The database file (`:memory:` in memory).
     pub fn path(&self) -> &Path {
         &self.path
