@@ -169,7 +169,12 @@ pub fn ingest(config: Config) -> Result<u8, CliError> {
             Some("busy") | None => {}
             Some(class) => crate::store::record_store_fault(&database, class, now),
         },
-        Ok(_) => crate::store::clear_store_fault(&database),
+        Ok(_) => {
+            // Made while the disk has room, so a later fault is recorded
+            // in place even on a full disk.
+            crate::store::prepare_health(&database);
+            crate::store::clear_store_fault(&database);
+        }
     }
     outcome
 }
@@ -380,12 +385,21 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
         },
     };
     let age_min = |t: chrono::DateTime<chrono::Utc>| (now - t).num_minutes().max(0);
-    let (outbox, inbound, quarantined) = match &store {
-        Some(store) => (
+    let read = |store: &Store| -> Result<_, crate::store::StoreError> {
+        Ok((
             Some(store.outbox_status(now)?),
             store.inbound_summary(now - chrono::Duration::days(7))?,
-            store.quarantined().unwrap_or_default(),
-        ),
+            store.quarantined()?,
+        ))
+    };
+    let (outbox, inbound, quarantined) = match store.as_ref().map(read) {
+        Some(Ok(read)) => read,
+        // The machine's trouble (a full disk fails even reads): shown, not fatal.
+        Some(Err(e)) if e.machine_fault().is_some() => {
+            not_writable = not_writable.or(e.machine_fault());
+            (None, Vec::new(), Vec::new())
+        }
+        Some(Err(e)) => return Err(e.into()),
         None => (None, Vec::new(), Vec::new()),
     };
     // Replies waiting in the Maildir: how many, and how long the oldest waits.
@@ -417,7 +431,7 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
         || !quarantined.is_empty()
         || last_fault.is_some()
         || not_writable.is_some()
-        || store.is_none();
+        || outbox.is_none();
     if json {
         let outbox = outbox.map(|outbox| {
             let dead: Vec<_> = outbox
@@ -452,7 +466,7 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
                 "database": db.display().to_string(),
                 "attention": attention,
                 "store": {
-                    "readable": store.is_some(),
+                    "readable": outbox.is_some(),
                     "not_writable": not_writable,
                     "last_error": last_fault.as_ref().map(|(at, class)| serde_json::json!({
                         "class": class, "at": at, "age_minutes": age_min(*at),

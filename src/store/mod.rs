@@ -104,21 +104,11 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        // SQLite gives -wal/-shm the main file's mode: before (a read-only
+        // reader may have left them read-only while the file was) and after.
+        tighten_side_files(path)?;
         let store = Store::setup(conn, path.to_path_buf(), key)?;
-        // SQLite gives -wal/-shm the main file's mode; make sure anyway.
-        for suffix in ["-wal", "-shm"] {
-            let mut side = path.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
-            if side.exists() {
-                std::fs::set_permissions(&side, Permissions::from_mode(0o600)).map_err(
-                    |source| StoreError::CreateFile {
-                        path: side.clone(),
-                        source,
-                    },
-                )?;
-            }
-        }
+        tighten_side_files(path)?;
         Ok(store)
     }
 
@@ -319,6 +309,24 @@ impl Tx<'_> {
     pub fn rollback(self) -> Result<(), StoreError> {
         self.tx.rollback().at(self.path)
     }
+}
+
+/// Gives the WAL and shared-memory files beside the database mode 0600.
+fn tighten_side_files(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        if side.exists() {
+            std::fs::set_permissions(&side, Permissions::from_mode(0o600)).map_err(|source| {
+                StoreError::CreateFile {
+                    path: side.clone(),
+                    source,
+                }
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the parent folder (0700) and the file (0600) before SQLite does,
