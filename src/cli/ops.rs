@@ -237,7 +237,8 @@ pub fn requeue(config: Config, id: i64) -> Result<u8, CliError> {
         return Err(missing());
     }
     let mut store = daemon::open_store(&config)?;
-    let (q, raw) = store.quarantined_message(id)?.ok_or_else(missing)?;
+    let crate::store::QuarantinedMessage { entry: q, raw } =
+        store.quarantined_message(id)?.ok_or_else(missing)?;
     let maildir = match &config.inbound {
         crate::config::Inbound::Maildir { dir } => Some(crate::inbound::Maildir::open(dir)?),
         _ => None,

@@ -56,7 +56,7 @@ pub use health::{
 pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, NoteRow};
-pub use quarantine::{FailureCount, InboundFailure, Quarantined};
+pub use quarantine::{FailureCount, InboundFailure, Quarantined, QuarantinedMessage};
 pub use replies::{AnswerRow, FormRow, InboundRecord};
 pub use report::InboundCount;
 pub use roster::{Pairing, RosterChanges};

@@ -54,6 +54,13 @@ pub struct Quarantined {
     pub has_raw: bool,
 }
 
+/// A quarantined message with its kept bytes (none when it has a file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantinedMessage {
+    pub entry: Quarantined,
+    pub raw: Option<Vec<u8>>,
+}
+
 const QUARANTINED: &str = "SELECT id, source, file, reason, attempts, first_at, quarantined_at,
             raw IS NOT NULL FROM inbound_failures WHERE quarantined_at IS NOT NULL";
 
@@ -132,10 +139,7 @@ impl Store {
     }
 
     /// One quarantined message and its kept bytes (if any).
-    pub fn quarantined_message(
-        &self,
-        id: i64,
-    ) -> Result<Option<(Quarantined, Option<Vec<u8>>)>, StoreError> {
+    pub fn quarantined_message(&self, id: i64) -> Result<Option<QuarantinedMessage>, StoreError> {
         let q = self
             .conn
             .query_row(
@@ -154,7 +158,7 @@ impl Store {
                 |r| r.get(0),
             )
             .at(&self.path)?;
-        Ok(Some((q, raw)))
+        Ok(Some(QuarantinedMessage { entry: q, raw }))
     }
 
     /// Forgets a message's failures (it was put back with `requeue`): its
@@ -232,8 +236,8 @@ mod tests {
             (listed[0].id, listed[0].reason.as_str()),
             (first.id, "panic")
         );
-        let (_, kept) = s.quarantined_message(first.id).unwrap().unwrap();
-        assert_eq!(kept.as_deref(), Some(raw));
+        let kept = s.quarantined_message(first.id).unwrap().unwrap();
+        assert_eq!(kept.raw.as_deref(), Some(raw));
         s.release_quarantined(first.id).unwrap();
         assert!(s.quarantined().unwrap().is_empty());
         let again = s
