@@ -214,6 +214,8 @@ fn kill_9_at_random_moments_loses_nothing_and_applies_and_confirms_each_reply_on
                 .map(|r| r.unwrap())
                 .collect();
             let log = std::fs::read_to_string(&log).unwrap_or_default();
+            let _ = child.kill();
+            let _ = child.wait();
             panic!("the service did not catch up: {waiting} waiting, pending: {rows:#?}\n{log}");
         }
         std::thread::sleep(Duration::from_millis(100));

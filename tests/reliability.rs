@@ -426,3 +426,40 @@ fn the_inbox_is_read_while_the_relay_holds_a_message() {
     stop.request();
     handle.join().unwrap();
 }
+
+#[test]
+fn a_second_connection_never_hides_the_first_ones_writes_from_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::write_config(dir.path(), |t| t);
+    let config = config.to_str().unwrap();
+    let db = dir.path().join("var/coachmail.db");
+    let mut first = coachmail::store::Store::open(&db, None).unwrap();
+    let _second = first.reopen().unwrap();
+    let queue = |store: &mut coachmail::store::Store, key: &str| {
+        store
+            .write(|tx| {
+                tx.enqueue(
+                    &coachmail::store::NewOutbound {
+                        key,
+                        kind: "form",
+                        pm: Some("alice"),
+                        recipient: "alice@example.org",
+                        bytes: b"Subject: x\r\n\r\nx\r\n",
+                    },
+                    utc(2026, 11, 27, 15, 0),
+                )
+            })
+            .unwrap();
+    };
+    queue(&mut first, "form:alice:1");
+    // Another process reads and closes: it must not take itself for the
+    // last reader and remove the WAL this process still writes to.
+    let pending = || {
+        let out = coachmail(&["--config", config, "status", "--json"], b"");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["outbox"]["pending"].as_u64().unwrap()
+    };
+    assert_eq!(pending(), 1);
+    queue(&mut first, "form:alice:2");
+    assert_eq!(pending(), 2);
+}

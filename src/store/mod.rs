@@ -202,7 +202,22 @@ impl Store {
                 source: rusqlite::Error::InvalidPath(self.path.clone()),
             });
         }
-        Store::open(&self.path, self.key.as_deref())
+        // Never through `prepare_file`: opening and closing the file outside
+        // SQLite would drop this process's POSIX locks on it (they belong to
+        // the process, not the descriptor), and another process would then
+        // take itself for the last reader and delete the WAL this one still
+        // writes to. SQLite shares its own descriptors between connections.
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
+        Store::setup(conn, self.path.clone(), self.key.as_deref())
     }
 
     /// The database file (`:memory:` in memory).
