@@ -20,13 +20,14 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::{Config, Inbound, Outbound};
-use crate::engine::{Engine, EngineError, Forgotten};
+use crate::engine::{Engine, EngineError, Forgotten, Receipt};
 use crate::inbound::{
     EraseRequest, Handled, ImapError, ImapMessage, ImapReader, InboundError, Maildir,
+    MaildirMessage,
 };
 use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, Transport};
 use crate::reply_key::Entropy;
-use crate::store::{Store, StoreError};
+use crate::store::{InboundFailure, Store, StoreError};
 use crate::understand::Kind;
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
@@ -92,6 +93,17 @@ impl ServiceError {
         }
     }
 
+    /// The machine's trouble with the store (disk full, read-only, …),
+    /// when this is one: see [`StoreError::machine_fault`].
+    pub fn machine_fault(&self) -> Option<&'static str> {
+        match self {
+            ServiceError::Engine(EngineError::Store(e)) | ServiceError::Store(e) => {
+                e.machine_fault()
+            }
+            _ => None,
+        }
+    }
+
     /// A fault the operator fixes in the configuration or its secrets.
     pub fn is_config(&self) -> bool {
         match self {
@@ -102,6 +114,59 @@ impl ServiceError {
             ServiceError::DatabaseKey { .. } => true,
             ServiceError::Inbound(_) => false,
         }
+    }
+}
+
+/// How many times a message is tried when its handling fails for a reason
+/// of its own (a panic, an error that is not the machine's) before it is
+/// quarantined: a deterministic fault fails the same way every time, and a
+/// passing one has had three chances.
+pub const QUARANTINE_AFTER: u32 = 3;
+
+/// How trying to apply one message went.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Applied (or recognised as already applied).
+    Applied(Receipt),
+    /// The machine's fault or the configuration's (a busy or full or
+    /// read-only store, a broken template): nothing was applied, and the
+    /// message waits, uncounted, until the fault passes.
+    Deferred(EngineError),
+    /// The message's own fault: it panicked, or failed in a way no machine
+    /// trouble explains. Nothing was applied; the attempt is counted
+    /// towards [`QUARANTINE_AFTER`]. `reason` is content-free.
+    Failed {
+        reason: &'static str,
+        error: Option<EngineError>,
+    },
+}
+
+/// Whether an engine error is the message's own fault, and its class.
+fn message_fault(e: &EngineError) -> Option<&'static str> {
+    match e {
+        EngineError::Store(s) if s.machine_fault().is_none() && !s.is_config() => Some("store"),
+        _ => None,
+    }
+}
+
+/// Applies one message, a panic included: a panicking message rolls its
+/// transaction back and is reported as [`Attempt::Failed`], never takes
+/// the process down.
+pub fn attempt(engine: &Engine, store: &mut Store, raw: &[u8], now: DateTime<Utc>) -> Attempt {
+    let run = std::panic::AssertUnwindSafe(|| engine.receive(store, raw, now));
+    match std::panic::catch_unwind(run) {
+        Ok(Ok(receipt)) => Attempt::Applied(receipt),
+        Ok(Err(e)) => match message_fault(&e) {
+            Some(reason) => Attempt::Failed {
+                reason,
+                error: Some(e),
+            },
+            None => Attempt::Deferred(e),
+        },
+        Err(_) => Attempt::Failed {
+            reason: "panic",
+            error: None,
+        },
     }
 }
 
@@ -219,7 +284,8 @@ pub struct Service {
     pub engine: Engine,
     pub store: Store,
     pub inbox: Option<Maildir>,
-    pub transport: Box<dyn Transport>,
+    /// Shared with the outbox courier while `run` runs.
+    pub transport: std::sync::Arc<dyn Transport>,
     /// The minute of the last schedule tick: every slot is a whole minute,
     /// so the schedule is read at most once a minute however often the
     /// loop passes.
@@ -232,6 +298,10 @@ pub struct Service {
     /// A forget happened: checkpoint once its notice is delivered.
     scrub_after_forget: bool,
     warnings: Warnings,
+    /// Whether the health file may hold a fault to clear (at start: maybe).
+    fault_recorded: bool,
+    /// The machine's trouble a message met during this pass, if any.
+    pass_fault: Option<&'static str>,
 }
 
 impl Service {
@@ -246,6 +316,7 @@ impl Service {
             engine = engine.with_entropy(entropy);
         }
         let mut store = open_store(&engine.config)?;
+        crate::store::prepare_health(&engine.config.service.database);
         store.sync_roster(&engine.config, now)?;
         let transport = match parts.transport {
             Some(t) => t,
@@ -269,13 +340,15 @@ impl Service {
             engine,
             store,
             inbox,
-            transport,
+            transport: std::sync::Arc::from(transport),
             last_tick: None,
             imap: None,
             imap_erase: None,
             stop: Stop::default(),
             scrub_after_forget: false,
             warnings: Warnings::default(),
+            fault_recorded: true,
+            pass_fault: None,
         })
     }
 
@@ -317,26 +390,67 @@ impl Service {
         Ok(count)
     }
 
-    /// Applies one IMAP message; answers the task after the commit.
+    /// Applies one IMAP message; answers the task after the commit. A
+    /// message that fails for its own reason is counted; once quarantined
+    /// (its bytes kept in the store) the task is told it is done with it.
     pub fn apply_imap(&mut self, msg: ImapMessage, now: DateTime<Utc>) -> Result<(), ServiceError> {
-        let applied = self
-            .engine
-            .receive(&mut self.store, &msg.raw, now)
-            .and_then(|receipt| {
-                self.store
-                    .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
-                    .map_err(EngineError::from)?;
-                Ok(receipt)
-            });
+        let receipt = match attempt(&self.engine, &mut self.store, &msg.raw, now) {
+            Attempt::Applied(receipt) => receipt,
+            Attempt::Deferred(e) => {
+                let _ = msg.done.send(Handled::Later);
+                return Err(e.into());
+            }
+            Attempt::Failed { reason, error } => {
+                let hash = crate::understand::content_hash(&msg.raw);
+                let failure = InboundFailure {
+                    msg_hash: &hash,
+                    source: "imap",
+                    file: None,
+                    reason,
+                    raw: Some(&msg.raw),
+                };
+                let count = self
+                    .store
+                    .record_inbound_failure(&failure, now, QUARANTINE_AFTER);
+                let quarantined = matches!(count, Ok(c) if c.quarantined)
+                    && self
+                        .store
+                        .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now)
+                        .is_ok();
+                if quarantined {
+                    warn!(
+                        reason,
+                        "an IMAP message failed every try and was quarantined"
+                    );
+                }
+                // Quarantined: its bytes are in the store, the server's copy
+                // is acknowledged like any handled message.
+                let _ = msg.done.send(if quarantined {
+                    Handled::Keep
+                } else {
+                    Handled::Later
+                });
+                if let Some(e) = error
+                    && !quarantined
+                {
+                    return Err(e.into());
+                }
+                return Ok(count.map(|_| ())?);
+            }
+        };
+        let recorded = self
+            .store
+            .record_imap_uid(&msg.mailbox, msg.uid_validity, msg.uid, now);
         // Refused and ignored mail keeps no copy: the task deletes it.
-        let handled = match &applied {
-            Ok(r) if matches!(r.kind, Kind::Rejected | Kind::Ignored) => Handled::Discard,
-            Ok(_) => Handled::Keep,
+        let handled = match &recorded {
+            Ok(()) if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) => Handled::Discard,
+            Ok(()) => Handled::Keep,
             Err(_) => Handled::Later,
         };
         // The task may be gone (shutdown): nothing to acknowledge then.
         let _ = msg.done.send(handled);
-        if let Some(f) = &applied?.forgotten {
+        recorded?;
+        if let Some(f) = &receipt.forgotten {
             self.erase_traces(f)?;
             self.scrub_after_forget = true;
         }
@@ -344,7 +458,15 @@ impl Service {
     }
 
     /// One pass at `now`: apply what arrived, queue what is due, deliver.
+    /// (`run` delivers on its own task instead: see [`Service::run`].)
     pub async fn pass(&mut self, now: DateTime<Utc>) -> Result<Pass, ServiceError> {
+        let mut pass = self.receive_and_queue(now)?;
+        pass.delivered = self.deliver(now).await?;
+        Ok(pass)
+    }
+
+    /// A pass without delivery: apply what arrived, queue what is due.
+    pub fn receive_and_queue(&mut self, now: DateTime<Utc>) -> Result<Pass, ServiceError> {
         let mut pass = Pass {
             received: self.read_inbox(now)?,
             ..Pass::default()
@@ -358,6 +480,8 @@ impl Service {
             let raw = self
                 .store
                 .purge_raw(now, self.engine.config.service.retention_days)?;
+            self.store
+                .purge_failures(now, self.engine.config.service.retention_days)?;
             let outbox_rows = self
                 .store
                 .prune_sent(now, self.engine.config.service.outbox_keep_days)?;
@@ -388,14 +512,16 @@ impl Service {
             }
             self.last_tick = Some(minute);
         }
-        pass.delivered = self.deliver(now).await?;
         Ok(pass)
     }
 
     /// Applies every message waiting in the Maildir; each is moved to
-    /// `cur/` only after its effects are committed.
+    /// `cur/` only after its effects are committed. A message that fails
+    /// for its own reason is counted and, after [`QUARANTINE_AFTER`]
+    /// failures, moved to the quarantine folder; it never holds up the
+    /// messages behind it.
     pub fn read_inbox(&mut self, now: DateTime<Utc>) -> Result<usize, ServiceError> {
-        let Some(inbox) = &self.inbox else {
+        let Some(inbox) = self.inbox.clone() else {
             return Ok(0);
         };
         let limit = self.engine.config.auth.max_message_bytes;
@@ -406,8 +532,8 @@ impl Service {
                 break;
             }
             let raw = inbox.read(&msg, limit)?;
-            match self.engine.receive(&mut self.store, &raw, now) {
-                Ok(receipt) => {
+            match attempt(&self.engine, &mut self.store, &raw, now) {
+                Attempt::Applied(receipt) => {
                     // Refused and ignored mail keeps no copy at all.
                     if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
                         inbox.discard(&msg)?;
@@ -421,10 +547,13 @@ impl Service {
                     }
                 }
                 // The database is busy: stop here, the rest waits for the next pass.
-                Err(e) if e.is_busy() => return Err(e.into()),
-                // Anything else stays in new/ to be tried again, and does
-                // not hold up the messages behind it.
-                Err(e) => {
+                Attempt::Deferred(e) if e.is_busy() => return Err(e.into()),
+                // The machine's trouble: the message stays in new/ and is
+                // not blamed for it.
+                Attempt::Deferred(e) => {
+                    if let EngineError::Store(s) = &e {
+                        self.pass_fault = s.machine_fault().or(self.pass_fault);
+                    }
                     if let Some(held) = self.warnings.allow("inbox-apply", now) {
                         warn!(
                             error = %e,
@@ -433,9 +562,83 @@ impl Service {
                         )
                     }
                 }
+                Attempt::Failed { reason, error } => {
+                    self.maildir_message_failed(&inbox, &msg, &raw, reason, error, now)
+                }
             }
         }
         Ok(count)
+    }
+
+    /// Keeps the health file beside the database current: the machine's
+    /// trouble with the store when there is some (a busy database is not
+    /// trouble), cleared after the next pass that went well.
+    pub fn store_health(&mut self, fault: Option<&'static str>, now: DateTime<Utc>) {
+        let database = &self.engine.config.service.database;
+        match fault {
+            Some("busy") => {}
+            Some(class) => {
+                crate::store::record_store_fault(database, class, now);
+                self.fault_recorded = true;
+            }
+            None if self.fault_recorded => {
+                crate::store::clear_store_fault(database);
+                self.fault_recorded = false;
+            }
+            None => {}
+        }
+    }
+
+    /// Counts a failure of a Maildir message and quarantines it after
+    /// [`QUARANTINE_AFTER`]. A failure to count is only logged: the message
+    /// stays in `new/` and the pass goes on.
+    fn maildir_message_failed(
+        &mut self,
+        inbox: &Maildir,
+        msg: &MaildirMessage,
+        raw: &[u8],
+        reason: &'static str,
+        error: Option<EngineError>,
+        now: DateTime<Utc>,
+    ) {
+        let hash = crate::understand::content_hash(raw);
+        let file = msg.base_name();
+        let failure = InboundFailure {
+            msg_hash: &hash,
+            source: "maildir",
+            file: Some(&file),
+            reason,
+            raw: None,
+        };
+        let error = error.map(|e| e.to_string()).unwrap_or_default();
+        match self
+            .store
+            .record_inbound_failure(&failure, now, QUARANTINE_AFTER)
+        {
+            Ok(count) if count.quarantined => match inbox.quarantine(msg) {
+                Ok(_) => warn!(
+                    id = count.id,
+                    reason,
+                    attempts = count.attempts,
+                    "a message failed every try and was moved to the quarantine; `coachmail requeue` puts it back after a fix"
+                ),
+                Err(e) => {
+                    warn!(error = %e, "a quarantined message could not be moved out of the inbox")
+                }
+            },
+            Ok(count) => warn!(
+                id = count.id,
+                reason,
+                attempts = count.attempts,
+                error = %error,
+                "a message failed; it will be tried again"
+            ),
+            Err(e) => {
+                if let Some(held) = self.warnings.allow("inbox-count", now) {
+                    warn!(error = %e, held_back = held, "a failed message could not be counted; it stays in the Maildir")
+                }
+            }
+        }
     }
 
     /// After a PM was forgotten: their processed Maildir or IMAP messages
@@ -504,7 +707,7 @@ impl Service {
         let from = self.engine.config.service.address.clone();
         let mut total = Delivered::default();
         loop {
-            let d = outbound::deliver_due(&self.store, self.transport.as_ref(), &from, now, 200)
+            let d = outbound::deliver_due(&self.store, &*self.transport, &from, now, 200)
                 .await
                 .map_err(EngineError::from)?;
             total.sent += d.sent;
@@ -516,18 +719,43 @@ impl Service {
         }
     }
 
-    /// Runs passes every `every` until `shutdown` resolves. A failed pass is
-    /// logged and retried on the next one (a busy database, a full disk).
-    /// Mail from the IMAP task is applied as it arrives, and what it causes
-    /// (a confirmation) is delivered at once.
+    /// Runs passes every `every` until `shutdown` resolves or a stop is
+    /// requested. A failed pass is logged and retried on the next one (a
+    /// busy database, a full disk). Mail from the IMAP task is applied as it
+    /// arrives.
+    ///
+    /// The outbox is delivered by a courier on its own task with its own
+    /// connection to the database ([`Store::reopen`]): a long inbox pass
+    /// never holds delivery, and a relay that hangs never holds reading.
+    /// The loop wakes the courier whenever it queued mail; the courier also
+    /// looks every `every` (retries come due). On stop, the courier gets a
+    /// second to finish the send in hand, then is cancelled: a message
+    /// accepted but not yet marked sent goes again on the next start, with
+    /// the same bytes and Message-ID.
     pub async fn run(
         &mut self,
-        clock: &dyn Clock,
+        clock: std::sync::Arc<dyn Clock>,
         every: StdDuration,
         shutdown: impl Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
         info!(pms = self.engine.config.pms.len(), "coachmail is running");
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let mut courier = match self.store.reopen() {
+            Ok(store) => Some(tokio::spawn(
+                Courier {
+                    store: std::sync::Mutex::new(store),
+                    transport: self.transport.clone(),
+                    from: self.engine.config.service.address.clone(),
+                    database: self.engine.config.service.database.clone(),
+                }
+                .run(clock.clone(), every, self.stop.clone(), wake.clone()),
+            )),
+            Err(e) => {
+                warn!(error = %e, "the outbox courier could not open the database; delivering between passes instead");
+                None
+            }
+        };
         let mut next_pass = tokio::time::Instant::now();
         loop {
             if self.stop.requested() {
@@ -535,10 +763,25 @@ impl Service {
             }
             if tokio::time::Instant::now() >= next_pass {
                 let now = clock.now();
-                if let Err(e) = self.pass(now).await
-                    && let Some(held) = self.warnings.allow("pass", now)
-                {
-                    warn!(error = %e, held_back = held, "pass failed; will try again");
+                let result = match courier {
+                    Some(_) => self.receive_and_queue(now),
+                    None => self.pass(now).await,
+                };
+                match result {
+                    Ok(pass) => {
+                        let fault = self.pass_fault.take();
+                        self.store_health(fault, now);
+                        if pass.received > 0 || !pass.queued.is_empty() {
+                            wake.notify_one();
+                        }
+                    }
+                    Err(e) => {
+                        let fault = e.machine_fault().or(self.pass_fault.take());
+                        self.store_health(fault, now);
+                        if let Some(held) = self.warnings.allow("pass", now) {
+                            warn!(error = %e, held_back = held, "pass failed; will try again");
+                        }
+                    }
                 }
                 next_pass = tokio::time::Instant::now() + every;
             }
@@ -550,6 +793,7 @@ impl Service {
             };
             let event = tokio::select! {
                 _ = &mut shutdown => break,
+                _ = self.stop.clone().wait() => break,
                 _ = tokio::time::sleep_until(next_pass) => None,
                 msg = incoming => Some(msg),
             };
@@ -567,13 +811,90 @@ impl Service {
                     if let Err(e) = applied {
                         warn!(error = %e, "applying IMAP mail failed; it will be fetched again");
                     }
-                    if let Err(e) = self.deliver(now).await {
+                    // What it caused (a confirmation) goes out at once.
+                    if courier.is_some() {
+                        wake.notify_one();
+                    } else if let Err(e) = self.deliver(now).await {
                         warn!(error = %e, "delivery failed; will try again");
                     }
                 }
             }
         }
+        self.stop.request();
+        if let Some(mut handle) = courier.take()
+            && tokio::time::timeout(StdDuration::from_secs(1), &mut handle)
+                .await
+                .is_err()
+        {
+            handle.abort();
+            info!(
+                "a delivery in hand was cut short by the stop; it is sent again on the next start"
+            );
+        }
         info!("stopped cleanly");
+    }
+}
+
+/// The outbox courier of [`Service::run`]: delivers what is due on its own
+/// task, through its own connection to the database, so delivery and
+/// reading never wait on each other.
+struct Courier {
+    store: std::sync::Mutex<Store>,
+    transport: std::sync::Arc<dyn Transport>,
+    from: String,
+    /// For the health file beside it.
+    database: std::path::PathBuf,
+}
+
+impl Courier {
+    async fn run(
+        self,
+        clock: std::sync::Arc<dyn Clock>,
+        every: StdDuration,
+        stop: Stop,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) {
+        let mut warnings = Warnings::default();
+        let mut fault_recorded = false;
+        while !stop.requested() {
+            let now = clock.now();
+            match self.deliver(now, &stop).await {
+                Ok(_) if fault_recorded => {
+                    crate::store::clear_store_fault(&self.database);
+                    fault_recorded = false;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let Some(class) = e.machine_fault().filter(|c| *c != "busy") {
+                        crate::store::record_store_fault(&self.database, class, now);
+                        fault_recorded = true;
+                    }
+                    if let Some(held) = warnings.allow("deliver", now) {
+                        warn!(error = %e, held_back = held, "delivery failed; will try again");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.clone().wait() => break,
+            }
+        }
+    }
+
+    /// Delivers everything due at `now`, in batches, until a stop.
+    async fn deliver(&self, now: DateTime<Utc>, stop: &Stop) -> Result<Delivered, StoreError> {
+        let mut total = Delivered::default();
+        loop {
+            let d =
+                outbound::deliver_due(&self.store, &*self.transport, &self.from, now, 200).await?;
+            total.sent += d.sent;
+            total.retrying += d.retrying;
+            total.dead += d.dead;
+            if d.sent + d.retrying + d.dead < 200 || stop.requested() {
+                return Ok(total);
+            }
+        }
     }
 }
 

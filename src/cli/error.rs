@@ -52,6 +52,17 @@ pub enum CliError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// Handling the message failed for a reason of its own (counted; it is
+    /// quarantined after a few tries).
+    #[error(
+        "the message could not be applied ({reason}, try {attempts} of {limit}){detail}; nothing was applied. After {limit} tries it is quarantined (`coachmail status` lists it)"
+    )]
+    MessageFailed {
+        reason: &'static str,
+        attempts: u32,
+        limit: u32,
+        detail: String,
+    },
     /// The operator's arguments name something that does not exist.
     #[error("{0}")]
     Usage(String),
@@ -75,7 +86,18 @@ impl CliError {
             | CliError::Usage(_)
             | CliError::Runtime(_)
             | CliError::Output(_)
+            | CliError::MessageFailed { .. }
             | CliError::Malformed(_) => false,
+        }
+    }
+
+    /// The machine's trouble with the store (disk full, read-only, …), when
+    /// this is one.
+    pub fn machine_fault(&self) -> Option<&'static str> {
+        match self {
+            CliError::Service(e) => e.machine_fault(),
+            CliError::Engine(EngineError::Store(e)) | CliError::Store(e) => e.machine_fault(),
+            _ => None,
         }
     }
 
@@ -112,7 +134,7 @@ pub enum Caller {
 /// | configuration (config file, templates, secrets, database key) | 78 | 75 |
 /// | busy database, another `run` on it | 75 | 75 |
 /// | bad arguments | 64 | 75 |
-/// | anything else local (disk, permissions, runtime) | 74 | 75 |
+/// | anything else local (disk, permissions, runtime), a message that failed | 74 | 75 |
 pub fn exit_code(e: &CliError, caller: Caller) -> u8 {
     if let CliError::Malformed(_) = e {
         return exit::DATAERR;

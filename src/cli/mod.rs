@@ -54,8 +54,9 @@ pub enum Command {
         verbose: bool,
     },
     /// Read one message on standard input and apply it (for an MTA pipe).
-    /// Exits 0 when done, 65 for malformed input (recorded), 75 when the
-    /// store is busy (the MTA should retry).
+    /// Exits 0 when done (or quarantined after failing three times), 65 for
+    /// an empty message (recorded), 75 for every local fault (the MTA
+    /// retries later).
     Ingest,
     /// Validate the config, framework and templates; print each PM's next
     /// form and digest times in their local time.
@@ -68,8 +69,9 @@ pub enum Command {
     /// writing anything. Reads standard input when no FILE is given.
     Parse { files: Vec<PathBuf> },
     /// What needs attention: the outbox (pending, dead letters), replies
-    /// waiting in the inbox, and the last 7 days of inbound mail by kind and
-    /// reason. Exits 1 when something needs attention. Creates nothing.
+    /// waiting in the inbox, quarantined messages, the last store error,
+    /// and the last 7 days of inbound mail by kind and reason. Exits 1
+    /// when something needs attention. Creates nothing.
     Status {
         /// One JSON object instead of text, for scripts and monitoring.
         #[arg(long)]
@@ -92,6 +94,13 @@ pub enum Command {
     },
     /// Copy the database to PATH with SQLite's online backup.
     Backup { path: PathBuf },
+    /// Put a quarantined message back (after fixing what made it fail):
+    /// into the Maildir's new/ to be read on the next pass, or, without a
+    /// Maildir, applied at once. `coachmail status` lists the IDs.
+    Requeue {
+        /// The quarantine ID `coachmail status` shows.
+        id: i64,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -155,6 +164,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         } => ops::demo(load()?, weeks, pms, &dir),
         Command::Status { json } => ops::status(load()?, json),
         Command::Backup { path } => ops::backup(load()?, &path),
+        Command::Requeue { id } => ops::requeue(load()?, id),
         Command::SendForm { pm } => ops::send_form(load()?, &pm),
         Command::SampleReply { pm, score } => ops::sample_reply(load()?, &pm, score),
     }

@@ -303,13 +303,64 @@ struct CheckRow {
     warnings: Vec<String>,
 }
 
-/// `coachmail ingest`: one message from standard input, sysexits.
+/// `coachmail ingest`: one message from standard input, sysexits. Every
+/// local fault exits 75 (the MTA retries); a message that fails for a
+/// reason of its own is counted, and on its third failure quarantined with
+/// its bytes in the store and answered 0, so the MTA stops retrying it and
+/// the operator can `requeue` it after a fix.
 pub fn ingest(config: Config) -> Result<u8, CliError> {
+    let database = config.service.database.clone();
+    let now = SystemClock.now();
+    let outcome = ingest_one(config, now);
+    // What `status` reads even when the store cannot be written.
+    match &outcome {
+        Err(e) => match e.machine_fault() {
+            Some("busy") | None => {}
+            Some(class) => crate::store::record_store_fault(&database, class, now),
+        },
+        Ok(_) => {
+            // Made while the disk has room, so a later fault is recorded
+            // in place even on a full disk.
+            crate::store::prepare_health(&database);
+            crate::store::clear_store_fault(&database);
+        }
+    }
+    outcome
+}
+
+fn ingest_one(config: Config, now: chrono::DateTime<chrono::Utc>) -> Result<u8, CliError> {
     let limit = config.auth.max_message_bytes;
     let raw = crate::inbound::read_stdin(limit)?;
     let engine = Engine::new(config)?;
     let mut store = daemon::open_store(&engine.config)?;
-    let receipt = engine.receive(&mut store, &raw, SystemClock.now())?;
+    let receipt = match daemon::attempt(&engine, &mut store, &raw, now) {
+        daemon::Attempt::Applied(receipt) => receipt,
+        daemon::Attempt::Deferred(e) => return Err(e.into()),
+        daemon::Attempt::Failed { reason, error } => {
+            let hash = understand::content_hash(&raw);
+            let failure = crate::store::InboundFailure {
+                msg_hash: &hash,
+                source: "ingest",
+                file: None,
+                reason,
+                raw: Some(&raw),
+            };
+            let count = store.record_inbound_failure(&failure, now, daemon::QUARANTINE_AFTER)?;
+            if count.quarantined {
+                eprintln!(
+                    "coachmail: the message failed {} times ({reason}) and is quarantined as {}; `coachmail requeue {}` tries it again after a fix",
+                    count.attempts, count.id, count.id
+                );
+                return Ok(exit::OK);
+            }
+            return Err(CliError::MessageFailed {
+                reason,
+                attempts: count.attempts,
+                limit: daemon::QUARANTINE_AFTER,
+                detail: error.map(|e| format!(": {e}")).unwrap_or_default(),
+            });
+        }
+    };
     // A message that could not even be read as mail is recorded (above)
     // and reported as malformed so the MTA does not retry it.
     if receipt.kind == Kind::Rejected && raw.iter().all(|b| b.is_ascii_whitespace()) {
@@ -317,6 +368,67 @@ pub fn ingest(config: Config) -> Result<u8, CliError> {
             "the message on standard input is empty; it was recorded and will not be retried"
                 .into(),
         ));
+    }
+    Ok(exit::OK)
+}
+
+/// `coachmail requeue ID`: a quarantined message back where it is read
+/// again — its Maildir file into `new/`; kept bytes into the Maildir, or
+/// applied at once when replies do not come from a Maildir. Its failure
+/// count starts again.
+pub fn requeue(config: Config, id: i64) -> Result<u8, CliError> {
+    let missing = || {
+        CliError::Usage(format!(
+            "there is no quarantined message {id}; `coachmail status` lists them"
+        ))
+    };
+    if !config.service.database.exists() {
+        return Err(missing());
+    }
+    let mut store = daemon::open_store(&config)?;
+    let crate::store::QuarantinedMessage { entry: q, raw } =
+        store.quarantined_message(id)?.ok_or_else(missing)?;
+    let maildir = match &config.inbound {
+        crate::config::Inbound::Maildir { dir } => Some(crate::inbound::Maildir::open(dir)?),
+        _ => None,
+    };
+    match (&q.file, raw, maildir) {
+        (Some(file), None, Some(inbox)) => {
+            let path = inbox.requeue(file)?;
+            store.release_quarantined(id)?;
+            say!(
+                "message {id} is back in {}; the service reads it on its next pass",
+                path.display()
+            )?;
+        }
+        (_, Some(raw), Some(inbox)) => {
+            let unique = format!("requeued.{id}.{}", SystemClock.now().timestamp_millis());
+            let path = inbox.deliver(&unique, &raw)?;
+            store.release_quarantined(id)?;
+            say!(
+                "message {id} is back in {}; the service reads it on its next pass",
+                path.display()
+            )?;
+        }
+        (_, Some(raw), None) => {
+            store.release_quarantined(id)?;
+            let engine = Engine::new(config)?;
+            let receipt = engine.receive(&mut store, &raw, SystemClock.now())?;
+            say!(
+                "message {id} applied ({:?}{})",
+                receipt.kind,
+                if receipt.duplicate {
+                    ", already seen"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        (_, None, _) => {
+            return Err(CliError::Usage(format!(
+                "message {id} came from the Maildir, but inbound.transport is not \"maildir\" any more, or its file is gone from the quarantine folder; put the file into the inbox's new/ by hand"
+            )));
+        }
     }
     Ok(exit::OK)
 }
@@ -348,7 +460,11 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
         runtime.block_on(verify_imap(&reader))?;
         service.spawn_imap(reader)?;
     }
-    runtime.block_on(service.run(&SystemClock, std::time::Duration::from_secs(2), stop.wait()));
+    runtime.block_on(service.run(
+        std::sync::Arc::new(SystemClock),
+        std::time::Duration::from_secs(2),
+        stop.wait(),
+    ));
     Ok(exit::OK)
 }
 
@@ -400,9 +516,42 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
         }
         return Ok(exit::OK);
     }
-    let store = daemon::open_store(&config)?;
-    let outbox = store.outbox_status(now)?;
-    let inbound = store.inbound_summary(now - chrono::Duration::days(7))?;
+    // The machine's trouble with the store: the last fault recorded beside
+    // the database (readable when the database is not), whether the file
+    // can be written now, and whether it opens at all.
+    let last_fault = crate::store::last_store_fault(db);
+    let mut not_writable = crate::store::probe_writable(db);
+    let store = match daemon::open_store(&config) {
+        Ok(store) => Some(store),
+        Err(e) => match e.machine_fault() {
+            Some(class) => {
+                not_writable = not_writable.or(Some(class));
+                match config.service.database_key_env {
+                    None => Store::open_read_only(db).ok(),
+                    Some(_) => None,
+                }
+            }
+            None => return Err(e.into()),
+        },
+    };
+    let age_min = |t: chrono::DateTime<chrono::Utc>| (now - t).num_minutes().max(0);
+    let read = |store: &Store| -> Result<_, crate::store::StoreError> {
+        Ok((
+            Some(store.outbox_status(now)?),
+            store.inbound_summary(now - chrono::Duration::days(7))?,
+            store.quarantined()?,
+        ))
+    };
+    let (outbox, inbound, quarantined) = match store.as_ref().map(read) {
+        Some(Ok(read)) => read,
+        // The machine's trouble (a full disk fails even reads): shown, not fatal.
+        Some(Err(e)) if e.machine_fault().is_some() => {
+            not_writable = not_writable.or(e.machine_fault());
+            (None, Vec::new(), Vec::new())
+        }
+        Some(Err(e)) => return Err(e.into()),
+        None => (None, Vec::new(), Vec::new()),
+    };
     // Replies waiting in the Maildir: how many, and how long the oldest waits.
     let (waiting, oldest_wait) = match &config.inbound {
         crate::config::Inbound::Maildir { dir } => {
@@ -426,27 +575,61 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
         _ => (0, None),
     };
     let stuck = oldest_wait.is_some_and(|m| m >= WAITING_TOO_LONG_MINUTES);
-    let attention = outbox.dead_total > 0 || stuck;
-    let next = next_sends(&config, &store, now)?;
+    let dead_total = outbox.as_ref().map_or(0, |o| o.dead_total);
+    let attention = dead_total > 0
+        || stuck
+        || !quarantined.is_empty()
+        || last_fault.is_some()
+        || not_writable.is_some()
+        || outbox.is_none();
+    // The next sends, when the store could be read.
+    let next = match &store {
+        Some(store) => next_sends(&config, store, now).unwrap_or_default(),
+        None => Vec::new(),
+    };
     if json {
-        let dead: Vec<_> = outbox
-            .dead
+        let outbox = outbox.map(|outbox| {
+            let dead: Vec<_> = outbox
+                .dead
+                .iter()
+                .map(|(key, class, at)| serde_json::json!({"key": key, "class": class, "at": at}))
+                .collect();
+            serde_json::json!({
+                "pending": outbox.pending,
+                "due": outbox.due,
+                "oldest_pending_at": outbox.oldest_pending_at,
+                "dead_letters": outbox.dead_total,
+                "dead": dead,
+            })
+        });
+        let quarantine: Vec<_> = quarantined
             .iter()
-            .map(|(key, class, at)| serde_json::json!({"key": key, "class": class, "at": at}))
+            .map(|q| {
+                serde_json::json!({
+                    "id": q.id,
+                    "source": q.source,
+                    "reason": q.reason,
+                    "attempts": q.attempts,
+                    "quarantined_at": q.quarantined_at,
+                    "age_minutes": age_min(q.quarantined_at),
+                })
+            })
             .collect();
         say!(
             "{}",
             serde_json::json!({
                 "database": db.display().to_string(),
                 "attention": attention,
-                "outbox": {
-                    "pending": outbox.pending,
-                    "due": outbox.due,
-                    "oldest_pending_at": outbox.oldest_pending_at,
-                    "dead_letters": outbox.dead_total,
-                    "dead": dead,
+                "store": {
+                    "readable": outbox.is_some(),
+                    "not_writable": not_writable,
+                    "last_error": last_fault.as_ref().map(|(at, class)| serde_json::json!({
+                        "class": class, "at": at, "age_minutes": age_min(*at),
+                    })),
                 },
+                "outbox": outbox,
                 "inbox": { "waiting": waiting, "oldest_waiting_minutes": oldest_wait },
+                "quarantine": quarantine,
                 "inbound_last_7_days": inbound,
                 "next_sends": next
                     .iter()
@@ -455,18 +638,46 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
             })
         )?;
     } else {
-        say!("pending: {} ({} due now)", outbox.pending, outbox.due)?;
-        match outbox.oldest_pending_at {
-            Some(t) => say!("oldest pending: {}", t.format("%Y-%m-%d %H:%M UTC"))?,
-            None => say!("oldest pending: -")?,
+        match (&last_fault, not_writable) {
+            (None, None) => say!("store: ok")?,
+            (Some((at, class)), _) => say!(
+                "store: last error {class}, {} min ago ({}){}",
+                age_min(*at),
+                at.format("%Y-%m-%d %H:%M UTC"),
+                not_writable
+                    .map(|c| format!("; not writable now: {c}"))
+                    .unwrap_or_default()
+            )?,
+            (None, Some(class)) => say!("store: not writable now: {class}")?,
         }
-        say!("dead letters: {}", outbox.dead_total)?;
-        for (key, class, at) in &outbox.dead {
-            say!("  {key}  {class}  {}", at.format("%Y-%m-%d %H:%M UTC"))?;
+        match &outbox {
+            Some(outbox) => {
+                say!("pending: {} ({} due now)", outbox.pending, outbox.due)?;
+                match outbox.oldest_pending_at {
+                    Some(t) => say!("oldest pending: {}", t.format("%Y-%m-%d %H:%M UTC"))?,
+                    None => say!("oldest pending: -")?,
+                }
+                say!("dead letters: {}", outbox.dead_total)?;
+                for (key, class, at) in &outbox.dead {
+                    say!("  {key}  {class}  {}", at.format("%Y-%m-%d %H:%M UTC"))?;
+                }
+            }
+            None => say!("pending: unknown (the database cannot be read)")?,
         }
         match oldest_wait {
             Some(m) => say!("waiting in the inbox: {waiting} (oldest {m} min)")?,
             None => say!("waiting in the inbox: {waiting}")?,
+        }
+        say!("quarantined: {}", quarantined.len())?;
+        for q in &quarantined {
+            say!(
+                "  {:>5}  {:<7}  {:<6}  {} tries  {} min ago",
+                q.id,
+                q.source,
+                q.reason,
+                q.attempts,
+                age_min(q.quarantined_at)
+            )?;
         }
         say!("next sends:")?;
         if next.is_empty() {
@@ -497,6 +708,17 @@ pub fn status(config: Config, json: bool) -> Result<u8, CliError> {
             say!(
                 "attention: replies have waited {} min or more; check the log for the store or inbox error",
                 WAITING_TOO_LONG_MINUTES
+            )?;
+        }
+        if !quarantined.is_empty() {
+            say!(
+                "attention: quarantined messages failed every try; fix the cause (the log says it), then `coachmail requeue ID`"
+            )?;
+        }
+        if last_fault.is_some() || not_writable.is_some() {
+            say!(
+                "attention: the store cannot be written; free disk space or fix the permissions of {}",
+                db.display()
             )?;
         }
     }

@@ -11,6 +11,7 @@
 //! * `tick` — what is due at `now` → forms, reminders, digests queued.
 //! * `receive` — one inbound message → stored effects and its answer.
 //! * [`pm_commands`] — one file per PM command (`trend`, `pause`, …).
+//! * `budget` — the one way an email becomes queued bytes, under 1 MB.
 
 use chrono::{DateTime, Utc};
 
@@ -23,8 +24,11 @@ use crate::store::{NewOutbound, Store, StoreError, Tx};
 use crate::understand::{Kind, LookupError};
 use crate::week::Week;
 
+mod budget;
 pub mod pm_commands;
 mod receive;
+
+pub use budget::{CUT_TEXT, MAX_EMAIL_BYTES};
 
 pub use receive::dedup_key_of;
 mod tick;
@@ -216,7 +220,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let mut email = email.clone();
         email.message_id = self.message_id()?;
-        let bytes = email.to_bytes()?;
+        let bytes = budget::sendable_bytes(&email)?;
         let key = format!("{kind}:{dedup_key}");
         Ok(enqueue(tx, &key, kind, pm, &pm.email, &bytes, now)?)
     }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{debug, info};
 
-use super::{Engine, EngineError, enqueue};
+use super::{Engine, EngineError, budget, enqueue};
 use crate::analysis;
 use crate::config::Pm;
 use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, SkillView};
@@ -85,7 +85,7 @@ impl Engine {
             .renderer
             .form(&self.form_view(pm, week, &reply_key, now))?;
         email.message_id = self.message_id()?;
-        let bytes = email.to_bytes()?;
+        let bytes = budget::sendable_bytes(&email)?;
         store.write(|tx| -> Result<bool, EngineError> {
             tx.record_form(&pm.key, week, &reply_key, &email.message_id, now)?;
             Ok(enqueue(tx, key, "form", pm, &pm.email, &bytes, now)?)
@@ -111,7 +111,7 @@ impl Engine {
         email.in_reply_to = form_id.clone();
         email.references = form_id.into_iter().collect();
         email.message_id = self.message_id()?;
-        let bytes = email.to_bytes()?;
+        let bytes = budget::sendable_bytes(&email)?;
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "reminder", pm, &pm.email, &bytes, now)?)
         })
@@ -202,7 +202,7 @@ impl Engine {
             date: now,
         })?;
         email.message_id = self.message_id()?;
-        let bytes = email.to_bytes()?;
+        let bytes = budget::sendable_bytes(&email)?;
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
         })

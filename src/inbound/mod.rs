@@ -2,7 +2,10 @@
 //!
 //! Owns reading raw messages and acknowledging them to their source. A
 //! message is acknowledged (Maildir `new/` → `cur/`) only after the caller
-//! says its effects are committed. Never interprets a message.
+//! says its effects are committed. A message whose handling keeps failing
+//! is moved, when the caller says so, to the Maildir's quarantine folder
+//! ([`QUARANTINE_FOLDER`]), and back with `requeue`. Never interprets a
+//! message.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -154,6 +157,85 @@ impl Maildir {
     }
 }
 
+/// The Maildir++ sub-folder quarantined messages are kept in, beside
+/// `new/`, `cur/` and `tmp/`: IMAP servers such as Dovecot show it as a
+/// folder named "Quarantine", and the service never reads it.
+pub const QUARANTINE_FOLDER: &str = ".Quarantine";
+
+impl MaildirMessage {
+    /// The file name without its Maildir flags (`:2,…`).
+    pub fn base_name(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.split(":2,").next().unwrap_or(&name).to_string()
+    }
+}
+
+impl Maildir {
+    /// Moves a message that keeps failing out of `new/`, into the
+    /// quarantine folder's `cur/` (unseen); returns its file name there.
+    pub fn quarantine(&self, msg: &MaildirMessage) -> Result<String, InboundError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let err = |source| InboundError::Maildir {
+            dir: self.dir.clone(),
+            source,
+        };
+        let folder = self.dir.join(QUARANTINE_FOLDER);
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(folder.join(sub))
+                .map_err(err)?;
+        }
+        let name = format!("{}:2,", msg.base_name());
+        std::fs::rename(&msg.path, folder.join("cur").join(&name)).map_err(err)?;
+        Ok(name)
+    }
+
+    /// Puts a quarantined message (by its file name, with or without its
+    /// Maildir flags) back into `new/`, to be read again on the next pass.
+    pub fn requeue(&self, file: &str) -> Result<PathBuf, InboundError> {
+        let err = |source| InboundError::Maildir {
+            dir: self.dir.clone(),
+            source,
+        };
+        // A file name from the database, never a path.
+        if file.is_empty() || file.contains('/') || file.starts_with('.') {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a quarantined file name",
+            )));
+        }
+        let base = file.split(":2,").next().unwrap_or(file);
+        let cur = self.dir.join(QUARANTINE_FOLDER).join("cur");
+        // The flags may have changed (an IMAP client marked it seen).
+        let from = std::fs::read_dir(&cur)
+            .map_err(err)?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .is_some_and(|n| n.split(":2,").next() == Some(base))
+            })
+            .unwrap_or_else(|| cur.join(file));
+        let to = self.dir.join("new").join(base);
+        std::fs::rename(&from, &to).map_err(err)?;
+        Ok(to)
+    }
+
+    /// How many messages wait in the quarantine folder.
+    pub fn quarantined_files(&self) -> usize {
+        std::fs::read_dir(self.dir.join(QUARANTINE_FOLDER).join("cur"))
+            .map(|d| d.flatten().count())
+            .unwrap_or(0)
+    }
+}
+
 /// Reads at most `limit + 1` bytes from `r`.
 pub fn read_bounded(r: impl Read, limit: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
@@ -184,6 +266,23 @@ mod tests {
         md.acknowledge(&pending[0]).unwrap();
         assert_eq!(md.pending().unwrap(), vec![pending[1].clone()]);
         assert!(md.dir().join("cur/1700000000.1.host:2,S").exists());
+    }
+
+    #[test]
+    fn a_quarantined_message_leaves_new_and_comes_back_on_requeue() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = Maildir::open(&dir.path().join("inbox")).unwrap();
+        md.deliver("1700000000.1.host", b"Subject: a\r\n\r\nx")
+            .unwrap();
+        let msg = md.pending().unwrap().remove(0);
+        let name = md.quarantine(&msg).unwrap();
+        assert!(md.pending().unwrap().is_empty());
+        assert_eq!(md.quarantined_files(), 1);
+        assert!(md.requeue("../../etc/passwd").is_err());
+        assert_eq!(name, "1700000000.1.host:2,");
+        md.requeue("1700000000.1.host").unwrap();
+        assert_eq!(md.pending().unwrap()[0].base_name(), "1700000000.1.host");
+        assert_eq!(md.quarantined_files(), 0);
     }
 
     #[test]

@@ -284,6 +284,29 @@ pub fn after_failure(
     }
 }
 
+/// The store as the worker reaches it: owned by the caller's loop
+/// (`&Store`), or shared behind a lock by a worker on its own task
+/// (`Mutex<Store>`, its own connection). The lock is held only for one
+/// read or one write, never across a send.
+pub trait OutboxStore {
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T;
+}
+
+impl OutboxStore for Store {
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(self)
+    }
+}
+
+impl OutboxStore for Mutex<Store> {
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        // A panic elsewhere cannot leave a half-done write behind (each
+        // write is one transaction), so a poisoned lock is still sound.
+        let store = self.lock().unwrap_or_else(|p| p.into_inner());
+        f(&store)
+    }
+}
+
 /// Delivers up to `limit` outbox rows that are due at `now`, up to
 /// [`Transport::concurrency`] at once, and records each outcome as its send
 /// finishes. Each row is sent once per pass and recorded once; a row is
@@ -291,14 +314,14 @@ pub fn after_failure(
 /// sends it again on restart, which the file transport absorbs (same file)
 /// and SMTP tolerates (the same Message-ID, so clients show it once).
 pub async fn deliver_due(
-    store: &Store,
+    store: &impl OutboxStore,
     transport: &dyn Transport,
     from: &str,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Delivered, StoreError> {
     let mut done = Delivered::default();
-    let rows = store.next_due_outbound(now, limit)?;
+    let rows = store.with_store(|s| s.next_due_outbound(now, limit))?;
     let sends = futures_util::stream::iter(rows.into_iter().map(|row| {
         let parcel = Parcel {
             id: row.id,
@@ -315,7 +338,7 @@ pub async fn deliver_due(
     .buffer_unordered(transport.concurrency().max(1));
     tokio::pin!(sends);
     while let Some((id, attempts, result)) = sends.next().await {
-        record(store, id, attempts, result, now, &mut done)?;
+        store.with_store(|s| record(s, id, attempts, result, now, &mut done))?;
     }
     Ok(done)
 }

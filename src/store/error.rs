@@ -132,6 +132,40 @@ impl StoreError {
         )
     }
 
+    /// The machine's trouble, when this is one: the disk is full, the
+    /// database or its folder is read-only or not ours to write, I/O
+    /// failed, or another process holds the lock. Such a fault fails every
+    /// message alike and passes when the operator fixes the machine: a
+    /// message is never blamed (quarantined) for it. A short, content-free
+    /// class for logs and `status`.
+    pub fn machine_fault(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Busy { .. } => Some("busy"),
+            StoreError::CreateDir { source, .. }
+            | StoreError::CreateFile { source, .. }
+            | StoreError::BackupFile { source, .. } => Some(io_class(source)),
+            StoreError::Open { source, .. }
+            | StoreError::Migration { source, .. }
+            | StoreError::Backup { source, .. }
+            | StoreError::Sql { source, .. } => match source.sqlite_error_code()? {
+                ErrorCode::DiskFull => Some("disk full"),
+                ErrorCode::ReadOnly => Some("read-only"),
+                ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Some("cannot open"),
+                ErrorCode::SystemIoFailure => Some("I/O error"),
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some("busy"),
+                ErrorCode::DatabaseCorrupt => Some("corrupt"),
+                ErrorCode::OutOfMemory => Some("out of memory"),
+                ErrorCode::FileLockingProtocolFailed => Some("locking failed"),
+                _ => None,
+            },
+            StoreError::TooNew { .. }
+            | StoreError::NotADatabase { .. }
+            | StoreError::WrongKey { .. }
+            | StoreError::EncryptionUnavailable
+            | StoreError::BackupExists { .. } => None,
+        }
+    }
+
     /// Classifies a SQLite error raised while working on `path`.
     pub(crate) fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
         let path = path.to_path_buf();
@@ -142,6 +176,16 @@ impl StoreError {
             return StoreError::NotADatabase { path };
         }
         StoreError::Sql { path, source }
+    }
+}
+
+/// A content-free class of a file-system error.
+fn io_class(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => "disk full",
+        io::ErrorKind::ReadOnlyFilesystem => "read-only",
+        io::ErrorKind::PermissionDenied => "cannot open",
+        _ => "I/O error",
     }
 }
 

@@ -11,17 +11,21 @@
 //! * `schema` — migrations in `PRAGMA user_version`.
 //! * `roster` — coaches, PMs and pairings synced from config, history kept.
 //! * `replies` — forms sent, inbound log, raw messages, answers, notes.
+//! * `health` — the last machine fault, in a file beside the database.
 //! * `imap` — the IMAP reader's position (UIDVALIDITY, last UID) per mailbox.
 //! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
 //! * `privacy` — pauses, skips, events, forget tokens, forget, purge, export.
+//! * `quarantine` — inbound messages that keep failing: attempts, quarantine.
 //!
 //! Times are stored as UTC milliseconds, weeks as `2026-W48` text.
 
 mod error;
 mod facts;
+mod health;
 mod imap;
 mod outbox;
 mod privacy;
+mod quarantine;
 mod replies;
 mod report;
 mod roster;
@@ -45,9 +49,14 @@ use crate::week::Week;
 pub use crate::schedule::Pause;
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
+pub use health::{
+    clear_store_fault, health_path, last_store_fault, prepare_health, probe_writable,
+    record_store_fault,
+};
 pub use imap::ImapPosition;
 pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, NoteRow};
+pub use quarantine::{FailureCount, InboundFailure, Quarantined, QuarantinedMessage};
 pub use replies::{AnswerRow, FormRow, InboundRecord};
 pub use report::InboundCount;
 pub use roster::{Pairing, RosterChanges};
@@ -95,21 +104,11 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        // SQLite gives -wal/-shm the main file's mode: before (a read-only
+        // reader may have left them read-only while the file was) and after.
+        tighten_side_files(path)?;
         let store = Store::setup(conn, path.to_path_buf(), key)?;
-        // SQLite gives -wal/-shm the main file's mode; make sure anyway.
-        for suffix in ["-wal", "-shm"] {
-            let mut side = path.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
-            if side.exists() {
-                std::fs::set_permissions(&side, Permissions::from_mode(0o600)).map_err(
-                    |source| StoreError::CreateFile {
-                        path: side.clone(),
-                        source,
-                    },
-                )?;
-            }
-        }
+        tighten_side_files(path)?;
         Ok(store)
     }
 
@@ -190,6 +189,35 @@ impl Store {
     #[cfg(not(feature = "sqlcipher"))]
     fn apply_key(&mut self, _key: &str) -> Result<(), StoreError> {
         Err(StoreError::EncryptionUnavailable)
+    }
+
+    /// A second connection to the same database file, with the same key:
+    /// for a worker on its own task (the outbox courier). SQLite
+    /// serialises the two connections' writes; each holds the write lock
+    /// for one short transaction. Refused for a database in memory.
+    pub fn reopen(&self) -> Result<Store, StoreError> {
+        if self.path == Path::new(":memory:") {
+            return Err(StoreError::Open {
+                path: self.path.clone(),
+                source: rusqlite::Error::InvalidPath(self.path.clone()),
+            });
+        }
+        // Never through `prepare_file`: opening and closing the file outside
+        // SQLite would drop this process's POSIX locks on it (they belong to
+        // the process, not the descriptor), and another process would then
+        // take itself for the last reader and delete the WAL this one still
+        // writes to. SQLite shares its own descriptors between connections.
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|source| StoreError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
+        Store::setup(conn, self.path.clone(), self.key.as_deref())
     }
 
     /// The database file (`:memory:` in memory).
@@ -296,6 +324,24 @@ impl Tx<'_> {
     pub fn rollback(self) -> Result<(), StoreError> {
         self.tx.rollback().at(self.path)
     }
+}
+
+/// Gives the WAL and shared-memory files beside the database mode 0600.
+fn tighten_side_files(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        if side.exists() {
+            std::fs::set_permissions(&side, Permissions::from_mode(0o600)).map_err(|source| {
+                StoreError::CreateFile {
+                    path: side.clone(),
+                    source,
+                }
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the parent folder (0700) and the file (0600) before SQLite does,

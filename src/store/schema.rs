@@ -220,6 +220,27 @@ CREATE TABLE history_shares (
     PRIMARY KEY (pm, coach)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 6: inbound messages whose handling failed for a reason of their own
+    // (a panic, an error that is not the machine's): attempts counted per
+    // message (the hash of its bytes), quarantined after too many. The raw
+    // bytes are kept only for a quarantined message with no file of its
+    // own (`ingest`, IMAP), so `requeue` can put it back.
+    r#"
+CREATE TABLE inbound_failures (
+    id              INTEGER PRIMARY KEY,
+    msg_hash        TEXT NOT NULL UNIQUE,
+    source          TEXT NOT NULL CHECK (source IN ('maildir', 'ingest', 'imap')),
+    file            TEXT,
+    attempts        INTEGER NOT NULL,
+    reason          TEXT NOT NULL,
+    first_at        INTEGER NOT NULL,
+    last_at         INTEGER NOT NULL,
+    quarantined_at  INTEGER,
+    raw             BLOB
+) STRICT;
+CREATE INDEX inbound_failures_quarantined ON inbound_failures(quarantined_at)
+    WHERE quarantined_at IS NOT NULL;
+"#,
 ];
 
 /// The schema version this binary writes.
