@@ -760,6 +760,8 @@ fn a_coach_replying_to_a_digest_gets_one_short_answer_and_nothing_is_stored() {
         "{}",
         answer.text
     );
+    // No link offers the coach PM commands.
+    assert!(!answer.html.contains("mailto:"), "{}", answer.html);
     // The answer names no PM, and no word of the coach's is kept.
     assert!(!answer.text.contains("Alice") && !answer.html.contains("Alice"));
     assert_eq!(h.rows_about("notes", "alice"), 0);

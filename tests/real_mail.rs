@@ -812,3 +812,43 @@ fn rig_seen_all(env: &MailEnv) -> bool {
         .map(|d| d.count() == 0)
         .unwrap_or(true)
 }
+
+#[tokio::test]
+async fn over_imap_processed_mail_past_retention_is_deleted_and_newer_mail_stays() {
+    let Some(env) = MailEnv::load() else { return };
+    let _turn = SERVERS.lock().await;
+    env.empty_service_mailbox();
+    let tag = unique_tag("retention");
+    // Two processed (\Seen) messages in the service mailbox: one that
+    // arrived 40 days ago (Dovecot's arrival date is the file's time), one
+    // today. Retention is 30 days.
+    let cur = env.maildir("pulse").join("cur");
+    std::fs::create_dir_all(&cur).unwrap();
+    for (name, age_days) in [("old", 40u64), ("new", 0)] {
+        let path = cur.join(format!("{}.{tag}{name}.host:2,S", 1_700_000_000 + age_days));
+        std::fs::write(
+            &path,
+            format!(
+                "From: someone@example.net\r\nTo: pulse@example.org\r\nSubject: {tag}-{name}\r\nMessage-ID: <{tag}-{name}@x>\r\n\r\nhello\r\n"
+            ),
+        )
+        .unwrap();
+        let when = std::time::SystemTime::now() - StdDuration::from_secs(age_days * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+    let mut rig = Rig::start(&env, "retention", true);
+    let gone = |needle: &str| service_files_holding(&env, needle) == 0;
+    assert!(
+        rig.pass_until(15, |_| gone(&format!("{tag}-old"))).await,
+        "the message past retention is still on the server"
+    );
+    assert!(
+        !gone(&format!("{tag}-new")),
+        "the recent message was deleted"
+    );
+}
