@@ -781,6 +781,10 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
     let n = prefix.chars().count();
     let end = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    // An ASCII head folds to ASCII: never a prefix with other letters.
+    if !prefix.is_ascii() && s.as_bytes()[..end].is_ascii() {
+        return None;
+    }
     if s[..end].chars().count() == n && fold_eq(&s[..end], prefix) {
         Some(&s[end..])
     } else {
@@ -883,7 +887,7 @@ fn number_word_value(folded: &[u8]) -> Option<u8> {
     BY_LEN
         .get(folded.len())?
         .iter()
-        .find(|(w, _)| w.as_bytes() == folded)
+        .find(|(w, _)| w.bytes().zip(folded).all(|(a, b)| a == *b))
         .map(|(_, n)| *n)
 }
 
@@ -1188,38 +1192,43 @@ fn normalize_line(line: &str) -> std::borrow::Cow<'_, str> {
 /// (after a separator, a space or a cell border), so a line without one is
 /// a note and costs one pass to skip.
 fn may_hold_value(s: &str) -> bool {
-    let mut chars = s.char_indices().peekable();
+    // Signs first (one cheap pass), then words.
     let mut after_letter = false;
-    while let Some((i, c)) = chars.next() {
-        if c.is_alphabetic() {
-            if after_letter {
-                continue;
-            }
-            let mut end = s.len();
-            while let Some(&(j, d)) = chars.peek() {
-                if !d.is_alphabetic() {
-                    end = j;
-                    break;
-                }
-                chars.next();
-            }
-            let word = &s[i..end];
-            if ["n", "na", "skip", "skipped"]
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(word))
-                || number_word(word).is_some()
-            {
-                return true;
-            }
-            after_letter = true;
-            continue;
-        }
+    for c in s.chars() {
         if !after_letter
             && (c.is_ascii_digit() || matches!(c, '?' | '-' | '–' | '—') || star(c).is_some())
         {
             return true;
         }
-        after_letter = false;
+        after_letter = c.is_alphabetic();
+    }
+    let mut chars = s.char_indices().peekable();
+    let mut after_letter = false;
+    while let Some((i, c)) = chars.next() {
+        if !c.is_alphabetic() {
+            after_letter = false;
+            continue;
+        }
+        if after_letter {
+            continue;
+        }
+        after_letter = true;
+        let mut end = s.len();
+        while let Some(&(j, d)) = chars.peek() {
+            if !d.is_alphabetic() {
+                end = j;
+                break;
+            }
+            chars.next();
+        }
+        let word = &s[i..end];
+        if ["n", "na", "skip", "skipped"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(word))
+            || number_word(word).is_some()
+        {
+            return true;
+        }
     }
     false
 }
@@ -1443,8 +1452,37 @@ fn parse_default(s: &str, lex: &Lexicon) -> Option<Line> {
         "всё",
         "остальн",
     ];
-    let lower = s.to_lowercase();
-    if !ANCHORS.iter().any(|a| lower.contains(a)) {
+    // Which anchors start with each byte, either case (at most 32 anchors).
+    const BY_FIRST: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < ANCHORS.len() {
+            let b = ANCHORS[i].as_bytes()[0];
+            t[b as usize] |= 1 << i;
+            t[b.to_ascii_uppercase() as usize] |= 1 << i;
+            i += 1;
+        }
+        t
+    };
+    // ASCII lowercases to ASCII: a plain line is scanned as it is.
+    let lower = if s.is_ascii() {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    };
+    let b = lower.as_bytes();
+    let anchored = (0..b.len()).any(|i| {
+        let mut m = BY_FIRST[usize::from(b[i])];
+        while m != 0 {
+            let a = ANCHORS[m.trailing_zeros() as usize].as_bytes();
+            m &= m - 1;
+            if b.len() - i >= a.len() && b[i..i + a.len()].eq_ignore_ascii_case(a) {
+                return true;
+            }
+        }
+        false
+    });
+    if !anchored {
         return None;
     }
     let (head, tail) = match find_except(s) {
