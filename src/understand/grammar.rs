@@ -760,6 +760,14 @@ fn star(c: char) -> Option<bool> {
 /// `s` starts with `prefix` (folded, lowercase), ignoring case and accents;
 /// the rest of `s` after it.
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    // A leading ASCII letter stays itself (lowercased) when folded: the
+    // first bytes must agree.
+    if let (Some(a), Some(b)) = (s.as_bytes().first(), prefix.as_bytes().first())
+        && a.is_ascii()
+        && !a.eq_ignore_ascii_case(b)
+    {
+        return None;
+    }
     if prefix.is_ascii() {
         let head = s.get(..prefix.len());
         if let Some(head) = head
@@ -1359,9 +1367,70 @@ fn parse_many(s: &str, lex: &Lexicon) -> Option<Line> {
     (answers >= 2).then_some(Line::Many(lines))
 }
 
+/// A cheap gate: every default phrase holds one of these (checked by a
+/// test), lowercase.
+const ANCHORS: &[&str] = &[
+    "all",
+    "every",
+    "board",
+    "rest",
+    "other",
+    "partout",
+    "tout",
+    "berall",
+    "alles",
+    "todo",
+    "tutto",
+    "tudo",
+    "overal",
+    "wszystk",
+    "reszt",
+    "все",
+    "всё",
+    "остальн",
+];
+/// Which [`ANCHORS`] start with each byte, either case (at most 32).
+const ANCHOR_BY_FIRST: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < ANCHORS.len() {
+        let b = ANCHORS[i].as_bytes()[0];
+        t[b as usize] |= 1 << i;
+        t[b.to_ascii_uppercase() as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `s` holds one of the [`ANCHORS`], ignoring ASCII case.
+fn has_anchor(s: &str) -> bool {
+    let b = s.as_bytes();
+    (0..b.len()).any(|i| {
+        let mut m = ANCHOR_BY_FIRST[usize::from(b[i])];
+        while m != 0 {
+            let a = ANCHORS[m.trailing_zeros() as usize].as_bytes();
+            m &= m - 1;
+            if b.len() - i >= a.len() && b[i..i + a.len()].eq_ignore_ascii_case(a) {
+                return true;
+            }
+        }
+        false
+    })
+}
+
 /// `4 across the board`, `everything else 4`, `3 partout`: a default value.
 fn default_value(s: &str) -> Option<Value> {
     let t = s.trim().trim_end_matches(['.', '!', ',', ';', ':']).trim();
+    // Each phrase is matched folded, and holds an anchor: without one in
+    // the folded text, none can match.
+    let anchored = if t.is_ascii() {
+        has_anchor(t)
+    } else {
+        has_anchor(&fold(t))
+    };
+    if !anchored {
+        return None;
+    }
     for p in DEFAULT_AFTER {
         if let Some(head) = strip_suffix_ci(t, p)
             && head.ends_with(' ')
@@ -1431,57 +1500,12 @@ fn find_except(s: &str) -> Option<(usize, usize)> {
 /// `4 across the board, except data which is a 2`: the default, then its
 /// exceptions (each an answer; `data and tech 2` gives both skills a 2).
 fn parse_default(s: &str, lex: &Lexicon) -> Option<Line> {
-    // A cheap gate: every default phrase holds one of these.
-    const ANCHORS: &[&str] = &[
-        "all",
-        "every",
-        "board",
-        "rest",
-        "other",
-        "partout",
-        "tout",
-        "berall",
-        "alles",
-        "todo",
-        "tutto",
-        "tudo",
-        "overal",
-        "wszystk",
-        "reszt",
-        "все",
-        "всё",
-        "остальн",
-    ];
-    // Which anchors start with each byte, either case (at most 32 anchors).
-    const BY_FIRST: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < ANCHORS.len() {
-            let b = ANCHORS[i].as_bytes()[0];
-            t[b as usize] |= 1 << i;
-            t[b.to_ascii_uppercase() as usize] |= 1 << i;
-            i += 1;
-        }
-        t
-    };
     // ASCII lowercases to ASCII: a plain line is scanned as it is.
-    let lower = if s.is_ascii() {
-        std::borrow::Cow::Borrowed(s)
+    let anchored = if s.is_ascii() {
+        has_anchor(s)
     } else {
-        std::borrow::Cow::Owned(s.to_lowercase())
+        has_anchor(&s.to_lowercase())
     };
-    let b = lower.as_bytes();
-    let anchored = (0..b.len()).any(|i| {
-        let mut m = BY_FIRST[usize::from(b[i])];
-        while m != 0 {
-            let a = ANCHORS[m.trailing_zeros() as usize].as_bytes();
-            m &= m - 1;
-            if b.len() - i >= a.len() && b[i..i + a.len()].eq_ignore_ascii_case(a) {
-                return true;
-            }
-        }
-        false
-    });
     if !anchored {
         return None;
     }
@@ -2204,6 +2228,13 @@ mod tests {
         match parse_line("D: 4", &lex(), None) {
             Line::Problem { reason } => assert!(reason.contains("could be"), "{reason}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_default_phrase_holds_an_anchor() {
+        for p in DEFAULT_AFTER.iter().chain(DEFAULT_BEFORE) {
+            assert!(has_anchor(&fold(p)), "{p}");
         }
     }
 

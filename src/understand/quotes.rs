@@ -530,6 +530,14 @@ const PLATFORMS: &[&str] = &["ios", "android", "iphone", "ipad", "windows", "mac
 /// through [`plain`].
 fn is_mobile_footer(s: &str) -> bool {
     let s = s.trim_end_matches(['.', '!']);
+    // Every footer starts or ends with one of these: a cheap first test.
+    if !(FOOTER_STARTS.iter().any(|p| s.starts_with(p))
+        || GET_APP.iter().any(|(get, _)| s.starts_with(get))
+        || s.ends_with("から送信")
+        || s.ends_with("gesendet"))
+    {
+        return false;
+    }
     if s.is_empty() || s.chars().count() > 140 {
         return false;
     }
