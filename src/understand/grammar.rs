@@ -157,7 +157,7 @@ impl Lexicon {
     /// word-by-word prefix (`Comm`, `Stakeholder`, `Tech fluency`).
     pub fn resolve(&self, label: &str) -> Resolved {
         let label = label.trim();
-        if !label.contains(['(', '/']) {
+        if !(label.contains('(') || label.contains('/')) {
             return self.resolve_words(&normalize_skill_name(label));
         }
         let folded = fold(label);
@@ -987,7 +987,7 @@ fn strip_decoration(line: &str) -> std::borrow::Cow<'_, str> {
             break;
         }
     }
-    if s.contains(['*', '\u{200b}']) {
+    if s.contains('*') || s.contains('\u{200b}') {
         std::borrow::Cow::Owned(s.replace(['*', '\u{200b}'], ""))
     } else {
         std::borrow::Cow::Borrowed(s)
@@ -1279,7 +1279,7 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
 /// `Product strategy │ 4`, `| Data | 3 |`, `Delivery\t4\tshipped`: a table
 /// row of a skill cell and a score cell (and perhaps a comment cell).
 fn parse_table_row(s: &str, lex: &Lexicon) -> Option<Line> {
-    if !s.contains(['│', '|', '\t', '┃']) {
+    if !(s.contains('|') || s.contains('\t') || s.contains('│') || s.contains('┃')) {
         return None;
     }
     let cells: Vec<&str> = s
@@ -1305,7 +1305,7 @@ fn parse_table_row(s: &str, lex: &Lexicon) -> Option<Line> {
 /// or brackets). Counts only when two or more parts are answers; a part
 /// that is not one is the comment of the answer before it.
 fn parse_many(s: &str, lex: &Lexicon) -> Option<Line> {
-    if !s.contains([',', ';']) {
+    if !(s.contains(',') || s.contains(';')) {
         return None;
     }
     let mut parts: Vec<&str> = Vec::new();

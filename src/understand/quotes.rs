@@ -345,18 +345,23 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
     let t = line.trim();
     // Every header has a colon, starts with a rule, or is followed by the
     // colon-ended second half of a wrapped attribution: a cheap first test.
-    let next_ends_colon = lines
-        .get(i + 1)
-        .is_some_and(|n| n.trim_end().ends_with([':', '：']));
+    let next_ends_colon = || {
+        lines
+            .get(i + 1)
+            .is_some_and(|n| n.trim_end().ends_with([':', '：']))
+    };
     let bare = t.trim_matches(['*', ' ']);
-    let next_is_address = lines
-        .get(i + 1)
-        .is_some_and(|n| n.contains('@') && n.trim_end().ends_with([':', '：', '>']));
+    let next_is_address = || {
+        lines
+            .get(i + 1)
+            .is_some_and(|n| n.contains('@') && n.trim_end().ends_with([':', '：', '>']))
+    };
     if t.is_empty()
-        || !(t.contains([':', '：'])
+        || !(t.contains(':')
+            || t.contains('：')
             || bare.starts_with(['-', '_'])
-            || next_ends_colon
-            || next_is_address
+            || next_ends_colon()
+            || next_is_address()
             || bare.len() > 8 && bare.as_bytes()[..4].iter().all(u8::is_ascii_digit))
     {
         return None;
