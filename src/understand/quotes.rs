@@ -451,6 +451,10 @@ fn is_date_first_attribution(s: &str) -> bool {
 /// A skill prompt from the form: `Product strategy (strategy):` and what
 /// follows its colon (the form's answer line, read back).
 fn prompt_parts(content: &str) -> Option<(&str, &str)> {
+    // Every prompt holds `(key)`: most lines have no `)` at all.
+    if !content.as_bytes().contains(&b')') {
+        return None;
+    }
     read_answer_line(content)
 }
 
