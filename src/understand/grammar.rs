@@ -30,7 +30,7 @@ use std::rc::Rc;
 use unicode_normalization::UnicodeNormalization;
 
 use super::Invalid;
-use super::text::OwnLine;
+use super::text::{OwnLine, fold_eq};
 pub use super::text::{collapse, fold};
 use crate::framework::{Framework, normalize_skill_name};
 
@@ -157,7 +157,7 @@ impl Lexicon {
     /// word-by-word prefix (`Comm`, `Stakeholder`, `Tech fluency`).
     pub fn resolve(&self, label: &str) -> Resolved {
         let label = label.trim();
-        if !label.contains(['(', '/']) {
+        if !(label.contains('(') || label.contains('/')) {
             return self.resolve_words(&normalize_skill_name(label));
         }
         let folded = fold(label);
@@ -760,6 +760,14 @@ fn star(c: char) -> Option<bool> {
 /// `s` starts with `prefix` (folded, lowercase), ignoring case and accents;
 /// the rest of `s` after it.
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    // A leading ASCII letter stays itself (lowercased) when folded: the
+    // first bytes must agree.
+    if let (Some(a), Some(b)) = (s.as_bytes().first(), prefix.as_bytes().first())
+        && a.is_ascii()
+        && !a.eq_ignore_ascii_case(b)
+    {
+        return None;
+    }
     if prefix.is_ascii() {
         let head = s.get(..prefix.len());
         if let Some(head) = head
@@ -772,10 +780,20 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         if s.len() < prefix.len() || s.is_ascii() {
             return None;
         }
+        // Folding keeps leading ASCII letters in place (lowercased): they
+        // must already match.
+        let ascii = s.bytes().take_while(u8::is_ascii).count().min(prefix.len());
+        if !s.as_bytes()[..ascii].eq_ignore_ascii_case(&prefix.as_bytes()[..ascii]) {
+            return None;
+        }
     }
     let n = prefix.chars().count();
     let end = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
-    if s[..end].chars().count() == n && fold(&s[..end]) == prefix {
+    // An ASCII head folds to ASCII: never a prefix with other letters.
+    if !prefix.is_ascii() && s.as_bytes()[..end].is_ascii() {
+        return None;
+    }
+    if s[..end].chars().count() == n && fold_eq(&s[..end], prefix) {
         Some(&s[end..])
     } else {
         None
@@ -792,13 +810,20 @@ fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     {
         return tail.eq_ignore_ascii_case(suffix).then(|| &s[..start]);
     }
+    // Folding keeps a trailing ASCII letter in place (lowercased).
+    if let (Some(&last), Some(&want)) = (s.as_bytes().last(), suffix.as_bytes().last())
+        && last.is_ascii()
+        && last.to_ascii_lowercase() != want
+    {
+        return None;
+    }
     let n = suffix.chars().count();
     let start = s
         .char_indices()
         .rev()
         .nth(n.checked_sub(1)?)
         .map(|(i, _)| i)?;
-    (fold(&s[start..]) == suffix).then(|| &s[..start])
+    fold_eq(&s[start..], suffix).then(|| &s[..start])
 }
 
 /// Whether `rest` (after a score) leaves it a score: nothing, a comment
@@ -843,14 +868,35 @@ fn number_word(s: &str) -> Option<(u8, &str, &str)> {
     }
     let word = &s[..end];
     let found = if word.is_ascii() {
-        NUMBER_WORDS
-            .iter()
-            .find(|(w, _)| w.len() == word.len() && w.eq_ignore_ascii_case(word))
+        // Lowercased on the stack: every word of a line is tried.
+        let mut buf = [0u8; 24];
+        let lower = &mut buf[..word.len()];
+        lower.copy_from_slice(word.as_bytes());
+        lower.make_ascii_lowercase();
+        number_word_value(lower)
     } else {
-        let f = fold(word);
-        NUMBER_WORDS.iter().find(|(w, _)| *w == f)
+        number_word_value(fold(word).as_bytes())
     };
-    found.map(|(_, n)| (*n, word, &s[end..]))
+    found.map(|n| (n, word, &s[end..]))
+}
+
+/// The value of a folded number word, looked up among the [`NUMBER_WORDS`]
+/// of its length (they are all lowercase and distinct).
+fn number_word_value(folded: &[u8]) -> Option<u8> {
+    static BY_LEN: std::sync::LazyLock<Vec<Vec<(&'static str, u8)>>> =
+        std::sync::LazyLock::new(|| {
+            let longest = NUMBER_WORDS.iter().map(|(w, _)| w.len()).max();
+            let mut by_len = vec![Vec::new(); longest.unwrap_or(0) + 1];
+            for &(w, n) in NUMBER_WORDS {
+                by_len[w.len()].push((w, n));
+            }
+            by_len
+        });
+    BY_LEN
+        .get(folded.len())?
+        .iter()
+        .find(|(w, _)| w.bytes().zip(folded).all(|(a, b)| a == *b))
+        .map(|(_, n)| *n)
 }
 
 /// A number (digits or a word) at the start of `s`, for range detection.
@@ -910,7 +956,7 @@ fn second_number(after: &str) -> Option<(usize, &str)> {
 }
 
 /// Removes bullets, list numbers and emphasis markers around a label.
-fn strip_decoration(line: &str) -> String {
+fn strip_decoration(line: &str) -> std::borrow::Cow<'_, str> {
     let mut s = line.trim();
     loop {
         let before = s;
@@ -941,7 +987,11 @@ fn strip_decoration(line: &str) -> String {
             break;
         }
     }
-    s.replace(['*', '\u{200b}'], "")
+    if s.contains('*') || s.contains('\u{200b}') {
+        std::borrow::Cow::Owned(s.replace(['*', '\u{200b}'], ""))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// Parses a value at the start of `s`: the value and the rest of the line.
@@ -1126,6 +1176,13 @@ fn normalize_line(line: &str) -> std::borrow::Cow<'_, str> {
     if line.is_ascii() {
         return std::borrow::Cow::Borrowed(line);
     }
+    // Already plain: nothing to replace, and in NFKC.
+    if !line.contains(['½', '¼', '¾', '\u{fe0f}', '\u{20e3}'])
+        && unicode_normalization::is_nfkc_quick(line.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
+        return std::borrow::Cow::Borrowed(line);
+    }
     let cleaned: String = line
         .replace('½', ".5")
         .replace('¼', ".25")
@@ -1134,6 +1191,54 @@ fn normalize_line(line: &str) -> std::borrow::Cow<'_, str> {
     // Full-width digits and colons from Asian input methods, narrow and
     // no-break spaces from French typography: compatibility forms → plain.
     std::borrow::Cow::Owned(cleaned.nfkc().collect())
+}
+
+/// Whether `s` holds something [`parse_value`] could read: a digit, `?`, a
+/// dash, a star, or a whole word that is a number word or a skip word, each
+/// at the start of `s` or after a character that is not a letter. Every
+/// answer needs a value, and a value is only ever read where a word starts
+/// (after a separator, a space or a cell border), so a line without one is
+/// a note and costs one pass to skip.
+fn may_hold_value(s: &str) -> bool {
+    // Signs first (one cheap pass), then words.
+    let mut after_letter = false;
+    for c in s.chars() {
+        if !after_letter
+            && (c.is_ascii_digit() || matches!(c, '?' | '-' | '–' | '—') || star(c).is_some())
+        {
+            return true;
+        }
+        after_letter = c.is_alphabetic();
+    }
+    let mut chars = s.char_indices().peekable();
+    let mut after_letter = false;
+    while let Some((i, c)) = chars.next() {
+        if !c.is_alphabetic() {
+            after_letter = false;
+            continue;
+        }
+        if after_letter {
+            continue;
+        }
+        after_letter = true;
+        let mut end = s.len();
+        while let Some(&(j, d)) = chars.peek() {
+            if !d.is_alphabetic() {
+                end = j;
+                break;
+            }
+            chars.next();
+        }
+        let word = &s[i..end];
+        if ["n", "na", "skip", "skipped"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(word))
+            || number_word(word).is_some()
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Classifies one line. `prompt` is the quoted skill prompt the line sits
@@ -1145,7 +1250,7 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
     let line = normalize_line(line);
     let s = strip_decoration(&line);
     let s = s.trim();
-    if s.is_empty() {
+    if s.is_empty() || !may_hold_value(s) {
         return Line::Note;
     }
     if let Some(prompt) = prompt
@@ -1174,7 +1279,7 @@ pub fn parse_line(line: &str, lex: &Lexicon, prompt: Option<&str>) -> Line {
 /// `Product strategy │ 4`, `| Data | 3 |`, `Delivery\t4\tshipped`: a table
 /// row of a skill cell and a score cell (and perhaps a comment cell).
 fn parse_table_row(s: &str, lex: &Lexicon) -> Option<Line> {
-    if !s.contains(['│', '|', '\t', '┃']) {
+    if !(s.contains('|') || s.contains('\t') || s.contains('│') || s.contains('┃')) {
         return None;
     }
     let cells: Vec<&str> = s
@@ -1200,7 +1305,7 @@ fn parse_table_row(s: &str, lex: &Lexicon) -> Option<Line> {
 /// or brackets). Counts only when two or more parts are answers; a part
 /// that is not one is the comment of the answer before it.
 fn parse_many(s: &str, lex: &Lexicon) -> Option<Line> {
-    if !s.contains([',', ';']) {
+    if !(s.contains(',') || s.contains(';')) {
         return None;
     }
     let mut parts: Vec<&str> = Vec::new();
@@ -1262,9 +1367,70 @@ fn parse_many(s: &str, lex: &Lexicon) -> Option<Line> {
     (answers >= 2).then_some(Line::Many(lines))
 }
 
+/// A cheap gate: every default phrase holds one of these (checked by a
+/// test), lowercase.
+const ANCHORS: &[&str] = &[
+    "all",
+    "every",
+    "board",
+    "rest",
+    "other",
+    "partout",
+    "tout",
+    "berall",
+    "alles",
+    "todo",
+    "tutto",
+    "tudo",
+    "overal",
+    "wszystk",
+    "reszt",
+    "все",
+    "всё",
+    "остальн",
+];
+/// Which [`ANCHORS`] start with each byte, either case (at most 32).
+const ANCHOR_BY_FIRST: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < ANCHORS.len() {
+        let b = ANCHORS[i].as_bytes()[0];
+        t[b as usize] |= 1 << i;
+        t[b.to_ascii_uppercase() as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `s` holds one of the [`ANCHORS`], ignoring ASCII case.
+fn has_anchor(s: &str) -> bool {
+    let b = s.as_bytes();
+    (0..b.len()).any(|i| {
+        let mut m = ANCHOR_BY_FIRST[usize::from(b[i])];
+        while m != 0 {
+            let a = ANCHORS[m.trailing_zeros() as usize].as_bytes();
+            m &= m - 1;
+            if b.len() - i >= a.len() && b[i..i + a.len()].eq_ignore_ascii_case(a) {
+                return true;
+            }
+        }
+        false
+    })
+}
+
 /// `4 across the board`, `everything else 4`, `3 partout`: a default value.
 fn default_value(s: &str) -> Option<Value> {
     let t = s.trim().trim_end_matches(['.', '!', ',', ';', ':']).trim();
+    // Each phrase is matched folded, and holds an anchor: without one in
+    // the folded text, none can match.
+    let anchored = if t.is_ascii() {
+        has_anchor(t)
+    } else {
+        has_anchor(&fold(t))
+    };
+    if !anchored {
+        return None;
+    }
     for p in DEFAULT_AFTER {
         if let Some(head) = strip_suffix_ci(t, p)
             && head.ends_with(' ')
@@ -1334,29 +1500,13 @@ fn find_except(s: &str) -> Option<(usize, usize)> {
 /// `4 across the board, except data which is a 2`: the default, then its
 /// exceptions (each an answer; `data and tech 2` gives both skills a 2).
 fn parse_default(s: &str, lex: &Lexicon) -> Option<Line> {
-    // A cheap gate: every default phrase holds one of these.
-    const ANCHORS: &[&str] = &[
-        "all",
-        "every",
-        "board",
-        "rest",
-        "other",
-        "partout",
-        "tout",
-        "berall",
-        "alles",
-        "todo",
-        "tutto",
-        "tudo",
-        "overal",
-        "wszystk",
-        "reszt",
-        "все",
-        "всё",
-        "остальн",
-    ];
-    let lower = s.to_lowercase();
-    if !ANCHORS.iter().any(|a| lower.contains(a)) {
+    // ASCII lowercases to ASCII: a plain line is scanned as it is.
+    let anchored = if s.is_ascii() {
+        has_anchor(s)
+    } else {
+        has_anchor(&s.to_lowercase())
+    };
+    if !anchored {
         return None;
     }
     let (head, tail) = match find_except(s) {
@@ -2078,6 +2228,22 @@ mod tests {
         match parse_line("D: 4", &lex(), None) {
             Line::Problem { reason } => assert!(reason.contains("could be"), "{reason}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_default_phrase_holds_an_anchor() {
+        for p in DEFAULT_AFTER.iter().chain(DEFAULT_BEFORE) {
+            assert!(has_anchor(&fold(p)), "{p}");
+        }
+    }
+
+    #[test]
+    fn number_words_are_folded_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for (w, _) in NUMBER_WORDS {
+            assert_eq!(fold(w), *w, "{w} is written folded");
+            assert!(seen.insert(*w), "{w} is listed once");
         }
     }
 

@@ -174,9 +174,22 @@ pub fn body_text(msg: &Message<'_>) -> String {
 fn normalize_newlines(t: &str) -> String {
     // Most text needs nothing: no CR, no control characters, no BOM,
     // zero-width or no-break spaces (whose UTF-8 starts with C2, E2 or EF).
-    let clean = t.bytes().all(|b| {
-        (b >= 0x20 && b != 0x7f && b != 0xc2 && b != 0xe2 && b != 0xef) || b == b'\n' || b == b'\t'
-    });
+    // The bytes that can need it: CR, control bytes (not LF or tab), DEL and
+    // the lead bytes C2, E2 and EF.
+    const INTERESTING: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 0x20 {
+            t[b] = b != b'\n' as usize && b != b'\t' as usize;
+            b += 1;
+        }
+        t[0x7f] = true;
+        t[0xc2] = true;
+        t[0xe2] = true;
+        t[0xef] = true;
+        t
+    };
+    let clean = !t.bytes().any(|b| INTERESTING[usize::from(b)]);
     if clean {
         let mut out = t.to_string();
         truncate(&mut out, MAX_TEXT_BYTES);
@@ -189,11 +202,7 @@ fn normalize_newlines(t: &str) -> String {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let interesting = b == b'\r'
-            || (b < 0x20 && b != b'\n' && b != b'\t')
-            || matches!(b, 0x7f | 0xc2 | 0xe2 | 0xef);
-        if !interesting {
+        if !INTERESTING[usize::from(bytes[i])] {
             i += 1;
             continue;
         }

@@ -105,8 +105,13 @@ fn has_date_or_address(s: &str) -> bool {
 
 /// Attribution verbs, folded, by language; each must end the line (before
 /// the colon) or appear in it, as noted.
+#[cfg(test)]
 fn is_attribution(line: &str) -> bool {
-    let s = plain(line);
+    is_attribution_plain(&plain(line))
+}
+
+/// [`is_attribution`] for a line already through [`plain`].
+fn is_attribution_plain(s: &str) -> bool {
     if s.len() > 400 || !(s.ends_with(':')) {
         return false;
     }
@@ -141,16 +146,16 @@ fn is_attribution(line: &str) -> bool {
         || body.ends_with("schrieb")
         || body.ends_with("schreef");
     if verb {
-        return has_date_or_address(&s);
+        return has_date_or_address(s);
     }
     // Gmail in Russian or Japanese: "пт, 20 нояб. 2026 г. в 16:00, Name <a@b>:"
-    s.contains('<') && s.contains('@') && s.contains('>') && has_date_or_address(&s)
+    s.contains('<') && s.contains('@') && s.contains('>') && has_date_or_address(s)
 }
 
 /// Separator lines: `-----Original Message-----`, `---------- Forwarded
-/// message ---------`, `Begin forwarded message:` and kin.
-fn is_separator(line: &str) -> bool {
-    let s = plain(line);
+/// message ---------`, `Begin forwarded message:` and kin. `s` is the line
+/// through [`plain`].
+fn is_separator(s: &str) -> bool {
     if s.starts_with("---") && s.ends_with("---") && s.chars().any(char::is_alphabetic) {
         return true;
     }
@@ -169,7 +174,7 @@ fn is_separator(line: &str) -> bool {
         "begin doorgestuurd bericht:",
         "vidarebefordrat brev:",
     ]
-    .contains(&s.as_str())
+    .contains(&s)
 }
 
 const FROM_LABELS: &[&str] = &[
@@ -240,15 +245,15 @@ const OTHER_LABELS: &[&str] = &[
     "cc/bcc",
 ];
 
-/// The label of a `Label: value` header-like line, folded, if short.
-fn field_label(line: &str) -> Option<String> {
-    let s = plain(line);
+/// The label of a `Label: value` header-like line, folded, if short. `s`
+/// is the line through [`plain`].
+fn field_label(s: &str) -> Option<&str> {
     let colon = s.find(':')?;
     let label = s[..colon].trim();
     if label.is_empty() || label.chars().count() > 14 {
         return None;
     }
-    Some(label.to_string())
+    Some(label)
 }
 
 /// Header names of a quoted message's header block that are not From-like,
@@ -285,29 +290,35 @@ fn is_header_label(label: &str) -> bool {
 /// with any subset of the usual header names in a supported language (a
 /// wrapped value's second line included), at least one of them From-like,
 /// and either three names or a date or an address. A PM's own sentence
-/// shaped like one header stays.
-fn is_outlook_block(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> bool {
-    let Some(first) = field_label(lines[i]) else {
+/// shaped like one header stays. `first` is `lines[i]` through [`plain`].
+fn is_outlook_block(
+    lines: &[&str],
+    i: usize,
+    first: &str,
+    is_answer: &dyn Fn(&str) -> bool,
+) -> bool {
+    let Some(label) = field_label(first) else {
         return false;
     };
     // `Data: 3` is the PM's answer, not Italian's date header.
-    if !is_header_label(&first) || is_answer(lines[i]) {
+    if !is_header_label(label) || is_answer(lines[i]) {
         return false;
     }
     let mut labels = 1;
-    let mut from_like = FROM_LABELS.contains(&first.as_str()) || first == "message du";
-    let mut dated = has_date_or_address(&plain(lines[i]));
+    let mut from_like = FROM_LABELS.contains(&label) || label == "message du";
+    let mut dated = has_date_or_address(first);
     let mut continued = 0;
     for l in lines.iter().skip(i + 1).take(12) {
         let content = quote_depth(l).1;
         if content.trim().is_empty() {
             continue;
         }
-        match field_label(content) {
-            Some(lab) if is_header_label(&lab) && !is_answer(content) => {
+        let folded = plain(content);
+        match field_label(&folded) {
+            Some(lab) if is_header_label(lab) && !is_answer(content) => {
                 labels += 1;
-                from_like |= FROM_LABELS.contains(&lab.as_str());
-                dated |= has_date_or_address(&plain(content));
+                from_like |= FROM_LABELS.contains(&lab);
+                dated |= has_date_or_address(&folded);
                 continued = 0;
             }
             _ => {
@@ -334,23 +345,29 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
     let t = line.trim();
     // Every header has a colon, starts with a rule, or is followed by the
     // colon-ended second half of a wrapped attribution: a cheap first test.
-    let next_ends_colon = lines
-        .get(i + 1)
-        .is_some_and(|n| n.trim_end().ends_with([':', '：']));
+    let next_ends_colon = || {
+        lines
+            .get(i + 1)
+            .is_some_and(|n| n.trim_end().ends_with([':', '：']))
+    };
     let bare = t.trim_matches(['*', ' ']);
-    let next_is_address = lines
-        .get(i + 1)
-        .is_some_and(|n| n.contains('@') && n.trim_end().ends_with([':', '：', '>']));
+    let next_is_address = || {
+        lines
+            .get(i + 1)
+            .is_some_and(|n| n.contains('@') && n.trim_end().ends_with([':', '：', '>']))
+    };
     if t.is_empty()
-        || !(t.contains([':', '：'])
+        || !(t.contains(':')
+            || t.contains('：')
             || bare.starts_with(['-', '_'])
-            || next_ends_colon
-            || next_is_address
+            || next_ends_colon()
+            || next_is_address()
             || bare.len() > 8 && bare.as_bytes()[..4].iter().all(u8::is_ascii_digit))
     {
         return None;
     }
-    if is_separator(line) {
+    let s = plain(line);
+    if is_separator(&s) {
         return Some(1);
     }
     // Outlook's rule (underscores or dashes) before its header block.
@@ -361,20 +378,19 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
             .position(|l| !l.trim().is_empty())
             .map(|p| i + 1 + p);
         if let Some(n) = next
-            && is_outlook_block(lines, n, is_answer)
+            && is_outlook_block(lines, n, &plain(lines[n]), is_answer)
         {
             return Some(n - i + 1);
         }
     }
-    if is_outlook_block(lines, i, is_answer) {
+    if is_outlook_block(lines, i, &s, is_answer) {
         return Some(1);
     }
-    if is_attribution(line) || is_date_first_attribution(line) {
+    if is_attribution_plain(&s) || is_date_first_attribution(&s) {
         return Some(1);
     }
     // An attribution wrapped over several lines: its address or `wrote:`
     // on the next ones (blank lines between, a stray `>` on the last).
-    let s = plain(line);
     if !s.ends_with(':') {
         let starts_like = [
             "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ", "dne ",
@@ -406,7 +422,7 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
                 if joined.len() > 400 {
                     break;
                 }
-                if is_attribution(&joined) {
+                if is_attribution_plain(&plain(&joined)) {
                     return Some(j - i + 1);
                 }
             }
@@ -417,9 +433,9 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
 
 /// `2016-03-03 17:21 GMT+01:00 Some One <a@b.example>:` or
 /// `2013/7/20 Some One <a@b.example>`: an attribution that starts with the
-/// date, as some clients write it; it needs a time zone or an address.
-fn is_date_first_attribution(line: &str) -> bool {
-    let s = plain(line);
+/// date, as some clients write it; it needs a time zone or an address. `s`
+/// is the line through [`plain`].
+fn is_date_first_attribution(s: &str) -> bool {
     let b = s.as_bytes();
     if s.len() > 200 || b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) {
         return false;
@@ -435,6 +451,10 @@ fn is_date_first_attribution(line: &str) -> bool {
 /// A skill prompt from the form: `Product strategy (strategy):` and what
 /// follows its colon (the form's answer line, read back).
 fn prompt_parts(content: &str) -> Option<(&str, &str)> {
+    // Every prompt holds `(key)`: most lines have no `)` at all.
+    if !content.as_bytes().contains(&b')') {
+        return None;
+    }
     read_answer_line(content)
 }
 
@@ -519,6 +539,14 @@ const PLATFORMS: &[&str] = &["ios", "android", "iphone", "ipad", "windows", "mac
 /// through [`plain`].
 fn is_mobile_footer(s: &str) -> bool {
     let s = s.trim_end_matches(['.', '!']);
+    // Every footer starts or ends with one of these: a cheap first test.
+    if !(FOOTER_STARTS.iter().any(|p| s.starts_with(p))
+        || GET_APP.iter().any(|(get, _)| s.starts_with(get))
+        || s.ends_with("から送信")
+        || s.ends_with("gesendet"))
+    {
+        return false;
+    }
     if s.is_empty() || s.chars().count() > 140 {
         return false;
     }
