@@ -430,10 +430,18 @@ impl Service {
                 } else {
                     Handled::Later
                 });
+                // A failure of this message's own does not stop the pass:
+                // the schedule and the rest of the mail go on, and the task
+                // offers the message again later.
                 if let Some(e) = error
                     && !quarantined
+                    && let Some(held) = self.warnings.allow("imap-apply", now)
                 {
-                    return Err(e.into());
+                    warn!(
+                        error = %e,
+                        held_back = held,
+                        "an IMAP message could not be applied; it will be tried again"
+                    );
                 }
                 return Ok(count.map(|_| ())?);
             }

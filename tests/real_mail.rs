@@ -852,3 +852,54 @@ async fn over_imap_processed_mail_past_retention_is_deleted_and_newer_mail_stays
         "the recent message was deleted"
     );
 }
+
+#[tokio::test]
+async fn over_imap_a_message_that_fails_every_try_is_quarantined_and_does_not_block_the_next() {
+    let Some(env) = MailEnv::load() else { return };
+    let _turn = SERVERS.lock().await;
+    env.empty_service_mailbox();
+    let mut rig = Rig::start(&env, "quarantine", true);
+    // One message fails whenever it is applied (a trigger stands in for a
+    // bug that message alone sets off).
+    let poisoned = format!("{}-poison@client.example", rig.tag);
+    let db = rig.service.engine.config.service.database.clone();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON inbound WHEN NEW.dedup_key = 'mid:{poisoned}'
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END;"
+    ))
+    .unwrap();
+    let stranger = "mallory@example.net";
+    let message = |id: &str| {
+        format!(
+            "From: {stranger}\r\nTo: pulse@example.org\r\nSubject: hello\r\nMessage-ID: <{id}>\r\n\r\nhello\r\n"
+        )
+        .into_bytes()
+    };
+    send_raw(&env, stranger, "pulse@example.org", &message(&poisoned)).await;
+    let after = format!("{}-after@client.example", rig.tag);
+    send_raw(&env, stranger, "pulse@example.org", &message(&after)).await;
+    // Tried three times, then quarantined with its bytes kept; the message
+    // behind it is then handled (refused, and deleted from the server).
+    assert!(
+        rig.pass_until(60, |s| s.store.quarantined().unwrap().len() == 1)
+            .await,
+        "not quarantined"
+    );
+    let q = rig.service.store.quarantined().unwrap();
+    assert_eq!((q[0].source.as_str(), q[0].attempts), ("imap", 3), "{q:?}");
+    assert!(
+        rig.pass_until(30, |_| service_files_holding(&env, &after) == 0)
+            .await,
+        "the message behind the quarantined one was not handled"
+    );
+    // The quarantined message is acknowledged on the server, not fetched
+    // again: it waits in the store for `coachmail requeue`.
+    let unseen = std::fs::read_dir(env.maildir("pulse").join("new"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(unseen, 0);
+    let before = rig.service.store.quarantined().unwrap();
+    rig.pass_until(3, |_| false).await;
+    assert_eq!(rig.service.store.quarantined().unwrap(), before);
+}
