@@ -1,0 +1,1021 @@
+//! What a coach writes back, read: agreed actions, actions dropped, a private
+//! note and changes to the pairing's 1:1 schedule ([`read_coach_reply`]);
+//! and a PM's answers to the open actions a form asks about
+//! ([`read_action_answers`]).
+//!
+//! Owns the small grammar of a coach's reply and of action answers, in the
+//! languages the rest of the reader knows (English, French, German, Spanish,
+//! Norwegian). Pure: text and `today` in, values out; no clock, no store, no
+//! logging. Never guesses: a line that looks like a schedule change or an
+//! answer but cannot be read exactly becomes a problem, never a change.
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use serde::Serialize;
+
+use super::text::{OwnLine, collapse, fold};
+
+/// At most this many actions are recorded from one reply.
+pub const MAX_ACTIONS: usize = 20;
+/// At most this many characters in one action.
+pub const MAX_ACTION_CHARS: usize = 300;
+
+/// A change to the pairing's 1:1 schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleChange {
+    /// The next 1:1 moves: to a weekday, a date, or only a new time on
+    /// its usual day (`moved to thu 15:00`, `moved to 2026-12-18 10:00`).
+    MovedTo {
+        day: Option<Weekday>,
+        date: Option<NaiveDate>,
+        time: NaiveTime,
+    },
+    /// The next 1:1 does not take place.
+    Cancelled,
+    /// The next 1:1 is on this date and time (`next 1:1 on 2026-12-18 10:00`).
+    NextOn { date: NaiveDate, time: NaiveTime },
+    /// A 1:1 every `weeks` weeks (1 is weekly).
+    Every { weeks: u8 },
+    /// A 1:1 on the `nth` weekday of each month (5 means the last).
+    MonthlyRule {
+        nth: u8,
+        day: Weekday,
+        time: NaiveTime,
+    },
+}
+
+/// An open action the coach removes: by its text (or its start) or by its
+/// number in the list the coach was shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropTarget {
+    Text(String),
+    Number(u8),
+}
+
+/// What a coach's reply says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CoachReply {
+    /// Agreed actions, in the order written, each at most
+    /// [`MAX_ACTION_CHARS`] characters, at most [`MAX_ACTIONS`].
+    pub actions: Vec<String>,
+    /// Open actions the coach removes.
+    pub drops: Vec<DropTarget>,
+    /// Text under `Private:` and every other line that is neither an
+    /// action nor a schedule change: for the coach only. `None` when empty.
+    pub private_note: Option<String>,
+    pub schedule: Vec<ScheduleChange>,
+    /// Lines that look like an action, a drop or a schedule change but
+    /// cannot be read exactly, each with what to write instead.
+    pub problems: Vec<String>,
+}
+
+/// `Private:` headings, folded, without the colon.
+const PRIVATE_WORDS: &[&str] = &["private", "privat", "prive", "privee", "privado", "privada"];
+
+/// Action labels, folded, without the colon.
+const ACTION_WORDS: &[&str] = &[
+    "action",
+    "actions",
+    "action item",
+    "todo",
+    "to do",
+    "to-do",
+    "a faire",
+    "aufgabe",
+    "accion",
+    "tarea",
+    "oppgave",
+    "tiltak",
+];
+
+/// Drop labels, folded: `drop: …`, `drop 2`.
+const DROP_WORDS: &[&str] = &["drop", "retirer", "streichen", "quitar", "fjern"];
+
+/// Whole lines (folded, `1:1` spelled so, end punctuation removed) that
+/// cancel the next 1:1.
+const CANCEL_LINES: &[&str] = &[
+    "cancelled",
+    "canceled",
+    "cancel",
+    "1:1 cancelled",
+    "1:1 canceled",
+    "no 1:1 this week",
+    "annule",
+    "annulee",
+    "1:1 annule",
+    "pas de 1:1 cette semaine",
+    "abgesagt",
+    "1:1 abgesagt",
+    "1:1 fallt aus",
+    "kein 1:1 diese woche",
+    "cancelado",
+    "cancelada",
+    "1:1 cancelado",
+    "no hay 1:1 esta semana",
+    "avlyst",
+    "1:1 avlyst",
+    "ingen 1:1 denne uken",
+];
+
+/// Line starts (folded) that announce a schedule change: a line starting
+/// so that is not read exactly is a problem, never a note.
+const SCHEDULE_STARTS: &[&str] = &[
+    "moved",
+    "move to",
+    "move the 1:1",
+    "moving",
+    "reschedul",
+    "postpone",
+    "next 1:1",
+    "no 1:1",
+    "1:1 moved",
+    "1:1 cancel",
+    "cancel",
+    "monthly",
+    "biweekly",
+    "bi-weekly",
+    "fortnightly",
+    "weekly",
+    "deplace",
+    "1:1 deplace",
+    "prochain 1:1",
+    "pas de 1:1",
+    "annul",
+    "mensuel",
+    "hebdomadaire",
+    "verschoben",
+    "1:1 verschoben",
+    "nachstes 1:1",
+    "kein 1:1",
+    "abgesagt",
+    "monatlich",
+    "wochentlich",
+    "movido",
+    "1:1 movido",
+    "proximo 1:1",
+    "no hay 1:1",
+    "cancelad",
+    "mensual",
+    "semanal",
+    "quincenal",
+    "flyttet",
+    "1:1 flyttet",
+    "neste 1:1",
+    "ingen 1:1",
+    "avlyst",
+    "manedlig",
+    "ukentlig",
+    "annenhver",
+];
+
+/// `moved to …` and its equivalents (folded, `1:1` spelled so).
+const MOVED_PREFIXES: &[&str] = &[
+    "1:1 moved to ",
+    "moved the 1:1 to ",
+    "moved to ",
+    "move to ",
+    "1:1 deplace a ",
+    "1:1 deplace au ",
+    "deplace a ",
+    "deplace au ",
+    "1:1 verschoben auf ",
+    "verschoben auf ",
+    "1:1 movido al ",
+    "1:1 movido a ",
+    "movido al ",
+    "movido a ",
+    "1:1 flyttet til ",
+    "flyttet til ",
+];
+
+/// `next 1:1 on …` and its equivalents.
+const NEXT_PREFIXES: &[&str] = &[
+    "next 1:1 on ",
+    "next 1:1 is on ",
+    "next 1:1 ",
+    "prochain 1:1 le ",
+    "prochain 1:1 ",
+    "nachstes 1:1 am ",
+    "nachstes 1:1 ",
+    "proximo 1:1 el ",
+    "proximo 1:1 ",
+    "neste 1:1 pa ",
+    "neste 1:1 ",
+];
+
+/// Words for "every" before a number of weeks or a monthly rule.
+const EVERY_WORDS: &[&str] = &[
+    "every",
+    "each",
+    "toutes les",
+    "chaque",
+    "tous les",
+    "alle",
+    "jede",
+    "jeden",
+    "cada",
+    "hver",
+];
+
+/// Words for "week(s)".
+const WEEK_WORDS: &[&str] = &[
+    "week", "weeks", "semaine", "semaines", "woche", "wochen", "semana", "semanas", "uke", "uker",
+    "uka",
+];
+
+/// Small numbers written as words, in the supported languages.
+const NUMBER_WORDS: &[(&str, u8)] = &[
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("other", 2),
+    ("une", 1),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("eine", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("una", 1),
+    ("dos", 2),
+    ("tres", 3),
+    ("cuatro", 4),
+    ("en", 1),
+    ("to", 2),
+    ("andre", 2),
+    ("tre", 3),
+    ("fire", 4),
+];
+
+/// Ordinals for a monthly rule (5 is "last").
+const ORDINALS: &[(&str, u8)] = &[
+    ("first", 1),
+    ("1st", 1),
+    ("second", 2),
+    ("2nd", 2),
+    ("third", 3),
+    ("3rd", 3),
+    ("fourth", 4),
+    ("4th", 4),
+    ("last", 5),
+    ("premier", 1),
+    ("premiere", 1),
+    ("deuxieme", 2),
+    ("troisieme", 3),
+    ("quatrieme", 4),
+    ("dernier", 5),
+    ("derniere", 5),
+    ("erste", 1),
+    ("ersten", 1),
+    ("erster", 1),
+    ("zweite", 2),
+    ("zweiten", 2),
+    ("dritte", 3),
+    ("dritten", 3),
+    ("vierte", 4),
+    ("vierten", 4),
+    ("letzte", 5),
+    ("letzten", 5),
+    ("primer", 1),
+    ("primero", 1),
+    ("segundo", 2),
+    ("tercer", 3),
+    ("tercero", 3),
+    ("cuarto", 4),
+    ("ultimo", 5),
+    ("forste", 1),
+    ("tredje", 3),
+    ("fjerde", 4),
+    ("siste", 5),
+];
+
+/// Weekday names and abbreviations, folded.
+const WEEKDAYS: &[(&str, Weekday)] = &[
+    ("mon", Weekday::Mon),
+    ("monday", Weekday::Mon),
+    ("tue", Weekday::Tue),
+    ("tues", Weekday::Tue),
+    ("tuesday", Weekday::Tue),
+    ("wed", Weekday::Wed),
+    ("wednesday", Weekday::Wed),
+    ("thu", Weekday::Thu),
+    ("thur", Weekday::Thu),
+    ("thurs", Weekday::Thu),
+    ("thursday", Weekday::Thu),
+    ("fri", Weekday::Fri),
+    ("friday", Weekday::Fri),
+    ("sat", Weekday::Sat),
+    ("saturday", Weekday::Sat),
+    ("sun", Weekday::Sun),
+    ("sunday", Weekday::Sun),
+    ("lun", Weekday::Mon),
+    ("lundi", Weekday::Mon),
+    ("mar", Weekday::Tue),
+    ("mardi", Weekday::Tue),
+    ("mer", Weekday::Wed),
+    ("mercredi", Weekday::Wed),
+    ("jeu", Weekday::Thu),
+    ("jeudi", Weekday::Thu),
+    ("ven", Weekday::Fri),
+    ("vendredi", Weekday::Fri),
+    ("sam", Weekday::Sat),
+    ("samedi", Weekday::Sat),
+    ("dim", Weekday::Sun),
+    ("dimanche", Weekday::Sun),
+    ("mo", Weekday::Mon),
+    ("montag", Weekday::Mon),
+    ("di", Weekday::Tue),
+    ("dienstag", Weekday::Tue),
+    ("mi", Weekday::Wed),
+    ("mittwoch", Weekday::Wed),
+    ("do", Weekday::Thu),
+    ("donnerstag", Weekday::Thu),
+    ("fr", Weekday::Fri),
+    ("freitag", Weekday::Fri),
+    ("sa", Weekday::Sat),
+    ("samstag", Weekday::Sat),
+    ("so", Weekday::Sun),
+    ("sonntag", Weekday::Sun),
+    ("lunes", Weekday::Mon),
+    ("martes", Weekday::Tue),
+    ("mie", Weekday::Wed),
+    ("miercoles", Weekday::Wed),
+    ("jue", Weekday::Thu),
+    ("jueves", Weekday::Thu),
+    ("vie", Weekday::Fri),
+    ("viernes", Weekday::Fri),
+    ("sab", Weekday::Sat),
+    ("sabado", Weekday::Sat),
+    ("dom", Weekday::Sun),
+    ("domingo", Weekday::Sun),
+    ("man", Weekday::Mon),
+    ("mandag", Weekday::Mon),
+    ("tir", Weekday::Tue),
+    ("tirsdag", Weekday::Tue),
+    ("ons", Weekday::Wed),
+    ("onsdag", Weekday::Wed),
+    ("tor", Weekday::Thu),
+    ("torsdag", Weekday::Thu),
+    ("fre", Weekday::Fri),
+    ("fredag", Weekday::Fri),
+    ("lor", Weekday::Sat),
+    ("lordag", Weekday::Sat),
+    ("son", Weekday::Sun),
+    ("sondag", Weekday::Sun),
+];
+
+/// Small words between the parts of a date and time (`on thu at 15:00`).
+const FILLERS: &[&str] = &[
+    "on", "at", "the", "a", "au", "le", "um", "am", "den", "el", "las", "la", "kl", "kl.", "pa",
+    "of", "month", "du", "mois", "im", "monat", "des", "del", "mes", "i", "maneden", "each",
+];
+
+/// Reads a coach's own words (quotes and signature already removed).
+/// `today` is the coach's local date: a date before it is a problem.
+pub fn read_coach_reply(own_text: &str, today: NaiveDate) -> CoachReply {
+    let mut reply = CoachReply::default();
+    let mut note: Vec<&str> = Vec::new();
+    let mut private = false;
+    let mut dropped_over_cap = 0usize;
+    for raw in own_text.lines() {
+        if private {
+            note.push(raw);
+            continue;
+        }
+        let line = raw.trim();
+        if let Some(rest) = labelled(line, PRIVATE_WORDS) {
+            private = true;
+            if !rest.is_empty() {
+                note.push(rest);
+            }
+            continue;
+        }
+        if line.is_empty() {
+            note.push(raw);
+            continue;
+        }
+        if let Some(action) = action_text(line) {
+            match action {
+                Action::Open(text) if text.is_empty() => {}
+                Action::Open(text) if text.chars().count() > MAX_ACTION_CHARS => {
+                    reply.problems.push(format!(
+                        "\"{}…\": an action is at most {MAX_ACTION_CHARS} characters; not recorded, write it shorter",
+                        text.chars().take(40).collect::<String>()
+                    ));
+                }
+                Action::Open(text) => {
+                    let folded = fold(text);
+                    if reply.actions.iter().any(|a| fold(a) == folded) {
+                        continue;
+                    }
+                    if reply.actions.len() >= MAX_ACTIONS {
+                        dropped_over_cap += 1;
+                    } else {
+                        reply.actions.push(text.to_string());
+                    }
+                }
+                Action::Checked => reply.problems.push(format!(
+                    "\"{line}\": a ticked box is not an open action; to remove an action write `drop: <its text>`"
+                )),
+            }
+            continue;
+        }
+        match drop_target(line) {
+            Some(Ok(target)) => {
+                reply.drops.push(target);
+                continue;
+            }
+            Some(Err(reason)) => {
+                reply.problems.push(format!("\"{line}\": {reason}"));
+                continue;
+            }
+            None => {}
+        }
+        match schedule_change(line, today) {
+            Some(Ok(change)) => reply.schedule.push(change),
+            Some(Err(reason)) => reply.problems.push(format!("\"{line}\": {reason}")),
+            None => note.push(raw),
+        }
+    }
+    if dropped_over_cap > 0 {
+        reply.problems.push(format!(
+            "{dropped_over_cap} more action(s) not recorded: at most {MAX_ACTIONS} per reply"
+        ));
+    }
+    let note = collapse(&note);
+    reply.private_note = (!note.is_empty()).then_some(note);
+    reply
+}
+
+/// The text after `<label>:` (or `<label> :`) when the line's label, folded,
+/// is one of `words`.
+fn labelled<'a>(line: &'a str, words: &[&str]) -> Option<&'a str> {
+    let (label, rest) = line.split_once(':')?;
+    let label = fold(label.trim());
+    words.iter().any(|w| *w == label).then_some(rest.trim())
+}
+
+enum Action<'a> {
+    Open(&'a str),
+    Checked,
+}
+
+/// An action line's text: `Action: …`, `TODO: …`, `- [ ] …`, `* [ ] …`.
+fn action_text(line: &str) -> Option<Action<'_>> {
+    if let Some(rest) = labelled(line, ACTION_WORDS) {
+        return Some(Action::Open(rest));
+    }
+    let rest = line
+        .strip_prefix("- ")
+        .or_else(|| line.strip_prefix("* "))
+        .unwrap_or(line)
+        .trim_start();
+    if let Some(text) = rest.strip_prefix("[ ]").or_else(|| rest.strip_prefix("[]")) {
+        return Some(Action::Open(text.trim()));
+    }
+    if rest.starts_with("[x]") || rest.starts_with("[X]") {
+        return Some(Action::Checked);
+    }
+    None
+}
+
+/// `drop: <text>`, `drop 2`, `drop #2`: `None` when the line is no drop.
+fn drop_target(line: &str) -> Option<Result<DropTarget, String>> {
+    if let Some(rest) = labelled(line, DROP_WORDS) {
+        if rest.is_empty() {
+            return Some(Err(
+                "say which action: `drop: <its text or its start>`".into()
+            ));
+        }
+        return Some(Ok(number(rest)
+            .map(DropTarget::Number)
+            .unwrap_or_else(|| DropTarget::Text(rest.to_string()))));
+    }
+    let folded = fold(line);
+    let rest = DROP_WORDS
+        .iter()
+        .find_map(|w| folded.strip_prefix(w)?.strip_prefix(' '))?;
+    let rest = rest.trim();
+    if !rest.starts_with(|c: char| c == '#' || c.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        number(rest)
+            .map(DropTarget::Number)
+            .ok_or_else(|| "write `drop: <the action's text>` or `drop <its number>`".into()),
+    )
+}
+
+/// `2` or `#2`: an action's number, 1 to 99.
+fn number(s: &str) -> Option<u8> {
+    let s = s.trim().trim_start_matches('#');
+    if s.is_empty() || s.len() > 2 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|n| *n > 0)
+}
+
+/// The line folded, `1:1` written one way, end punctuation and spaces
+/// tidied: the form schedule words are compared in.
+fn schedule_form(line: &str) -> String {
+    let mut s = fold(line);
+    for alias in [
+        "one-on-one",
+        "one on one",
+        "1-on-1",
+        "1 on 1",
+        "1on1",
+        "1-1",
+        "1:1s",
+        "1-1s",
+    ] {
+        s = s.replace(alias, "1:1");
+    }
+    let s = s.trim().trim_end_matches(['.', '!']).trim();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A schedule change, a line that looks like one but cannot be read (the
+/// reason), or `None` for any other line.
+fn schedule_change(line: &str, today: NaiveDate) -> Option<Result<ScheduleChange, String>> {
+    let s = schedule_form(line);
+    let s = s.strip_prefix("the ").unwrap_or(&s);
+    if CANCEL_LINES.contains(&s) {
+        return Some(Ok(ScheduleChange::Cancelled));
+    }
+    if let Some(rest) = MOVED_PREFIXES.iter().find_map(|p| s.strip_prefix(p)) {
+        return Some(moved(rest, today));
+    }
+    if let Some(rest) = NEXT_PREFIXES.iter().find_map(|p| s.strip_prefix(p)) {
+        return Some(next_on(rest, today));
+    }
+    if let Some(r) = cadence(s) {
+        return Some(r);
+    }
+    let looks = SCHEDULE_STARTS.iter().any(|p| s.starts_with(p)) || every_rest(s).is_some();
+    looks.then(|| {
+        Err("not read as a 1:1 change; write e.g. `moved to thu 15:00`, `cancelled`, `next 1:1 on 2026-12-18 10:00`, `every 2 weeks` or `first mon 10:00`".into())
+    })
+}
+
+/// What follows an "every" word, if the line starts with one and goes on
+/// with a number, an ordinal, `other`, a week word or a weekday.
+fn every_rest(s: &str) -> Option<&str> {
+    let rest = EVERY_WORDS
+        .iter()
+        .find_map(|w| s.strip_prefix(w)?.strip_prefix(' '))?;
+    let first = rest.split_whitespace().next()?;
+    let first = first.trim_end_matches('.');
+    let counts = first.bytes().all(|b| b.is_ascii_digit())
+        || NUMBER_WORDS.iter().any(|(w, _)| *w == first)
+        || ORDINALS.iter().any(|(w, _)| *w == first)
+        || WEEK_WORDS.contains(&first)
+        || weekday(first).is_some();
+    counts.then_some(rest)
+}
+
+/// `every 2 weeks`, `weekly`, `fortnightly`, `first mon 10:00`, … .
+fn cadence(s: &str) -> Option<Result<ScheduleChange, String>> {
+    let every = |weeks| Some(Ok(ScheduleChange::Every { weeks }));
+    match s {
+        "weekly"
+        | "every week"
+        | "hebdomadaire"
+        | "chaque semaine"
+        | "toutes les semaines"
+        | "wochentlich"
+        | "jede woche"
+        | "semanal"
+        | "cada semana"
+        | "ukentlig"
+        | "hver uke" => {
+            return every(1);
+        }
+        "fortnightly" | "every other week" | "quincenal" | "annenhver uke" => return every(2),
+        "biweekly" | "bi-weekly" => {
+            return Some(Err(
+                "`biweekly` can mean twice a week or every two weeks; write `every 2 weeks`".into(),
+            ));
+        }
+        "monthly" | "mensuel" | "monatlich" | "mensual" | "manedlig" => {
+            return Some(Err(
+                "say which day of the month: e.g. `first mon 10:00` or `last fri 15:00`".into(),
+            ));
+        }
+        _ => {}
+    }
+    let rest = every_rest(s)
+        .or_else(|| {
+            [
+                "monthly ",
+                "monthly: ",
+                "mensuel ",
+                "monatlich ",
+                "mensual ",
+                "manedlig ",
+            ]
+            .iter()
+            .find_map(|p| s.strip_prefix(p))
+        })
+        .unwrap_or(s);
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    // `every 2 weeks`, `toutes les deux semaines`, `hver 2. uke`
+    if let [n, week] = words.as_slice()
+        && WEEK_WORDS.contains(week)
+        && rest != s
+    {
+        let n = n.trim_end_matches('.');
+        let weeks = n
+            .parse::<u8>()
+            .ok()
+            .or_else(|| NUMBER_WORDS.iter().find(|(w, _)| *w == n).map(|(_, v)| *v));
+        return Some(match weeks {
+            Some(w @ 1..=4) => Ok(ScheduleChange::Every { weeks: w }),
+            _ => Err(
+                "a 1:1 is every 1, 2, 3 or 4 weeks, or a monthly rule such as `first mon 10:00`"
+                    .into(),
+            ),
+        });
+    }
+    // `first mon 10:00`, `every last friday at 3pm`
+    let first = words.first()?;
+    let nth = ORDINALS.iter().find(|(w, _)| w == first).map(|(_, n)| *n)?;
+    let when = match when(&words[1..]) {
+        Ok(w) => w,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(match when {
+        When {
+            day: Some(day),
+            date: None,
+            time: Some(time),
+        } => Ok(ScheduleChange::MonthlyRule { nth, day, time }),
+        _ => Err("a monthly rule is an ordinal, a weekday and a time: `first mon 10:00`".into()),
+    })
+}
+
+/// `moved to thu 15:00`, `moved to 2026-12-18 10:00`, `moved to 16:30`.
+fn moved(rest: &str, today: NaiveDate) -> Result<ScheduleChange, String> {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let w = when(&words)?;
+    let Some(time) = w.time else {
+        return Err("say the time too: e.g. `moved to thu 15:00`".into());
+    };
+    if let Some(date) = w.date {
+        if date < today {
+            return Err(format!("{date} is in the past"));
+        }
+        if w.day.is_some_and(|d| d != date.weekday()) {
+            return Err(format!(
+                "{date} is not a {}",
+                w.day.unwrap_or(date.weekday())
+            ));
+        }
+    }
+    Ok(ScheduleChange::MovedTo {
+        day: if w.date.is_some() { None } else { w.day },
+        date: w.date,
+        time,
+    })
+}
+
+/// `next 1:1 on 2026-12-18 10:00`.
+fn next_on(rest: &str, today: NaiveDate) -> Result<ScheduleChange, String> {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let w = when(&words)?;
+    let (Some(date), Some(time)) = (w.date, w.time) else {
+        return Err("say the date and time: `next 1:1 on 2026-12-18 10:00`".into());
+    };
+    if date < today {
+        return Err(format!("{date} is in the past"));
+    }
+    if w.day.is_some_and(|d| d != date.weekday()) {
+        return Err(format!(
+            "{date} is not a {}",
+            w.day.unwrap_or(date.weekday())
+        ));
+    }
+    Ok(ScheduleChange::NextOn { date, time })
+}
+
+#[derive(Default)]
+struct When {
+    day: Option<Weekday>,
+    date: Option<NaiveDate>,
+    time: Option<NaiveTime>,
+}
+
+/// Weekday, date and time words (folded), fillers skipped; any word not
+/// read, or read twice, makes the whole unreadable.
+fn when(words: &[&str]) -> Result<When, String> {
+    let mut w = When::default();
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].trim_end_matches(',');
+        i += 1;
+        // `3 pm`: the next word belongs to the time.
+        let joined;
+        let word = match words.get(i) {
+            Some(next)
+                if matches!(*next, "am" | "pm" | "a.m." | "p.m.") && time(word).is_none() =>
+            {
+                i += 1;
+                joined = format!("{word}{next}");
+                joined.as_str()
+            }
+            _ => word,
+        };
+        if FILLERS.contains(&word) {
+            continue;
+        }
+        let unreadable =
+            || format!("\"{word}\" is not a weekday, a date (2026-12-18) or a time (15:00)");
+        if let Some(d) = weekday(word) {
+            if w.day.replace(d).is_some() {
+                return Err(unreadable());
+            }
+        } else if let Some(d) = date(word) {
+            if w.date.replace(d).is_some() {
+                return Err(unreadable());
+            }
+        } else if let Some(t) = time(word) {
+            if w.time.replace(t).is_some() {
+                return Err(unreadable());
+            }
+        } else {
+            return Err(unreadable());
+        }
+    }
+    if w.day.is_none() && w.date.is_none() && w.time.is_none() {
+        return Err("say when: a weekday or a date (2026-12-18), and a time (15:00)".into());
+    }
+    Ok(w)
+}
+
+fn weekday(word: &str) -> Option<Weekday> {
+    let word = word.trim_end_matches('.');
+    WEEKDAYS.iter().find(|(w, _)| *w == word).map(|(_, d)| *d)
+}
+
+/// `2026-12-18` or `18.12.2026`; nothing that could be read two ways.
+fn date(word: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(word, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(word, "%d.%m.%Y"))
+        .ok()
+}
+
+/// `15:00`, `9:30`, `15h`, `15h30`, `3pm`, `3:30pm`, `10am`.
+fn time(word: &str) -> Option<NaiveTime> {
+    let (body, offset) = if let Some(b) = word
+        .strip_suffix("pm")
+        .or_else(|| word.strip_suffix("p.m."))
+    {
+        (b, Some(12))
+    } else if let Some(b) = word
+        .strip_suffix("am")
+        .or_else(|| word.strip_suffix("a.m."))
+    {
+        (b, Some(0))
+    } else {
+        (word, None)
+    };
+    let (h, m) = match body.split_once([':', 'h']) {
+        Some((h, "")) if body.ends_with('h') => (h, "0"),
+        Some((h, m)) if m.len() == 2 => (h, m),
+        Some(_) => return None,
+        None if offset.is_some() => (body, "0"),
+        None => return None,
+    };
+    if h.is_empty() || h.len() > 2 || !h.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !m.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut h: u32 = h.parse().ok()?;
+    let m: u32 = m.parse().ok()?;
+    if let Some(off) = offset {
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        h = h % 12 + off;
+    }
+    NaiveTime::from_hms_opt(h, m, 0)
+}
+
+/// How a PM answered one open action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    Done,
+    Partly,
+    NotYet,
+}
+
+/// One open action answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionAnswer {
+    /// Index into the open actions the form asked about.
+    pub action: usize,
+    pub status: ActionStatus,
+    /// What the PM wrote after the answer word, if anything.
+    pub comment: Option<String>,
+}
+
+/// A PM's answers to the open actions, and the lines that could not be read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ActionAnswers {
+    pub answers: Vec<ActionAnswer>,
+    pub problems: Vec<String>,
+}
+
+/// Answer words, folded, longest first within each language.
+const STATUS_WORDS: &[(&str, ActionStatus)] = &[
+    ("not yet", ActionStatus::NotYet),
+    ("not done", ActionStatus::NotYet),
+    ("no", ActionStatus::NotYet),
+    ("done", ActionStatus::Done),
+    ("yes", ActionStatus::Done),
+    ("✓", ActionStatus::Done),
+    ("✔", ActionStatus::Done),
+    ("✅", ActionStatus::Done),
+    ("partly", ActionStatus::Partly),
+    ("partially", ActionStatus::Partly),
+    ("in progress", ActionStatus::Partly),
+    ("pas encore", ActionStatus::NotYet),
+    ("non", ActionStatus::NotYet),
+    ("fait", ActionStatus::Done),
+    ("oui", ActionStatus::Done),
+    ("en partie", ActionStatus::Partly),
+    ("partiellement", ActionStatus::Partly),
+    ("noch nicht", ActionStatus::NotYet),
+    ("nein", ActionStatus::NotYet),
+    ("erledigt", ActionStatus::Done),
+    ("ja", ActionStatus::Done),
+    ("teilweise", ActionStatus::Partly),
+    ("todavia no", ActionStatus::NotYet),
+    ("aun no", ActionStatus::NotYet),
+    ("hecho", ActionStatus::Done),
+    ("si", ActionStatus::Done),
+    ("en parte", ActionStatus::Partly),
+    ("parcialmente", ActionStatus::Partly),
+    ("ikke enna", ActionStatus::NotYet),
+    ("ikke ferdig", ActionStatus::NotYet),
+    ("nei", ActionStatus::NotYet),
+    ("ferdig", ActionStatus::Done),
+    ("gjort", ActionStatus::Done),
+    ("delvis", ActionStatus::Partly),
+];
+
+/// The answer word a folded text starts with, and the rest (the comment),
+/// or `None` when it starts with no answer word.
+fn status_of(folded: &str) -> Option<(ActionStatus, usize)> {
+    STATUS_WORDS
+        .iter()
+        .filter(|(w, _)| {
+            folded.strip_prefix(w).is_some_and(|rest| {
+                rest.is_empty()
+                    || rest.starts_with(|c: char| {
+                        c.is_whitespace()
+                            || matches!(c, ',' | '.' | '-' | '–' | '—' | '(' | ';' | '!')
+                    })
+            })
+        })
+        .max_by_key(|(w, _)| w.len())
+        .map(|(w, s)| (*s, w.len()))
+}
+
+/// Words compared, folded, punctuation dropped: `Roadmap draft` and
+/// `send the roadmap draft to sales` meet on whole words.
+fn words_of(s: &str) -> Vec<String> {
+    fold(s)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The open actions a label names: the action itself, or a run of its
+/// whole words (`Roadmap draft` for `Send the roadmap draft to sales`).
+fn actions_named(label: &str, open: &[Vec<String>]) -> Vec<usize> {
+    let label = words_of(label);
+    if label.is_empty() || label.concat().chars().count() < 3 {
+        return Vec::new();
+    }
+    let exact: Vec<usize> = (0..open.len()).filter(|i| open[*i] == label).collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    (0..open.len())
+        .filter(|i| open[*i].windows(label.len()).any(|w| w == label.as_slice()))
+        .collect()
+}
+
+/// Whether a line is an unanswered form question: `…: done / partly / not yet`.
+fn is_question(rest_folded: &str) -> bool {
+    rest_folded.contains('/')
+        && rest_folded
+            .split('/')
+            .all(|p| status_of(p.trim()).is_some_and(|(_, n)| n == p.trim().len()))
+}
+
+/// Reads a PM's answers to the open actions a form asked about: each
+/// asked as `<action>: done / partly / not yet` and answered on that line
+/// (`<action or a run of its words>: done, sent Tuesday`) or on the line
+/// under an unanswered question. Lines naming no open action are not
+/// looked at; a line naming two, an unknown answer word or two different
+/// answers to one action is a problem, never an answer.
+pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> ActionAnswers {
+    let open: Vec<Vec<String>> = open_actions.iter().map(|a| words_of(a)).collect();
+    let mut out = ActionAnswers::default();
+    let mut pending: Option<usize> = None;
+    for line in own_lines {
+        let text = line.display();
+        let text = text.trim().trim_start_matches(['>', '-', '*', ' ']).trim();
+        if text.is_empty() {
+            continue;
+        }
+        let under = pending.take();
+        if let Some(i) = under {
+            let folded = fold(text);
+            if let Some((status, n)) = status_of(&folded) {
+                record(&mut out, i, status, comment(text, &folded, n), text);
+                continue;
+            }
+        }
+        // The label is the text before a `:` whose rest starts with an
+        // answer word (an action may itself hold a `:`, as in 10:00).
+        let mut named = false;
+        for (pos, _) in text.match_indices(':') {
+            let (label, rest) = (&text[..pos], text[pos + 1..].trim());
+            let hits = actions_named(label, &open);
+            if hits.is_empty() {
+                continue;
+            }
+            named = true;
+            let folded = fold(rest);
+            if hits.len() > 1 {
+                out.problems.push(format!(
+                    "\"{text}\": names more than one open action; write more of its text"
+                ));
+            } else if is_question(&folded) {
+                pending = Some(hits[0]);
+            } else if folded.is_empty() {
+                pending = Some(hits[0]);
+            } else if let Some((status, n)) = status_of(&folded) {
+                record(&mut out, hits[0], status, comment(rest, &folded, n), text);
+            } else {
+                out.problems
+                    .push(format!("\"{text}\": answer `done`, `partly` or `not yet`"));
+            }
+            break;
+        }
+        if !named && let Some(i) = under {
+            out.problems.push(format!(
+                "\"{text}\": under \"{}\", answer `done`, `partly` or `not yet`",
+                open_actions[i]
+            ));
+        }
+    }
+    out
+}
+
+/// The comment after an answer word `n` bytes long in `folded`: the same
+/// words in the original text, separators trimmed.
+fn comment(original: &str, folded: &str, n: usize) -> Option<String> {
+    // Folding keeps one word per word: skip as many words as the answer has.
+    let skip = folded[..n].split_whitespace().count();
+    let rest: Vec<&str> = original.split_whitespace().skip(skip).collect();
+    let c = rest
+        .join(" ")
+        .trim_start_matches([',', '.', '-', '–', '—', ';', '!', ' '])
+        .trim()
+        .to_string();
+    (!c.is_empty()).then_some(c)
+}
+
+fn record(
+    out: &mut ActionAnswers,
+    action: usize,
+    status: ActionStatus,
+    comment: Option<String>,
+    line: &str,
+) {
+    if let Some(prev) = out.answers.iter().position(|a| a.action == action) {
+        if out.answers[prev].status != status {
+            out.answers.remove(prev);
+            out.problems.push(format!(
+                "\"{line}\": this action was answered twice, differently; answer it once"
+            ));
+        }
+        return;
+    }
+    out.answers.push(ActionAnswer {
+        action,
+        status,
+        comment,
+    });
+}
