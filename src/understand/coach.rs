@@ -542,7 +542,10 @@ fn schedule_form(line: &str) -> String {
 /// reason), or `None` for any other line.
 fn schedule_change(line: &str, today: NaiveDate) -> Option<Result<ScheduleChange, String>> {
     let s = schedule_form(line);
-    let s = s.strip_prefix("the ").unwrap_or(&s);
+    let s = ["the ", "le ", "el ", "der ", "den "]
+        .iter()
+        .find_map(|a| s.strip_prefix(a))
+        .unwrap_or(&s);
     if CANCEL_LINES.contains(&s) {
         return Some(Ok(ScheduleChange::Cancelled));
     }
@@ -609,16 +612,10 @@ fn cadence(s: &str) -> Option<Result<ScheduleChange, String>> {
     }
     let rest = every_rest(s)
         .or_else(|| {
-            [
-                "monthly ",
-                "monthly: ",
-                "mensuel ",
-                "monatlich ",
-                "mensual ",
-                "manedlig ",
-            ]
-            .iter()
-            .find_map(|p| s.strip_prefix(p))
+            ["monthly", "mensuel", "monatlich", "mensual", "manedlig"]
+                .iter()
+                .find_map(|p| s.strip_prefix(p)?.strip_prefix([' ', ':', ',']))
+                .map(|r| r.trim_start_matches([' ', ':', ',']))
         })
         .unwrap_or(s);
     let words: Vec<&str> = rest.split_whitespace().collect();
@@ -946,9 +943,10 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
                 continue;
             }
         }
-        // The label is the text before a `:` whose rest starts with an
-        // answer word (an action may itself hold a `:`, as in 10:00).
+        // The label is the text before a `:` whose rest is an answer or the
+        // question (an action may itself hold a `:`, as in 10:00).
         let mut named = false;
+        let mut read = false;
         for (pos, _) in text.match_indices(':') {
             let (label, rest) = (&text[..pos], text[pos + 1..].trim());
             let hits = actions_named(label, &open);
@@ -957,21 +955,25 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
             }
             named = true;
             let folded = fold(rest);
+            let status = status_of(&folded);
+            if status.is_none() && !folded.is_empty() && !is_question(&folded) {
+                continue;
+            }
+            read = true;
             if hits.len() > 1 {
                 out.problems.push(format!(
                     "\"{text}\": names more than one open action; write more of its text"
                 ));
-            } else if is_question(&folded) {
+            } else if is_question(&folded) || folded.is_empty() {
                 pending = Some(hits[0]);
-            } else if folded.is_empty() {
-                pending = Some(hits[0]);
-            } else if let Some((status, n)) = status_of(&folded) {
+            } else if let Some((status, n)) = status {
                 record(&mut out, hits[0], status, comment(rest, &folded, n), text);
-            } else {
-                out.problems
-                    .push(format!("\"{text}\": answer `done`, `partly` or `not yet`"));
             }
             break;
+        }
+        if named && !read {
+            out.problems
+                .push(format!("\"{text}\": answer `done`, `partly` or `not yet`"));
         }
         if !named && let Some(i) = under {
             out.problems.push(format!(
@@ -1018,4 +1020,591 @@ fn record(
         status,
         comment,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+    }
+
+    fn read(text: &str) -> CoachReply {
+        read_coach_reply(text, today())
+    }
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn one_change(line: &str) -> ScheduleChange {
+        let r = read(line);
+        assert!(r.problems.is_empty(), "{line:?}: {:?}", r.problems);
+        assert_eq!(r.schedule.len(), 1, "{line:?}: {r:?}");
+        assert_eq!(r.private_note, None, "{line:?}");
+        r.schedule[0].clone()
+    }
+
+    fn is_problem(line: &str) {
+        let r = read(line);
+        assert!(r.schedule.is_empty(), "{line:?} read as {:?}", r.schedule);
+        assert_eq!(r.problems.len(), 1, "{line:?}: {r:?}");
+        assert!(r.problems[0].contains(line.trim()), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn action_lines_in_every_form_are_actions() {
+        let r = read(
+            "Action: send the roadmap draft to sales by Thursday\n\
+             - [ ] book the user interviews\n\
+             * [ ] write the pricing memo\n\
+             [ ] share the churn numbers\n\
+             TODO: pair with Ana on discovery\n\
+             To do: review the OKRs\n\
+             to-do:   trim the backlog  \n",
+        );
+        assert_eq!(
+            r.actions,
+            vec![
+                "send the roadmap draft to sales by Thursday",
+                "book the user interviews",
+                "write the pricing memo",
+                "share the churn numbers",
+                "pair with Ana on discovery",
+                "review the OKRs",
+                "trim the backlog",
+            ]
+        );
+        assert!(r.problems.is_empty() && r.schedule.is_empty() && r.drops.is_empty());
+        assert_eq!(r.private_note, None);
+    }
+
+    #[test]
+    fn action_labels_in_the_supported_languages_are_actions() {
+        let r = read(
+            "Action : envoyer la feuille de route\n\
+             À faire : relire le plan\n\
+             Aufgabe: Kundeninterviews planen\n\
+             To-do: Roadmap teilen\n\
+             Acción: enviar el borrador\n\
+             Tarea: revisar métricas\n\
+             Oppgave: sende veikartet\n\
+             Tiltak: booke intervjuer\n",
+        );
+        assert_eq!(
+            r.actions,
+            vec![
+                "envoyer la feuille de route",
+                "relire le plan",
+                "Kundeninterviews planen",
+                "Roadmap teilen",
+                "enviar el borrador",
+                "revisar métricas",
+                "sende veikartet",
+                "booke intervjuer",
+            ]
+        );
+        assert!(r.problems.is_empty());
+    }
+
+    #[test]
+    fn empty_and_repeated_actions_are_dropped() {
+        let r = read("Action:\n- [ ]   \nAction: ship it\nTODO: Ship it\n");
+        assert_eq!(r.actions, vec!["ship it"]);
+        assert!(r.problems.is_empty());
+    }
+
+    #[test]
+    fn actions_beyond_the_cap_are_not_recorded_and_said_so() {
+        let text: String = (1..=23).map(|i| format!("Action: task {i}\n")).collect();
+        let r = read(&text);
+        assert_eq!(r.actions.len(), MAX_ACTIONS);
+        assert_eq!(r.actions[19], "task 20");
+        assert_eq!(r.problems.len(), 1);
+        assert!(
+            r.problems[0].starts_with("3 more action(s)"),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn an_action_longer_than_the_cap_is_a_problem() {
+        let long = "x".repeat(MAX_ACTION_CHARS + 1);
+        let exact = "y".repeat(MAX_ACTION_CHARS);
+        let r = read(&format!("Action: {long}\nAction: {exact}\n"));
+        assert_eq!(r.actions, vec![exact]);
+        assert_eq!(r.problems.len(), 1);
+        assert!(r.problems[0].contains("at most 300 characters"));
+    }
+
+    #[test]
+    fn a_ticked_box_is_a_problem_not_an_action() {
+        let r = read("- [x] sent the draft\n");
+        assert!(r.actions.is_empty());
+        assert_eq!(r.problems.len(), 1);
+        assert!(r.problems[0].contains("drop:"));
+    }
+
+    #[test]
+    fn drops_by_text_and_by_number() {
+        let r = read("drop: send the roadmap\nDrop 2\ndrop #3\nRetirer : relire le plan\n");
+        assert_eq!(
+            r.drops,
+            vec![
+                DropTarget::Text("send the roadmap".into()),
+                DropTarget::Number(2),
+                DropTarget::Number(3),
+                DropTarget::Text("relire le plan".into()),
+            ]
+        );
+        assert!(r.problems.is_empty());
+        assert_eq!(r.private_note, None);
+    }
+
+    #[test]
+    fn a_drop_without_a_target_is_a_problem_and_prose_stays_a_note() {
+        let r = read("drop:\ndrop 0\nDrop by the office when you can\n");
+        assert!(r.drops.is_empty());
+        assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
+        assert_eq!(
+            r.private_note.as_deref(),
+            Some("Drop by the office when you can")
+        );
+    }
+
+    #[test]
+    fn text_under_private_is_a_note_even_if_it_looks_like_an_action() {
+        let r = read(
+            "Action: ship the beta\n\nPrivate:\nShe seems tired.\n\nAction: talk to HR\ncancelled\n",
+        );
+        assert_eq!(r.actions, vec!["ship the beta"]);
+        assert!(r.schedule.is_empty());
+        assert_eq!(
+            r.private_note.as_deref(),
+            Some("She seems tired.\n\nAction: talk to HR\ncancelled")
+        );
+    }
+
+    #[test]
+    fn private_headings_in_the_supported_languages_open_the_note() {
+        for heading in ["Private:", "Privat:", "Privé :", "Privado:", "PRIVATE: "] {
+            let r = read(&format!("Action: a\n{heading} keep this\nand this"));
+            assert_eq!(r.actions, vec!["a"], "{heading}");
+            assert_eq!(
+                r.private_note.as_deref(),
+                Some("keep this\nand this"),
+                "{heading}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_other_text_is_the_private_note() {
+        let r = read("Good session today.\nAction: send notes\nWe moved fast on pricing.\n");
+        assert_eq!(r.actions, vec!["send notes"]);
+        assert_eq!(
+            r.private_note.as_deref(),
+            Some("Good session today.\nWe moved fast on pricing.")
+        );
+        assert!(r.schedule.is_empty() && r.problems.is_empty());
+    }
+
+    #[test]
+    fn moved_to_a_weekday_a_date_or_a_time() {
+        assert_eq!(
+            one_change("moved to thu 15:00"),
+            ScheduleChange::MovedTo {
+                day: Some(Weekday::Thu),
+                date: None,
+                time: hm(15, 0)
+            }
+        );
+        assert_eq!(
+            one_change("Moved to Thursday at 3pm."),
+            ScheduleChange::MovedTo {
+                day: Some(Weekday::Thu),
+                date: None,
+                time: hm(15, 0)
+            }
+        );
+        assert_eq!(
+            one_change("moved to 2026-12-18 10:00"),
+            ScheduleChange::MovedTo {
+                day: None,
+                date: Some(ymd(2026, 12, 18)),
+                time: hm(10, 0)
+            }
+        );
+        assert_eq!(
+            one_change("1:1 moved to fri 18.12.2026 9:30 am"),
+            ScheduleChange::MovedTo {
+                day: None,
+                date: Some(ymd(2026, 12, 18)),
+                time: hm(9, 30)
+            }
+        );
+        assert_eq!(
+            one_change("moved to 16:30"),
+            ScheduleChange::MovedTo {
+                day: None,
+                date: None,
+                time: hm(16, 30)
+            }
+        );
+    }
+
+    #[test]
+    fn moved_to_in_the_supported_languages() {
+        let thu15 = ScheduleChange::MovedTo {
+            day: Some(Weekday::Thu),
+            date: None,
+            time: hm(15, 0),
+        };
+        for line in [
+            "déplacé à jeudi 15h",
+            "1:1 verschoben auf Do 15:00",
+            "movido al jueves a las 15:00",
+            "flyttet til torsdag kl 15:00",
+            "The one-on-one moved to thu 15h00",
+        ] {
+            assert_eq!(one_change(line), thu15, "{line}");
+        }
+    }
+
+    #[test]
+    fn unreadable_moves_are_problems_never_guesses() {
+        for line in [
+            "moved to someday",
+            "moved to thu",
+            "moved to thu fri 15:00",
+            "moved to 25:00",
+            "moved to 13pm",
+            "moved to 12/18 10:00",
+            "moved to 2026-11-30 10:00",
+            "moved to fri 2026-12-17 10:00",
+            "rescheduled, will confirm",
+        ] {
+            is_problem(line);
+        }
+    }
+
+    #[test]
+    fn cancellations_in_the_supported_languages() {
+        for line in [
+            "cancelled",
+            "Canceled.",
+            "no 1:1 this week",
+            "No 1-1 this week!",
+            "1:1 cancelled",
+            "annulé",
+            "pas de 1:1 cette semaine",
+            "abgesagt",
+            "1:1 fällt aus",
+            "cancelado",
+            "avlyst",
+        ] {
+            assert_eq!(one_change(line), ScheduleChange::Cancelled, "{line}");
+        }
+        is_problem("cancelled until further notice");
+        is_problem("no 1:1 for a while");
+    }
+
+    #[test]
+    fn next_one_on_a_date() {
+        let want = ScheduleChange::NextOn {
+            date: ymd(2026, 12, 18),
+            time: hm(10, 0),
+        };
+        for line in [
+            "next 1:1 on 2026-12-18 10:00",
+            "Next 1:1 on Fri 2026-12-18 at 10am",
+            "prochain 1:1 le 18.12.2026 10h",
+            "nächstes 1:1 am 2026-12-18 10:00",
+            "próximo 1:1 el 2026-12-18 10:00",
+            "neste 1:1 på 2026-12-18 kl 10:00",
+        ] {
+            assert_eq!(one_change(line), want, "{line}");
+        }
+        assert_eq!(
+            one_change("next 1:1 on 2026-12-02 08:00"),
+            ScheduleChange::NextOn {
+                date: today(),
+                time: hm(8, 0)
+            }
+        );
+        is_problem("next 1:1 on thu 10:00");
+        is_problem("next 1:1 on 2026-12-01 10:00");
+        is_problem("next 1:1 on 2026-12-18");
+        is_problem("next 1:1 soon");
+    }
+
+    #[test]
+    fn cadences_every_n_weeks() {
+        for (line, weeks) in [
+            ("every 2 weeks", 2),
+            ("Every two weeks.", 2),
+            ("every other week", 2),
+            ("fortnightly", 2),
+            ("weekly", 1),
+            ("every week", 1),
+            ("every 4 weeks", 4),
+            ("toutes les 2 semaines", 2),
+            ("toutes les deux semaines", 2),
+            ("alle 2 Wochen", 2),
+            ("wöchentlich", 1),
+            ("cada 2 semanas", 2),
+            ("quincenal", 2),
+            ("hver 2. uke", 2),
+            ("annenhver uke", 2),
+        ] {
+            assert_eq!(one_change(line), ScheduleChange::Every { weeks }, "{line}");
+        }
+        is_problem("every 6 weeks");
+        is_problem("biweekly");
+        is_problem("monthly");
+    }
+
+    #[test]
+    fn monthly_rules() {
+        assert_eq!(
+            one_change("first mon 10:00"),
+            ScheduleChange::MonthlyRule {
+                nth: 1,
+                day: Weekday::Mon,
+                time: hm(10, 0)
+            }
+        );
+        for (line, nth, day, time) in [
+            ("every first monday at 10:00", 1, Weekday::Mon, hm(10, 0)),
+            ("monthly: last fri 15:00", 5, Weekday::Fri, hm(15, 0)),
+            ("Monthly, 3rd Wed 9am", 3, Weekday::Wed, hm(9, 0)),
+            ("le premier lundi du mois à 10h", 1, Weekday::Mon, hm(10, 0)),
+            ("jeden ersten Montag um 10:00", 1, Weekday::Mon, hm(10, 0)),
+            (
+                "el último viernes del mes 15:00",
+                5,
+                Weekday::Fri,
+                hm(15, 0),
+            ),
+            (
+                "første mandag i måneden kl 10:00",
+                1,
+                Weekday::Mon,
+                hm(10, 0),
+            ),
+        ] {
+            assert_eq!(
+                one_change(line),
+                ScheduleChange::MonthlyRule { nth, day, time },
+                "{line}"
+            );
+        }
+        is_problem("first mon");
+        is_problem("every second week day");
+    }
+
+    #[test]
+    fn one_reply_carries_everything_at_once() {
+        let r = read(
+            "Thanks, good talk.\n\
+             Action: send the roadmap draft to sales by Thursday\n\
+             - [ ] book 3 user interviews\n\
+             drop: old pricing memo\n\
+             moved to thu 15:00\n\
+             every 2 weeks\n\
+             moved to someday\n\
+             Private:\nWorried about her load.\n",
+        );
+        assert_eq!(r.actions.len(), 2);
+        assert_eq!(r.drops, vec![DropTarget::Text("old pricing memo".into())]);
+        assert_eq!(r.schedule.len(), 2);
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(
+            r.private_note.as_deref(),
+            Some("Thanks, good talk.\nWorried about her load.")
+        );
+    }
+
+    fn lines(text: &str) -> Vec<OwnLine> {
+        text.lines().map(OwnLine::own).collect()
+    }
+
+    fn open() -> Vec<String> {
+        vec![
+            "Send the roadmap draft to sales".into(),
+            "Book three user interviews".into(),
+            "Review the pricing draft".into(),
+        ]
+    }
+
+    fn answer(action: usize, status: ActionStatus, comment: Option<&str>) -> ActionAnswer {
+        ActionAnswer {
+            action,
+            status,
+            comment: comment.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn answers_inline_after_the_action_text() {
+        let a = read_action_answers(
+            &lines(
+                "Send the roadmap draft to sales: done, sent Tuesday\n\
+                 Book three user interviews: partly - two booked\n\
+                 Review the pricing draft: not yet\n",
+            ),
+            &open(),
+        );
+        assert_eq!(
+            a.answers,
+            vec![
+                answer(0, ActionStatus::Done, Some("sent Tuesday")),
+                answer(1, ActionStatus::Partly, Some("two booked")),
+                answer(2, ActionStatus::NotYet, None),
+            ]
+        );
+        assert!(a.problems.is_empty());
+    }
+
+    #[test]
+    fn answers_by_a_run_of_the_action_words_top_posted() {
+        let a = read_action_answers(
+            &lines("Roadmap draft: done\nuser interviews: yes\npricing: no, next week\n"),
+            &open(),
+        );
+        assert_eq!(
+            a.answers,
+            vec![
+                answer(0, ActionStatus::Done, None),
+                answer(1, ActionStatus::Done, None),
+                answer(2, ActionStatus::NotYet, Some("next week")),
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_under_the_quoted_question() {
+        let a = read_action_answers(
+            &lines(
+                "> Send the roadmap draft to sales: done / partly / not yet\n\
+                 ✓ sent Monday\n\
+                 Book three user interviews: done / partly / not yet\n\
+                 partly\n",
+            ),
+            &open(),
+        );
+        assert_eq!(
+            a.answers,
+            vec![
+                answer(0, ActionStatus::Done, Some("sent Monday")),
+                answer(1, ActionStatus::Partly, None),
+            ]
+        );
+        assert!(a.problems.is_empty());
+    }
+
+    #[test]
+    fn answers_in_the_supported_languages_case_and_accents_folded() {
+        for (word, status) in [
+            ("fait", ActionStatus::Done),
+            ("en partie", ActionStatus::Partly),
+            ("pas encore", ActionStatus::NotYet),
+            ("Erledigt", ActionStatus::Done),
+            ("teilweise", ActionStatus::Partly),
+            ("noch nicht", ActionStatus::NotYet),
+            ("hecho", ActionStatus::Done),
+            ("sí", ActionStatus::Done),
+            ("todavía no", ActionStatus::NotYet),
+            ("ferdig", ActionStatus::Done),
+            ("delvis", ActionStatus::Partly),
+            ("ikke ennå", ActionStatus::NotYet),
+        ] {
+            let a = read_action_answers(&lines(&format!("SEND THE ROADMAP: {word}")), &open());
+            assert_eq!(a.answers, vec![answer(0, status, None)], "{word}");
+        }
+        let accents = vec!["Préparer la démo".to_string()];
+        let a = read_action_answers(&lines("preparer la demo: fait"), &accents);
+        assert_eq!(a.answers, vec![answer(0, ActionStatus::Done, None)]);
+    }
+
+    #[test]
+    fn an_answer_naming_two_actions_is_a_problem() {
+        let a = read_action_answers(&lines("draft: done"), &open());
+        assert!(a.answers.is_empty());
+        assert_eq!(a.problems.len(), 1);
+        assert!(a.problems[0].contains("more than one"));
+    }
+
+    #[test]
+    fn an_unknown_answer_word_is_a_problem() {
+        let a = read_action_answers(
+            &lines(
+                "Roadmap draft: maybe\nSend the roadmap draft to sales: done / partly / not yet\nsoonish\n",
+            ),
+            &open(),
+        );
+        assert!(a.answers.is_empty());
+        assert_eq!(a.problems.len(), 2, "{:?}", a.problems);
+    }
+
+    #[test]
+    fn two_different_answers_to_one_action_are_a_problem() {
+        let a = read_action_answers(&lines("roadmap: done\nroadmap draft: not yet\n"), &open());
+        assert!(a.answers.is_empty());
+        assert_eq!(a.problems.len(), 1);
+        let same = read_action_answers(&lines("roadmap: done\nroadmap draft: done\n"), &open());
+        assert_eq!(same.answers, vec![answer(0, ActionStatus::Done, None)]);
+    }
+
+    #[test]
+    fn lines_naming_no_action_and_unanswered_questions_are_not_answers() {
+        let a = read_action_answers(
+            &lines(
+                "Strategy: 4\nDelivery: done\n\
+                 Send the roadmap draft to sales: done / partly / not yet\n",
+            ),
+            &open(),
+        );
+        assert!(a.answers.is_empty());
+        assert!(a.problems.is_empty());
+    }
+
+    #[test]
+    fn an_action_holding_a_colon_is_answered() {
+        let open = vec!["Demo at 10:00 to the board".to_string()];
+        let a = read_action_answers(&lines("Demo at 10:00 to the board: done"), &open);
+        assert_eq!(a.answers, vec![answer(0, ActionStatus::Done, None)]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_action_line_round_trips(text in "[A-Za-z0-9][A-Za-z0-9 ,.'()-]{0,120}[A-Za-z0-9.)]") {
+            let r = read(&format!("Action: {text}"));
+            prop_assert_eq!(r.actions, vec![text.trim().to_string()]);
+            prop_assert!(r.problems.is_empty());
+            prop_assert!(r.schedule.is_empty());
+            prop_assert_eq!(r.private_note, None);
+        }
+
+        #[test]
+        fn random_prose_never_changes_the_schedule(
+            prose in proptest::collection::vec("[A-Za-z]{1,12}( [A-Za-z,.']{1,12}){2,14}", 0..8)
+        ) {
+            let r = read(&prose.join("\n"));
+            prop_assert!(r.schedule.is_empty(), "{:?}", r.schedule);
+        }
+
+        #[test]
+        fn no_input_panics(text in "\\PC{0,300}", answers in "\\PC{0,200}") {
+            let _ = read(&text);
+            let _ = read_action_answers(&lines(&answers), &open());
+        }
+    }
 }
