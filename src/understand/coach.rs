@@ -379,7 +379,11 @@ pub fn read_coach_reply(own_text: &str, today: NaiveDate) -> CoachReply {
     let mut reply = CoachReply::default();
     let mut note: Vec<&str> = Vec::new();
     let mut private = false;
-    let mut dropped_over_cap = 0usize;
+    let mut over_cap = 0usize;
+    // Under an `Actions:` heading with nothing after it, the list items
+    // that follow are actions, until a line that is no list item (or a
+    // blank line after the first item).
+    let mut list = List::None;
     for raw in own_text.lines() {
         if private {
             note.push(raw);
@@ -394,60 +398,119 @@ pub fn read_coach_reply(own_text: &str, today: NaiveDate) -> CoachReply {
             continue;
         }
         if line.is_empty() {
+            if list == List::Items {
+                list = List::None;
+            }
             note.push(raw);
             continue;
         }
-        if let Some(action) = action_text(line) {
-            match action {
-                Action::Open(text) if text.is_empty() => {}
-                Action::Open(text) if text.chars().count() > MAX_ACTION_CHARS => {
-                    reply.problems.push(format!(
-                        "\"{}…\": an action is at most {MAX_ACTION_CHARS} characters; not recorded, write it shorter",
-                        text.chars().take(40).collect::<String>()
-                    ));
+        let action = action_text(line).or_else(|| {
+            (list != List::None)
+                .then(|| list_item(line))
+                .flatten()
+                .map(Action::Open)
+        });
+        let Some(action) = action else {
+            list = List::None;
+            if let Some(r) = other_line(line, today) {
+                match r {
+                    Ok(Other::Drop(target)) => reply.drops.push(target),
+                    Ok(Other::Schedule(change)) => reply.schedule.push(change),
+                    Err(reason) => reply.problems.push(format!("\"{line}\": {reason}")),
                 }
-                Action::Open(text) => {
-                    let folded = fold(text);
-                    if reply.actions.iter().any(|a| fold(a) == folded) {
-                        continue;
-                    }
-                    if reply.actions.len() >= MAX_ACTIONS {
-                        dropped_over_cap += 1;
-                    } else {
-                        reply.actions.push(text.to_string());
-                    }
-                }
-                Action::Checked => reply.problems.push(format!(
-                    "\"{line}\": a ticked box is not an open action; to remove an action write `drop: <its text>`"
-                )),
+            } else {
+                note.push(raw);
             }
             continue;
-        }
-        match drop_target(line) {
-            Some(Ok(target)) => {
-                reply.drops.push(target);
-                continue;
+        };
+        match action {
+            Action::Open("") => {
+                if labelled(line, ACTION_WORDS).is_some() {
+                    list = List::Heading;
+                }
             }
-            Some(Err(reason)) => {
-                reply.problems.push(format!("\"{line}\": {reason}"));
-                continue;
+            Action::Open(text) if text.chars().count() > MAX_ACTION_CHARS => {
+                list = list.next();
+                reply.problems.push(format!(
+                    "\"{}…\": an action is at most {MAX_ACTION_CHARS} characters; not recorded, write it shorter",
+                    text.chars().take(40).collect::<String>()
+                ));
             }
-            None => {}
-        }
-        match schedule_change(line, today) {
-            Some(Ok(change)) => reply.schedule.push(change),
-            Some(Err(reason)) => reply.problems.push(format!("\"{line}\": {reason}")),
-            None => note.push(raw),
+            Action::Open(text) => {
+                list = list.next();
+                let folded = fold(text);
+                if reply.actions.iter().any(|a| fold(a) == folded) {
+                    continue;
+                }
+                if reply.actions.len() >= MAX_ACTIONS {
+                    over_cap += 1;
+                } else {
+                    reply.actions.push(text.to_string());
+                }
+            }
+            Action::Checked => {
+                list = list.next();
+                reply.problems.push(format!(
+                    "\"{line}\": a ticked box is not an open action; to remove an action write `drop: <its text>`"
+                ));
+            }
         }
     }
-    if dropped_over_cap > 0 {
+    if over_cap > 0 {
         reply.problems.push(format!(
-            "{dropped_over_cap} more action(s) not recorded: at most {MAX_ACTIONS} per reply"
+            "{over_cap} more action(s) not recorded: at most {MAX_ACTIONS} per reply"
         ));
     }
     let note = collapse(&note);
     reply.private_note = (!note.is_empty()).then_some(note);
     reply
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    None,
+    /// Right under an `Actions:` heading: blank lines may follow.
+    Heading,
+    /// After the first item: a blank line ends the list.
+    Items,
+}
+
+impl List {
+    fn next(self) -> List {
+        match self {
+            List::None => List::None,
+            List::Heading | List::Items => List::Items,
+        }
+    }
+}
+
+/// A list item's text: `- …`, `* …`, `• …`, `1. …`, `1) …`.
+fn list_item(line: &str) -> Option<&str> {
+    if let Some(rest) = ["- ", "* ", "• "].iter().find_map(|m| line.strip_prefix(m)) {
+        return Some(rest.trim());
+    }
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 2 {
+        return None;
+    }
+    line[digits..]
+        .strip_prefix(". ")
+        .or_else(|| line[digits..].strip_prefix(") "))
+        .map(str::trim)
+}
+
+enum Other {
+    Drop(DropTarget),
+    Schedule(ScheduleChange),
+}
+
+/// A drop or a schedule change, a line that looks like one but cannot be
+/// read (the reason), or `None` for a line of the note.
+fn other_line(line: &str, today: NaiveDate) -> Option<Result<Other, String>> {
+    if let Some(r) = drop_target(line) {
+        return Some(r.map(Other::Drop));
+    }
+    schedule_change(line, today).map(|r| r.map(Other::Schedule))
 }
 
 /// The text after `<label>:` (or `<label> :`) when the line's label, folded,
@@ -929,6 +992,8 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
     let open: Vec<Vec<String>> = open_actions.iter().map(|a| words_of(a)).collect();
     let mut out = ActionAnswers::default();
     let mut pending: Option<usize> = None;
+    // Actions answered twice, differently: never answered at all.
+    let mut conflicted: Vec<usize> = Vec::new();
     for line in own_lines {
         let text = line.display();
         let text = text.trim().trim_start_matches(['>', '-', '*', ' ']).trim();
@@ -939,7 +1004,14 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
         if let Some(i) = under {
             let folded = fold(text);
             if let Some((status, n)) = status_of(&folded) {
-                record(&mut out, i, status, comment(text, &folded, n), text);
+                record(
+                    &mut out,
+                    &mut conflicted,
+                    i,
+                    status,
+                    comment(text, &folded, n),
+                    text,
+                );
                 continue;
             }
         }
@@ -967,7 +1039,14 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
             } else if is_question(&folded) || folded.is_empty() {
                 pending = Some(hits[0]);
             } else if let Some((status, n)) = status {
-                record(&mut out, hits[0], status, comment(rest, &folded, n), text);
+                record(
+                    &mut out,
+                    &mut conflicted,
+                    hits[0],
+                    status,
+                    comment(rest, &folded, n),
+                    text,
+                );
             }
             break;
         }
@@ -1001,14 +1080,19 @@ fn comment(original: &str, folded: &str, n: usize) -> Option<String> {
 
 fn record(
     out: &mut ActionAnswers,
+    conflicted: &mut Vec<usize>,
     action: usize,
     status: ActionStatus,
     comment: Option<String>,
     line: &str,
 ) {
+    if conflicted.contains(&action) {
+        return;
+    }
     if let Some(prev) = out.answers.iter().position(|a| a.action == action) {
         if out.answers[prev].status != status {
             out.answers.remove(prev);
+            conflicted.push(action);
             out.problems.push(format!(
                 "\"{line}\": this action was answered twice, differently; answer it once"
             ));
@@ -1111,6 +1195,34 @@ mod tests {
             ]
         );
         assert!(r.problems.is_empty());
+    }
+
+    #[test]
+    fn list_items_under_an_actions_heading_are_actions_until_the_list_ends() {
+        let r = read(
+            "Actions:\n\n- send the roadmap\n* book interviews\n2) review pricing\n\n- my own reminder\n",
+        );
+        assert_eq!(
+            r.actions,
+            vec!["send the roadmap", "book interviews", "review pricing"]
+        );
+        assert_eq!(r.private_note.as_deref(), Some("- my own reminder"));
+        let r = read("À faire :\n1. relire le plan\nBonne séance.\n- pas une action\n");
+        assert_eq!(r.actions, vec!["relire le plan"]);
+        assert_eq!(
+            r.private_note.as_deref(),
+            Some("Bonne séance.\n- pas une action")
+        );
+    }
+
+    #[test]
+    fn list_items_without_a_heading_stay_in_the_note() {
+        let r = read("- she presented well\n- the team trusts her\n");
+        assert!(r.actions.is_empty());
+        assert_eq!(
+            r.private_note.as_deref(),
+            Some("- she presented well\n- the team trusts her")
+        );
     }
 
     #[test]
@@ -1556,7 +1668,10 @@ mod tests {
 
     #[test]
     fn two_different_answers_to_one_action_are_a_problem() {
-        let a = read_action_answers(&lines("roadmap: done\nroadmap draft: not yet\n"), &open());
+        let a = read_action_answers(
+            &lines("roadmap: done\nroadmap draft: not yet\nroadmap: done\n"),
+            &open(),
+        );
         assert!(a.answers.is_empty());
         assert_eq!(a.problems.len(), 1);
         let same = read_action_answers(&lines("roadmap: done\nroadmap draft: done\n"), &open());
