@@ -776,14 +776,19 @@ fn when(words: &[&str]) -> Result<When, String> {
     while i < words.len() {
         let word = words[i].trim_end_matches(',');
         i += 1;
-        // `3 pm`: the next word belongs to the time.
+        // `3 pm`, `15 Uhr`: the next word belongs to the time.
         let joined;
-        let word = match words.get(i) {
-            Some(next)
-                if matches!(*next, "am" | "pm" | "a.m." | "p.m.") && time(word).is_none() =>
+        let word = match words.get(i).map(|next| match *next {
+            "uhr" | "h" => format!("{word}h"),
+            next => format!("{word}{next}"),
+        }) {
+            Some(j)
+                if time(word).is_none()
+                    && time(&j).is_some()
+                    && matches!(words[i], "am" | "pm" | "a.m." | "p.m." | "uhr" | "h") =>
             {
                 i += 1;
-                joined = format!("{word}{next}");
+                joined = j;
                 joined.as_str()
             }
             _ => word,
@@ -976,19 +981,37 @@ fn actions_named(label: &str, open: &[Vec<String>]) -> Vec<usize> {
 
 /// Whether a line is an unanswered form question: `…: done / partly / not yet`.
 fn is_question(rest_folded: &str) -> bool {
-    rest_folded.contains('/')
-        && rest_folded
-            .split('/')
-            .all(|p| status_of(p.trim()).is_some_and(|(_, n)| n == p.trim().len()))
+    let parts: Vec<Option<ActionStatus>> = rest_folded
+        .split('/')
+        .map(|p| {
+            let p = p.trim();
+            status_of(p).filter(|(_, n)| *n == p.len()).map(|(s, _)| s)
+        })
+        .collect();
+    parts.len() == 3
+        && [
+            ActionStatus::Done,
+            ActionStatus::Partly,
+            ActionStatus::NotYet,
+        ]
+        .iter()
+        .all(|s| parts.contains(&Some(*s)))
 }
 
 /// Reads a PM's answers to the open actions a form asked about: each
 /// asked as `<action>: done / partly / not yet` and answered on that line
 /// (`<action or a run of its words>: done, sent Tuesday`) or on the line
 /// under an unanswered question. Lines naming no open action are not
-/// looked at; a line naming two, an unknown answer word or two different
-/// answers to one action is a problem, never an answer.
-pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> ActionAnswers {
+/// looked at, nor lines the skill grammar reads as answers
+/// (`is_skill_answer`: `Delivery: 4` is a score even when an action mentions
+/// delivery); a line naming two actions, an unknown answer word, a question
+/// half edited (`done / partly`) or two different answers to one action is
+/// a problem, never an answer.
+pub fn read_action_answers(
+    own_lines: &[OwnLine],
+    open_actions: &[String],
+    is_skill_answer: &dyn Fn(&str) -> bool,
+) -> ActionAnswers {
     let open: Vec<Vec<String>> = open_actions.iter().map(|a| words_of(a)).collect();
     let mut out = ActionAnswers::default();
     let mut pending: Option<usize> = None;
@@ -1001,6 +1024,9 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
             continue;
         }
         let under = pending.take();
+        if under.is_none() && is_skill_answer(text) {
+            continue;
+        }
         if let Some(i) = under {
             let folded = fold(text);
             if let Some((status, n)) = status_of(&folded) {
@@ -1038,6 +1064,12 @@ pub fn read_action_answers(own_lines: &[OwnLine], open_actions: &[String]) -> Ac
                 ));
             } else if is_question(&folded) || folded.is_empty() {
                 pending = Some(hits[0]);
+            } else if let Some((_, n)) = status
+                && folded[n..].trim_start().starts_with('/')
+            {
+                out.problems.push(format!(
+                    "\"{text}\": keep only your answer: `done`, `partly` or `not yet`"
+                ));
             } else if let Some((status, n)) = status {
                 record(
                     &mut out,
@@ -1384,6 +1416,7 @@ mod tests {
             "1:1 verschoben auf Do 15:00",
             "movido al jueves a las 15:00",
             "flyttet til torsdag kl 15:00",
+            "verschoben auf Donnerstag um 15 Uhr",
             "The one-on-one moved to thu 15h00",
         ] {
             assert_eq!(one_change(line), thu15, "{line}");
@@ -1548,6 +1581,18 @@ mod tests {
         text.lines().map(OwnLine::own).collect()
     }
 
+    /// Reads answers as the engine will: the real framework's skill
+    /// grammar decides which lines are scores.
+    fn read_action_answers_(lines: &[OwnLine], open: &[String]) -> ActionAnswers {
+        let f = crate::framework::Framework::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/framework.toml"
+        )))
+        .unwrap();
+        let lex = crate::understand::grammar::Lexicon::new(&f);
+        read_action_answers(lines, open, &|l| lex.is_answer(l))
+    }
+
     fn open() -> Vec<String> {
         vec![
             "Send the roadmap draft to sales".into(),
@@ -1566,7 +1611,7 @@ mod tests {
 
     #[test]
     fn answers_inline_after_the_action_text() {
-        let a = read_action_answers(
+        let a = read_action_answers_(
             &lines(
                 "Send the roadmap draft to sales: done, sent Tuesday\n\
                  Book three user interviews: partly - two booked\n\
@@ -1587,7 +1632,7 @@ mod tests {
 
     #[test]
     fn answers_by_a_run_of_the_action_words_top_posted() {
-        let a = read_action_answers(
+        let a = read_action_answers_(
             &lines("Roadmap draft: done\nuser interviews: yes\npricing: no, next week\n"),
             &open(),
         );
@@ -1603,7 +1648,7 @@ mod tests {
 
     #[test]
     fn answers_under_the_quoted_question() {
-        let a = read_action_answers(
+        let a = read_action_answers_(
             &lines(
                 "> Send the roadmap draft to sales: done / partly / not yet\n\
                  ✓ sent Monday\n\
@@ -1638,17 +1683,17 @@ mod tests {
             ("delvis", ActionStatus::Partly),
             ("ikke ennå", ActionStatus::NotYet),
         ] {
-            let a = read_action_answers(&lines(&format!("SEND THE ROADMAP: {word}")), &open());
+            let a = read_action_answers_(&lines(&format!("SEND THE ROADMAP: {word}")), &open());
             assert_eq!(a.answers, vec![answer(0, status, None)], "{word}");
         }
         let accents = vec!["Préparer la démo".to_string()];
-        let a = read_action_answers(&lines("preparer la demo: fait"), &accents);
+        let a = read_action_answers_(&lines("preparer la demo: fait"), &accents);
         assert_eq!(a.answers, vec![answer(0, ActionStatus::Done, None)]);
     }
 
     #[test]
     fn an_answer_naming_two_actions_is_a_problem() {
-        let a = read_action_answers(&lines("draft: done"), &open());
+        let a = read_action_answers_(&lines("draft: done"), &open());
         assert!(a.answers.is_empty());
         assert_eq!(a.problems.len(), 1);
         assert!(a.problems[0].contains("more than one"));
@@ -1656,7 +1701,7 @@ mod tests {
 
     #[test]
     fn an_unknown_answer_word_is_a_problem() {
-        let a = read_action_answers(
+        let a = read_action_answers_(
             &lines(
                 "Roadmap draft: maybe\nSend the roadmap draft to sales: done / partly / not yet\nsoonish\n",
             ),
@@ -1668,19 +1713,19 @@ mod tests {
 
     #[test]
     fn two_different_answers_to_one_action_are_a_problem() {
-        let a = read_action_answers(
+        let a = read_action_answers_(
             &lines("roadmap: done\nroadmap draft: not yet\nroadmap: done\n"),
             &open(),
         );
         assert!(a.answers.is_empty());
         assert_eq!(a.problems.len(), 1);
-        let same = read_action_answers(&lines("roadmap: done\nroadmap draft: done\n"), &open());
+        let same = read_action_answers_(&lines("roadmap: done\nroadmap draft: done\n"), &open());
         assert_eq!(same.answers, vec![answer(0, ActionStatus::Done, None)]);
     }
 
     #[test]
     fn lines_naming_no_action_and_unanswered_questions_are_not_answers() {
-        let a = read_action_answers(
+        let a = read_action_answers_(
             &lines(
                 "Strategy: 4\nDelivery: done\n\
                  Send the roadmap draft to sales: done / partly / not yet\n",
@@ -1692,9 +1737,31 @@ mod tests {
     }
 
     #[test]
+    fn a_score_line_is_not_an_action_answer_even_if_its_words_match() {
+        let open = vec!["Improve delivery predictability".to_string()];
+        let a = read_action_answers_(
+            &lines("Delivery: 4\ndelivery predictability: partly"),
+            &open,
+        );
+        assert_eq!(a.answers, vec![answer(0, ActionStatus::Partly, None)]);
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+    }
+
+    #[test]
+    fn a_half_edited_question_is_a_problem() {
+        let a = read_action_answers_(
+            &lines("Send the roadmap draft to sales: done / partly"),
+            &open(),
+        );
+        assert!(a.answers.is_empty());
+        assert_eq!(a.problems.len(), 1);
+        assert!(a.problems[0].contains("keep only your answer"));
+    }
+
+    #[test]
     fn an_action_holding_a_colon_is_answered() {
         let open = vec!["Demo at 10:00 to the board".to_string()];
-        let a = read_action_answers(&lines("Demo at 10:00 to the board: done"), &open);
+        let a = read_action_answers_(&lines("Demo at 10:00 to the board: done"), &open);
         assert_eq!(a.answers, vec![answer(0, ActionStatus::Done, None)]);
     }
 
@@ -1719,7 +1786,7 @@ mod tests {
         #[test]
         fn no_input_panics(text in "\\PC{0,300}", answers in "\\PC{0,200}") {
             let _ = read(&text);
-            let _ = read_action_answers(&lines(&answers), &open());
+            let _ = read_action_answers_(&lines(&answers), &open());
         }
     }
 }
