@@ -584,21 +584,23 @@ fn number(s: &str) -> Option<u8> {
 /// The line folded, `1:1` written one way, end punctuation and spaces
 /// tidied: the form schedule words are compared in.
 fn schedule_form(line: &str) -> String {
-    let mut s = fold(line);
-    for alias in [
-        "one-on-one",
-        "one on one",
-        "1-on-1",
-        "1 on 1",
-        "1on1",
-        "1-1",
-        "1:1s",
-        "1-1s",
-    ] {
-        s = s.replace(alias, "1:1");
-    }
-    let s = s.trim().trim_end_matches(['.', '!']).trim();
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let folded = fold(line);
+    let trimmed = folded.trim().trim_end_matches(['.', '!']);
+    // Whole words only: a date such as 2027-01-11 holds `1-1`.
+    let spaced = format!(
+        " {} ",
+        trimmed.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+    .replace(" one on one ", " 1:1 ")
+    .replace(" 1 on 1 ", " 1:1 ");
+    spaced
+        .split_whitespace()
+        .map(|w| match w {
+            "one-on-one" | "1-on-1" | "1on1" | "1-1" | "1:1s" | "1-1s" | "1:1's" => "1:1",
+            w => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A schedule change, a line that looks like one but cannot be read (the
@@ -1086,7 +1088,11 @@ pub fn read_action_answers(
             out.problems
                 .push(format!("\"{text}\": answer `done`, `partly` or `not yet`"));
         }
-        if !named && let Some(i) = under {
+        // One or two words under a question are a try at answering it.
+        if !named
+            && let Some(i) = under
+            && text.split_whitespace().count() <= 2
+        {
             out.problems.push(format!(
                 "\"{text}\": under \"{}\", answer `done`, `partly` or `not yet`",
                 open_actions[i]
@@ -1484,6 +1490,13 @@ mod tests {
                 time: hm(8, 0)
             }
         );
+        assert_eq!(
+            one_change("next 1-1 on 2027-01-11 10:00"),
+            ScheduleChange::NextOn {
+                date: ymd(2027, 1, 11),
+                time: hm(10, 0)
+            }
+        );
         is_problem("next 1:1 on thu 10:00");
         is_problem("next 1:1 on 2026-12-01 10:00");
         is_problem("next 1:1 on 2026-12-18");
@@ -1709,6 +1722,11 @@ mod tests {
         );
         assert!(a.answers.is_empty());
         assert_eq!(a.problems.len(), 2, "{:?}", a.problems);
+        let prose = read_action_answers_(
+            &lines("Roadmap draft: done / partly / not yet\nGreat week overall, thanks.\n"),
+            &open(),
+        );
+        assert!(prose.answers.is_empty() && prose.problems.is_empty());
     }
 
     #[test]
