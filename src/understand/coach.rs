@@ -19,6 +19,19 @@ pub const MAX_ACTIONS: usize = 20;
 /// At most this many characters in one action.
 pub const MAX_ACTION_CHARS: usize = 300;
 
+/// At most this many problems are listed; the rest are counted.
+pub const MAX_PROBLEMS: usize = 20;
+
+/// A line as quoted in a problem: at most 80 characters.
+fn quote(line: &str) -> String {
+    if line.chars().count() <= 80 {
+        return line.to_string();
+    }
+    let mut q: String = line.chars().take(79).collect();
+    q.push('…');
+    q
+}
+
 /// A change to the pairing's 1:1 schedule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -416,7 +429,9 @@ pub fn read_coach_reply(own_text: &str, today: NaiveDate) -> CoachReply {
                 match r {
                     Ok(Other::Drop(target)) => reply.drops.push(target),
                     Ok(Other::Schedule(change)) => reply.schedule.push(change),
-                    Err(reason) => reply.problems.push(format!("\"{line}\": {reason}")),
+                    Err(reason) => reply
+                        .problems
+                        .push(format!("\"{}\": {reason}", quote(line))),
                 }
             } else {
                 note.push(raw);
@@ -451,10 +466,16 @@ pub fn read_coach_reply(own_text: &str, today: NaiveDate) -> CoachReply {
             Action::Checked => {
                 list = list.next();
                 reply.problems.push(format!(
-                    "\"{line}\": a ticked box is not an open action; to remove an action write `drop: <its text>`"
+                    "\"{}\": a ticked box is not an open action; to remove an action write `drop: <its text>`",
+                    quote(line)
                 ));
             }
         }
+    }
+    if reply.problems.len() > MAX_PROBLEMS {
+        let more = reply.problems.len() - MAX_PROBLEMS;
+        reply.problems.truncate(MAX_PROBLEMS);
+        reply.problems.push(format!("{more} more line(s) not read"));
     }
     if over_cap > 0 {
         reply.problems.push(format!(
@@ -798,8 +819,12 @@ fn when(words: &[&str]) -> Result<When, String> {
         if FILLERS.contains(&word) {
             continue;
         }
-        let unreadable =
-            || format!("\"{word}\" is not a weekday, a date (2026-12-18) or a time (15:00)");
+        let unreadable = || {
+            format!(
+                "\"{}\" is not a weekday, a date (2026-12-18) or a time (15:00)",
+                quote(word)
+            )
+        };
         if let Some(d) = weekday(word) {
             if w.day.replace(d).is_some() {
                 return Err(unreadable());
@@ -1062,7 +1087,8 @@ pub fn read_action_answers(
             read = true;
             if hits.len() > 1 {
                 out.problems.push(format!(
-                    "\"{text}\": names more than one open action; write more of its text"
+                    "\"{}\": names more than one open action; write more of its text",
+                    quote(text)
                 ));
             } else if is_question(&folded) || folded.is_empty() {
                 pending = Some(hits[0]);
@@ -1070,7 +1096,8 @@ pub fn read_action_answers(
                 && folded[n..].trim_start().starts_with('/')
             {
                 out.problems.push(format!(
-                    "\"{text}\": keep only your answer: `done`, `partly` or `not yet`"
+                    "\"{}\": keep only your answer: `done`, `partly` or `not yet`",
+                    quote(text)
                 ));
             } else if let Some((status, n)) = status {
                 record(
@@ -1085,8 +1112,10 @@ pub fn read_action_answers(
             break;
         }
         if named && !read {
-            out.problems
-                .push(format!("\"{text}\": answer `done`, `partly` or `not yet`"));
+            out.problems.push(format!(
+                "\"{}\": answer `done`, `partly` or `not yet`",
+                quote(text)
+            ));
         }
         // One or two words under a question are a try at answering it.
         if !named
@@ -1094,10 +1123,16 @@ pub fn read_action_answers(
             && text.split_whitespace().count() <= 2
         {
             out.problems.push(format!(
-                "\"{text}\": under \"{}\", answer `done`, `partly` or `not yet`",
-                open_actions[i]
+                "\"{}\": under \"{}\", answer `done`, `partly` or `not yet`",
+                quote(text),
+                quote(&open_actions[i])
             ));
         }
+    }
+    if out.problems.len() > MAX_PROBLEMS {
+        let more = out.problems.len() - MAX_PROBLEMS;
+        out.problems.truncate(MAX_PROBLEMS);
+        out.problems.push(format!("{more} more line(s) not read"));
     }
     out
 }
@@ -1132,7 +1167,8 @@ fn record(
             out.answers.remove(prev);
             conflicted.push(action);
             out.problems.push(format!(
-                "\"{line}\": this action was answered twice, differently; answer it once"
+                "\"{}\": this action was answered twice, differently; answer it once",
+                quote(line)
             ));
         }
         return;
@@ -1292,6 +1328,17 @@ mod tests {
         assert_eq!(r.actions, vec![exact]);
         assert_eq!(r.problems.len(), 1);
         assert!(r.problems[0].contains("at most 300 characters"));
+    }
+
+    #[test]
+    fn problems_are_capped_and_quote_at_most_80_characters() {
+        let long = format!("moved to {}", "x".repeat(200));
+        let text: String = (0..25).map(|_| format!("{long}\n")).collect();
+        let r = read(&text);
+        assert_eq!(r.problems.len(), MAX_PROBLEMS + 1);
+        assert_eq!(r.problems[MAX_PROBLEMS], "5 more line(s) not read");
+        assert!(r.problems[0].starts_with(&format!("\"{}…\"", &long[..79])));
+        assert!(r.schedule.is_empty());
     }
 
     #[test]
