@@ -1849,6 +1849,24 @@ mod tests {
         }
 
         #[test]
+        fn schedule_words_inside_a_sentence_never_change_the_schedule(
+            start in proptest::sample::select(vec!["We", "she", "Great", "team", "I think"]),
+            rest in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "moved", "to", "thu", "15:00", "cancelled", "every", "2", "weeks",
+                    "next", "1:1", "on", "2026-12-18", "monthly", "first", "mon",
+                    "10:00", "weekly", "no", "this", "week", "drop", "action",
+                ]),
+                1..12,
+            )
+        ) {
+            let line = format!("{start} {}", rest.join(" "));
+            let r = read(&line);
+            prop_assert!(r.schedule.is_empty(), "{line:?}: {:?}", r.schedule);
+            prop_assert!(r.actions.is_empty() && r.drops.is_empty(), "{line:?}");
+        }
+
+        #[test]
         fn no_input_panics(text in "\\PC{0,300}", answers in "\\PC{0,200}") {
             let _ = read(&text);
             let _ = read_action_answers_(&lines(&answers), &open());
