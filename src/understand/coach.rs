@@ -74,8 +74,9 @@ pub struct CoachReply {
     pub actions: Vec<String>,
     /// Open actions the coach removes.
     pub drops: Vec<DropTarget>,
-    /// Text under `Private:` and every other line that is neither an
-    /// action nor a schedule change: for the coach only. `None` when empty.
+    /// Text under `Private:` and every other line that is not an action,
+    /// a drop, a schedule change or a problem: for the coach only. `None`
+    /// when empty.
     pub private_note: Option<String>,
     pub schedule: Vec<ScheduleChange>,
     /// Lines that look like an action, a drop or a schedule change but
