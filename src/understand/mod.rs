@@ -27,6 +27,7 @@ pub use command::Command;
 
 pub mod authorize;
 pub mod classify;
+pub mod coach;
 pub mod command;
 pub mod grammar;
 pub mod mime;
