@@ -171,8 +171,9 @@ fn build(dir: &Path, pms: u32, years: u32) {
     );
 }
 
-/// Resident and peak memory of this process, in KiB (Linux).
-fn rss() -> (u64, u64) {
+/// Resident and peak memory of this process, and its anonymous part (the
+/// rest maps the database file), in KiB (Linux).
+fn rss() -> (u64, u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -181,7 +182,7 @@ fn rss() -> (u64, u64) {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (field("VmRSS:"), field("VmHWM:"), field("RssAnon:"))
 }
 
 fn cpu_seconds() -> f64 {
@@ -228,7 +229,7 @@ fn passes(dir: &Path) {
         cpu_seconds() - cpu0,
         again.len()
     );
-    let (rss, peak) = rss();
-    println!("idle_rss {rss} KiB");
+    let (rss, peak, anon) = rss();
+    println!("idle_rss {rss} KiB ({anon} KiB anonymous, the rest the mapped database)");
     println!("peak_rss {peak} KiB");
 }
