@@ -6,8 +6,6 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info};
 
 use super::{Engine, EngineError, budget, enqueue};
-use std::collections::BTreeSet;
-
 use crate::analysis::{self, History};
 use crate::config::Pm;
 use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, SkillView};
@@ -221,49 +219,28 @@ impl Engine {
         week: Week,
         from: Option<Week>,
     ) -> Result<History, EngineError> {
-        let visible = |w: &Week| from.is_none_or(|f| *w >= f);
-        let keep = |set: BTreeSet<Week>| set.into_iter().filter(visible).collect::<BTreeSet<_>>();
-        let answered = keep(store.answered_weeks(&pm.key)?);
-        let forms = keep(store.forms_sent(&pm.key)?);
-        let skipped = keep(store.skipped_weeks(&pm.key)?);
-        let pauses = store.pauses(&pm.key)?;
         let skills: Vec<&str> = self
             .config
             .framework
             .active()
             .map(|s| s.key.as_str())
             .collect();
-        let mut span = DIGEST_READ_WEEKS;
-        loop {
-            let mut start = week.plus(1 - i64::from(span));
-            if let Some(f) = from {
-                start = start.max(f);
-            }
-            let rows = store.history_between(&pm.key, start, week)?;
-            let mut history =
-                super::build_history(pm, &rows, forms.clone(), skipped.clone(), &pauses, week);
-            history.answered_earlier = answered.range(..start).copied().collect();
-            let complete = history.answered_earlier.is_empty()
-                || analysis::window_suffices(
-                    &history,
-                    skills.iter().copied(),
-                    week,
-                    analysis::DIGEST_WINDOW_WEEKS,
-                    start,
-                );
-            if complete {
-                return Ok(history);
-            }
-            span = span.saturating_mul(2);
-        }
+        super::bounded_history(
+            pm,
+            week,
+            analysis::DIGEST_WINDOW_WEEKS,
+            from,
+            &skills,
+            super::WeekSets {
+                answered: store.answered_weeks(&pm.key)?,
+                forms: store.forms_sent(&pm.key)?,
+                skipped: store.skipped_weeks(&pm.key)?,
+                pauses: store.pauses(&pm.key)?,
+            },
+            |a, b| store.history_between(&pm.key, a, b),
+        )
     }
 }
-
-/// Weeks of scores a digest reads first: its window plus twice the
-/// baseline's reach, so a PM who skips a skill now and then still needs
-/// one read.
-const DIGEST_READ_WEEKS: u32 =
-    analysis::DIGEST_WINDOW_WEEKS + 3 * analysis::BASELINE_MAX_WEEKS as u32;
 
 /// The week's notes split into the PM's own text and the comment written
 /// beside each skill's score. A reply's comments are stored at the end of
@@ -440,6 +417,7 @@ mod tests {
         let pm = engine.config.pms[0].clone();
         let mut store = Store::open_in_memory().unwrap();
         let last = ten_years(&mut store, &engine, &pm);
+        const READ: u32 = analysis::DIGEST_WINDOW_WEEKS + crate::engine::EXTRA_READ_WEEKS;
         let mut widest = 0;
         let mut streaks = Vec::new();
         for back in [
@@ -460,11 +438,42 @@ mod tests {
         }
         // A skill scored one week in nine needs about 72 weeks for its
         // eight-week baseline: the read widens that far, never to ten years.
-        assert!(
-            widest <= 4 * DIGEST_READ_WEEKS as usize,
-            "read {widest} weeks"
-        );
+        assert!(widest <= 4 * READ as usize, "read {widest} weeks");
         // The long run of answered weeks shows in a streak longer than any window.
-        assert!(streaks.iter().any(|s| *s > 2 * DIGEST_READ_WEEKS));
+        assert!(streaks.iter().any(|s| *s > 2 * READ));
+    }
+
+    #[test]
+    fn a_trend_after_ten_years_shows_what_the_whole_history_gives_from_a_bounded_read() {
+        let engine = engine();
+        let pm = engine.config.pms[0].clone();
+        let mut store = Store::open_in_memory().unwrap();
+        let last = ten_years(&mut store, &engine, &pm);
+        let framework = &engine.config.framework;
+        let all: Vec<&str> = framework.skills.iter().map(|s| s.key.as_str()).collect();
+        let first = all[0];
+        for back in [0, 7, 60, 300] {
+            let upto = last.plus(-back);
+            let whole = engine.history_from(&store, &pm, upto, None).unwrap();
+            for weeks in [4, 12, 52] {
+                let read = store
+                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, &all))
+                    .unwrap();
+                assert_eq!(
+                    analysis::trends(&read, framework, upto, weeks),
+                    analysis::trends(&whole, framework, upto, weeks),
+                    "trend {weeks} up to {upto}"
+                );
+                let read = store
+                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, &[first]))
+                    .unwrap();
+                assert_eq!(
+                    analysis::trend(&read, first, upto, weeks),
+                    analysis::trend(&whole, first, upto, weeks),
+                    "trend of one skill, {weeks} up to {upto}"
+                );
+                assert!(read.answers.len() < whole.answers.len() / 2);
+            }
+        }
     }
 }
