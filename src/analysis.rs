@@ -59,6 +59,10 @@ pub struct History {
     pub skipped: BTreeSet<Week>,
     /// Weeks that fell in a pause (see `schedule::week_paused`).
     pub paused: BTreeSet<Week>,
+    /// Answered weeks older than the answers loaded: `answers` may hold
+    /// only a recent window (see [`window_suffices`]); these weeks still
+    /// count as answered for streaks and counts.
+    pub answered_earlier: BTreeSet<Week>,
 }
 
 impl History {
@@ -87,6 +91,17 @@ impl History {
     /// Whether anything was answered for `week`.
     pub fn answered(&self, week: Week) -> bool {
         self.answers.get(&week).is_some_and(|a| !a.is_empty())
+            || self.answered_earlier.contains(&week)
+    }
+
+    /// The newest answered week before `week`.
+    pub fn last_answered_before(&self, week: Week) -> Option<Week> {
+        self.answers
+            .range(..week)
+            .rev()
+            .find(|(_, a)| !a.is_empty())
+            .map(|(w, _)| *w)
+            .or_else(|| self.answered_earlier.range(..week).next_back().copied())
     }
 
     /// What happened in `week` as a whole.
@@ -107,8 +122,9 @@ impl History {
     /// The earliest week anything is known about.
     fn first_week(&self) -> Option<Week> {
         let a = self.answers.keys().next();
+        let e = self.answered_earlier.iter().next();
         let f = self.forms_sent.iter().next();
-        a.into_iter().chain(f).min().copied()
+        a.into_iter().chain(e).chain(f).min().copied()
     }
 }
 
@@ -252,12 +268,50 @@ pub fn missed_weeks(history: &History, from: Week, to: Week) -> Vec<Week> {
 
 /// Weeks answered up to and including `week`.
 pub fn weeks_answered(history: &History, week: Week) -> u32 {
-    let n = history
+    let loaded = history
         .answers
         .range(..=week)
-        .filter(|(_, a)| !a.is_empty())
+        .filter(|(w, a)| !a.is_empty() && !history.answered_earlier.contains(w))
         .count();
+    let n = loaded + history.answered_earlier.range(..=week).count();
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Whether answers loaded from `loaded_from` on give the same scores,
+/// baselines, previous scores and sparklines as the whole history, for
+/// `skills` over the `weeks` weeks ending at `upto` (a digest's or a
+/// trend's run): true when each skill has [`BASELINE_MAX_WEEKS`] scored
+/// weeks loaded before the run starts (every baseline and previous score
+/// of the run then lies among the loaded weeks), or when nothing was
+/// answered before `loaded_from` (see [`History::answered_earlier`]).
+/// Streaks and counts use the answered weeks, which stay whole.
+pub fn window_suffices<'a>(
+    history: &History,
+    skills: impl IntoIterator<Item = &'a str>,
+    upto: Week,
+    weeks: u32,
+    loaded_from: Week,
+) -> bool {
+    if history
+        .answered_earlier
+        .range(..loaded_from)
+        .next()
+        .is_none()
+    {
+        return true;
+    }
+    let run_start = upto.plus(1 - i64::from(weeks));
+    if run_start <= loaded_from {
+        return false;
+    }
+    skills.into_iter().all(|skill| {
+        history
+            .answers
+            .range(loaded_from..run_start)
+            .filter(|(_, a)| a.get(skill).copied().flatten().is_some())
+            .count()
+            >= BASELINE_MAX_WEEKS
+    })
 }
 
 /// Five of the eight block heights, one per score, on a fixed scale, so sparklines of

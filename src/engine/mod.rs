@@ -190,21 +190,31 @@ impl Engine {
         ))
     }
 
-    /// [`Engine::history`], read inside a transaction.
-    pub(crate) fn history_in(
+    /// What a `trend` of `weeks` weeks ending at `upto` shows for `skills`,
+    /// read inside a transaction: a bounded window (see
+    /// [`bounded_history`]), the same trends as the whole history.
+    pub(crate) fn trend_history_in(
         &self,
         tx: &Tx<'_>,
         pm: &Pm,
         upto: Week,
+        weeks: u32,
+        skills: &[&str],
     ) -> Result<History, EngineError> {
-        Ok(build_history(
+        bounded_history(
             pm,
-            &tx.history(&pm.key)?,
-            tx.forms_sent(&pm.key)?,
-            tx.skipped_weeks(&pm.key)?,
-            &tx.pauses(&pm.key)?,
             upto,
-        ))
+            weeks,
+            None,
+            skills,
+            WeekSets {
+                answered: tx.answered_weeks(&pm.key)?,
+                forms: tx.forms_sent(&pm.key)?,
+                skipped: tx.skipped_weeks(&pm.key)?,
+                pauses: tx.pauses(&pm.key)?,
+            },
+            |a, b| tx.history_between(&pm.key, a, b),
+        )
     }
 
     /// Queues an answer to the PM's registered address, once per inbound
@@ -223,6 +233,74 @@ impl Engine {
         let bytes = budget::sendable_bytes(&email)?;
         let key = format!("{kind}:{dedup_key}");
         Ok(enqueue(tx, &key, kind, pm, &pm.email, &bytes, now)?)
+    }
+}
+
+/// Weeks of scores a bounded read takes before its run: three times the
+/// baseline's reach, so a PM who skips a skill now and then still needs one
+/// read.
+pub(crate) const EXTRA_READ_WEEKS: u32 = 3 * crate::analysis::BASELINE_MAX_WEEKS as u32;
+
+/// The weeks a bounded read takes whole (one small index each).
+pub(crate) struct WeekSets {
+    pub answered: std::collections::BTreeSet<Week>,
+    pub forms: std::collections::BTreeSet<Week>,
+    pub skipped: std::collections::BTreeSet<Week>,
+    pub pauses: Vec<crate::store::Pause>,
+}
+
+/// The history a run of `weeks` weeks ending at `upto` needs for `skills`
+/// (a digest's window, a `trend`): the scores of the run and
+/// [`EXTRA_READ_WEEKS`] before it, read by `between`, widened only while a
+/// skill lacks the scored weeks its baseline needs
+/// ([`crate::analysis::window_suffices`]); the weeks of `sets` whole, for
+/// streaks. From `from` on when given (a coach's own pairing). Its cost
+/// does not grow with years of scores, and it gives what the whole history
+/// gives for that run.
+pub(crate) fn bounded_history(
+    pm: &Pm,
+    upto: Week,
+    weeks: u32,
+    from: Option<Week>,
+    skills: &[&str],
+    sets: WeekSets,
+    between: impl Fn(Week, Week) -> Result<Vec<(Week, String, Option<u8>)>, StoreError>,
+) -> Result<History, EngineError> {
+    let visible = |w: &Week| from.is_none_or(|f| *w >= f);
+    let keep = |set: std::collections::BTreeSet<Week>| -> std::collections::BTreeSet<Week> {
+        set.into_iter().filter(visible).collect()
+    };
+    let answered = keep(sets.answered);
+    let forms = keep(sets.forms);
+    let skipped = keep(sets.skipped);
+    let mut span = weeks.saturating_add(EXTRA_READ_WEEKS);
+    loop {
+        let mut start = upto.plus(1 - i64::from(span));
+        if let Some(f) = from {
+            start = start.max(f);
+        }
+        let rows = between(start, upto)?;
+        let mut history = build_history(
+            pm,
+            &rows,
+            forms.clone(),
+            skipped.clone(),
+            &sets.pauses,
+            upto,
+        );
+        history.answered_earlier = answered.range(..start).copied().collect();
+        if history.answered_earlier.is_empty()
+            || crate::analysis::window_suffices(
+                &history,
+                skills.iter().copied(),
+                upto,
+                weeks,
+                start,
+            )
+        {
+            return Ok(history);
+        }
+        span = span.saturating_mul(2);
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info};
 
 use super::{Engine, EngineError, budget, enqueue};
-use crate::analysis;
+use crate::analysis::{self, History};
 use crate::config::Pm;
 use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, SkillView};
 use crate::schedule::{self, Due};
@@ -140,7 +140,7 @@ impl Engine {
             }
             _ => None,
         };
-        let history = self.history_from(store, pm, week, from)?;
+        let history = self.digest_history(store, pm, week, from)?;
         let data = analysis::digest(
             &history,
             &self.config.framework,
@@ -186,12 +186,7 @@ impl Engine {
                 .collect(),
             notes: digest_notes(notes, max_note, self.config.auth.max_digest_note_bytes),
             skipped: data.status == analysis::WeekStatus::Skipped,
-            last_answered: history
-                .answers
-                .range(..week)
-                .rev()
-                .find(|(_, a)| !a.is_empty())
-                .map(|(w, _)| *w),
+            last_answered: history.last_answered_before(week),
             missed_weeks: data.missed.clone(),
             paused_weeks: data.paused.clone(),
             dip_threshold: self.config.schedule.dip_threshold,
@@ -206,6 +201,44 @@ impl Engine {
         store.write(|tx| -> Result<bool, EngineError> {
             Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
         })
+    }
+}
+
+impl Engine {
+    /// The history a digest for `week` reads: the scores of a bounded
+    /// window of weeks ending at `week` (widened only while a skill lacks
+    /// the scored weeks its baseline needs), with the weeks answered,
+    /// formed, skipped and paused before it, from `from` on when the coach
+    /// sees only their own pairing's weeks. What the digest reports equals
+    /// what the whole history gives ([`analysis::window_suffices`]); its
+    /// cost does not grow with years of scores.
+    pub(crate) fn digest_history(
+        &self,
+        store: &Store,
+        pm: &Pm,
+        week: Week,
+        from: Option<Week>,
+    ) -> Result<History, EngineError> {
+        let skills: Vec<&str> = self
+            .config
+            .framework
+            .active()
+            .map(|s| s.key.as_str())
+            .collect();
+        super::bounded_history(
+            pm,
+            week,
+            analysis::DIGEST_WINDOW_WEEKS,
+            from,
+            &skills,
+            super::WeekSets {
+                answered: store.answered_weeks(&pm.key)?,
+                forms: store.forms_sent(&pm.key)?,
+                skipped: store.skipped_weeks(&pm.key)?,
+                pauses: store.pauses(&pm.key)?,
+            },
+            |a, b| store.history_between(&pm.key, a, b),
+        )
     }
 }
 
@@ -265,4 +298,182 @@ fn digest_notes(notes: Vec<String>, max_note: usize, max_total: usize) -> Vec<St
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::config::Config;
+
+    fn engine() -> Engine {
+        let config =
+            Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml"))
+                .unwrap();
+        Engine::new(config).unwrap()
+    }
+
+    /// Ten years of weekly history for `pm`: long answered runs, misses,
+    /// skipped weeks, a pause, corrections, one skill often `n/a` and one
+    /// scored only now and then. Returns the newest week.
+    fn ten_years(store: &mut Store, engine: &Engine, pm: &Pm) -> Week {
+        let skills: Vec<String> = engine
+            .config
+            .framework
+            .active()
+            .map(|s| s.key.clone())
+            .collect();
+        let first = Week::new(2016, 2).unwrap();
+        let start = Utc.with_ymd_and_hms(2016, 1, 11, 9, 0, 0).unwrap();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let weeks = 520;
+        store
+            .write(|tx| -> Result<(), crate::store::StoreError> {
+                for i in 0..weeks {
+                    let week = first.plus(i);
+                    let now = start + Duration::weeks(i);
+                    tx.record_form(&pm.key, week, &format!("k{i}"), &format!("m{i}"), now)?;
+                    let roll = next() % 100;
+                    if !(200..260).contains(&i) && roll < 3 {
+                        continue; // missed; never in the long perfect run
+                    }
+                    if !(200..260).contains(&i) && roll < 6 {
+                        tx.skip_week(&pm.key, week, now)?;
+                        continue;
+                    }
+                    if i == 400 {
+                        tx.pause(&pm.key, now + Duration::weeks(3), now)?;
+                        continue;
+                    }
+                    let mut scores = BTreeMap::new();
+                    let mut skipped = Vec::new();
+                    for (n, skill) in skills.iter().enumerate() {
+                        let r = next();
+                        let rare = n == 0 && r % 9 != 0;
+                        let often_na = n == 1 && r % 3 == 0;
+                        if rare || often_na {
+                            skipped.push(skill.clone());
+                        } else {
+                            scores.insert(skill.clone(), u8::try_from(1 + r % 5).unwrap());
+                        }
+                    }
+                    let id = tx.log_inbound(&crate::store::InboundRecord {
+                        dedup_key: &format!("d{i}"),
+                        pm: Some(&pm.key),
+                        kind: crate::understand::Kind::Assessment,
+                        reason: None,
+                        week: Some(week),
+                        sender_hash: None,
+                        received_at: now,
+                    })?;
+                    tx.record_answers(&pm.key, week, &scores, &skipped, id, now)?;
+                    if roll % 10 == 0 {
+                        // A correction: the newest answer is the current one.
+                        let fixed: BTreeMap<String, u8> =
+                            scores.keys().map(|k| (k.clone(), 3)).collect();
+                        tx.record_answers(&pm.key, week, &fixed, &[], id, now)?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        first.plus(weeks - 1)
+    }
+
+    /// What a coach's digest reports: the analysis bundle, each skill's
+    /// recent scores and trend, and the last answered week.
+    fn reported(engine: &Engine, history: &History, week: Week) -> String {
+        let data = analysis::digest(
+            history,
+            &engine.config.framework,
+            week,
+            engine.config.schedule.dip_threshold,
+        );
+        let trends: Vec<_> = engine
+            .config
+            .framework
+            .active()
+            .map(|s| analysis::trend(history, &s.key, week, analysis::DIGEST_WINDOW_WEEKS))
+            .collect();
+        format!(
+            "{data:?}\n{trends:?}\n{:?}",
+            history.last_answered_before(week)
+        )
+    }
+
+    #[test]
+    fn a_digest_after_ten_years_reports_what_the_whole_history_gives_from_a_bounded_read() {
+        let engine = engine();
+        let pm = engine.config.pms[0].clone();
+        let mut store = Store::open_in_memory().unwrap();
+        let last = ten_years(&mut store, &engine, &pm);
+        const READ: u32 = analysis::DIGEST_WINDOW_WEEKS + crate::engine::EXTRA_READ_WEEKS;
+        let mut widest = 0;
+        let mut streaks = Vec::new();
+        for back in [
+            0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 120, 150, 260, 300, 515,
+        ] {
+            let week = last.plus(-back);
+            for from in [None, Some(week.plus(-5)), Some(week.plus(-40))] {
+                let whole = engine.history_from(&store, &pm, week, from).unwrap();
+                let read = engine.digest_history(&store, &pm, week, from).unwrap();
+                assert_eq!(
+                    reported(&engine, &read, week),
+                    reported(&engine, &whole, week),
+                    "digest of {week} from {from:?}"
+                );
+                widest = widest.max(read.answers.len());
+                streaks.push(analysis::streak(&read, week));
+            }
+        }
+        // A skill scored one week in nine needs about 72 weeks for its
+        // eight-week baseline: the read widens that far, never to ten years.
+        assert!(widest <= 4 * READ as usize, "read {widest} weeks");
+        // The long run of answered weeks shows in a streak longer than any window.
+        assert!(streaks.iter().any(|s| *s > 2 * READ));
+    }
+
+    #[test]
+    fn a_trend_after_ten_years_shows_what_the_whole_history_gives_from_a_bounded_read() {
+        let engine = engine();
+        let pm = engine.config.pms[0].clone();
+        let mut store = Store::open_in_memory().unwrap();
+        let last = ten_years(&mut store, &engine, &pm);
+        let framework = &engine.config.framework;
+        let all: Vec<&str> = framework.skills.iter().map(|s| s.key.as_str()).collect();
+        let first = all[0];
+        for back in [0, 7, 60, 300] {
+            let upto = last.plus(-back);
+            let whole = engine.history_from(&store, &pm, upto, None).unwrap();
+            for weeks in [4, 12, 52] {
+                let read = store
+                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, &all))
+                    .unwrap();
+                assert_eq!(
+                    analysis::trends(&read, framework, upto, weeks),
+                    analysis::trends(&whole, framework, upto, weeks),
+                    "trend {weeks} up to {upto}"
+                );
+                let read = store
+                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, &[first]))
+                    .unwrap();
+                assert_eq!(
+                    analysis::trend(&read, first, upto, weeks),
+                    analysis::trend(&whole, first, upto, weeks),
+                    "trend of one skill, {weeks} up to {upto}"
+                );
+                assert!(read.answers.len() < whole.answers.len() / 2);
+            }
+        }
+    }
 }

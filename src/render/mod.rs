@@ -584,6 +584,10 @@ pub fn skill_line(name: &str, key: &str) -> String {
 pub struct Renderer {
     env: Environment<'static>,
     dir: PathBuf,
+    /// Whether charts are drawn: not while the start-up self-test renders
+    /// the samples. Charts come from code, not templates (the chart tests
+    /// check them), so a start — every `ingest` — encodes no PNG.
+    charts: bool,
 }
 
 impl Renderer {
@@ -629,12 +633,28 @@ impl Renderer {
             env.add_template_owned(name, source)
                 .map_err(|e| template_error(dir, &e))?;
         }
-        let renderer = Renderer {
+        let mut renderer = Renderer {
             env,
             dir: dir.to_path_buf(),
+            charts: false,
         };
         renderer.self_test()?;
+        renderer.charts = true;
         Ok(renderer)
+    }
+
+    /// One skill's chart as a PNG; empty while the self-test renders.
+    pub(crate) fn chart(
+        &self,
+        points: &[Option<u8>],
+        baseline: Option<f64>,
+        dip_threshold: f64,
+    ) -> Result<Vec<u8>, RenderError> {
+        if self.charts {
+            chart::skill_chart(points, baseline, dip_threshold)
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     /// The folder the templates came from.
@@ -944,7 +964,7 @@ impl Renderer {
                     inline.push(InlinePart {
                         cid: cid.clone(),
                         content_type: "image/png".into(),
-                        bytes: chart::skill_chart(&chart_points(s), s.baseline, v.dip_threshold)?,
+                        bytes: self.chart(&chart_points(s), s.baseline, v.dip_threshold)?,
                     });
                 }
             }

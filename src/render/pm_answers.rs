@@ -286,7 +286,7 @@ impl Renderer {
             email.inline.push(InlinePart {
                 cid: row.cid.clone(),
                 content_type: "image/png".into(),
-                bytes: chart::skill_chart(&drawn(&skill.points), skill.baseline, v.dip_threshold)?,
+                bytes: self.chart(&drawn(&skill.points), skill.baseline, v.dip_threshold)?,
             });
         }
         Ok(email)

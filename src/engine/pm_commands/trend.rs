@@ -12,7 +12,13 @@ impl Request<'_, '_> {
         self.event(EventKind::Trend, None, None)?;
         let framework = &self.engine.config.framework;
         let upto = schedule::open_week(self.now, self.pm);
-        let history = self.engine.history_in(self.tx, self.pm, upto)?;
+        let skills: Vec<&str> = match skill {
+            Some(key) => vec![key],
+            None => framework.skills.iter().map(|s| s.key.as_str()).collect(),
+        };
+        let history = self
+            .engine
+            .trend_history_in(self.tx, self.pm, upto, weeks, &skills)?;
         let trends = match skill {
             Some(key) => vec![analysis::trend(&history, key, upto, weeks)],
             None => analysis::trends(&history, framework, upto, weeks),

@@ -1,0 +1,235 @@
+//! A deployment at scale for `scripts/bench-scale.sh`: builds many PMs with
+//! years of weekly answers through the store's own code in one transaction
+//! (not through the simulated clock), then measures the passes a service
+//! makes over it.
+//!
+//! ```text
+//! bench_scale build DIR PMS YEARS   config, framework and database in DIR
+//! bench_scale passes DIR            start-up, the digest pass, an idle pass
+//! ```
+//!
+//! Every PM meets their coach (UTC) about an hour from the build, so the
+//! first pass finds every digest due at once. Prints `name value unit`
+//! lines; never prints scores or addresses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use coachmail::config::Config;
+use coachmail::engine::Engine;
+use coachmail::schedule;
+use coachmail::store::{InboundRecord, Store};
+use coachmail::understand::Kind;
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["build", dir, pms, years] => build(
+            Path::new(dir),
+            pms.parse().expect("PMS is a number"),
+            years.parse().expect("YEARS is a number"),
+        ),
+        ["passes", dir] => passes(Path::new(dir)),
+        _ => {
+            eprintln!("usage: bench_scale build DIR PMS YEARS | bench_scale passes DIR");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn config_path(dir: &Path) -> PathBuf {
+    dir.join("coachmail.toml")
+}
+
+/// The shipped config with the demo's people replaced by `pms` PMs (one
+/// coach per 50) and every path inside `dir`.
+fn write_config(dir: &Path, pms: u32, now: DateTime<Utc>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("config/coachmail.toml")).unwrap();
+    let head = shipped.split("# Coaches:").next().unwrap();
+    let templates = root.join("templates");
+    let mut text = head
+        .replace("\"../var/coachmail.db\"", "\"coachmail.db\"")
+        .replace("\"../var/outbox\"", "\"outbox\"")
+        .replace("\"../var/inbox\"", "\"inbox\"")
+        .replace(
+            "\"../templates\"",
+            &format!("{:?}", templates.display().to_string()),
+        );
+    // The 1:1 about an hour ahead (inside the digest lead), the form two
+    // days before it: the form is out and answered, the digest due.
+    let one_on_one = now + Duration::minutes(60);
+    let form = one_on_one - Duration::days(2);
+    let slot = |t: DateTime<Utc>| {
+        format!(
+            "{} {:02}:{:02}",
+            DAYS[t.weekday().num_days_from_monday() as usize],
+            t.hour(),
+            t.minute()
+        )
+    };
+    for c in 0..pms.div_ceil(50) {
+        text.push_str(&format!(
+            "[[coach]]\nkey = \"coach{c}\"\nname = \"Coach {c}\"\nemail = \"coach{c}@example.org\"\n\n"
+        ));
+    }
+    for i in 0..pms {
+        text.push_str(&format!(
+            "[[pm]]\nkey = \"pm{i}\"\nname = \"PM {i}\"\nemail = \"pm{i}@example.org\"\n\
+             coach = \"coach{}\"\ntimezone = \"UTC\"\none_on_one = \"{}\"\n\
+             form_day = \"{}\"\nform_time = \"{:02}:{:02}\"\n\n",
+            i / 50,
+            slot(one_on_one),
+            DAYS[form.weekday().num_days_from_monday() as usize],
+            form.hour(),
+            form.minute()
+        ));
+    }
+    std::fs::create_dir_all(dir.join("outbox")).unwrap();
+    std::fs::create_dir_all(dir.join("inbox/new")).unwrap();
+    std::fs::create_dir_all(dir.join("inbox/cur")).unwrap();
+    std::fs::create_dir_all(dir.join("inbox/tmp")).unwrap();
+    std::fs::copy(
+        root.join("config/framework.toml"),
+        dir.join("framework.toml"),
+    )
+    .unwrap();
+    std::fs::write(config_path(dir), text).unwrap();
+}
+
+fn build(dir: &Path, pms: u32, years: u32) {
+    let now = Utc::now();
+    write_config(dir, pms, now);
+    let config = Config::load(&config_path(dir)).expect("the generated config loads");
+    let started = Instant::now();
+    let mut store = Store::open(&config.service.database, None).unwrap();
+    let weeks = i64::from(years) * 52;
+    let since = now - Duration::weeks(weeks + 1);
+    store.sync_roster(&config, since).unwrap();
+    let skills: Vec<String> = config.framework.active().map(|s| s.key.clone()).collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut answered = 0u64;
+    store
+        .write(|tx| -> Result<(), coachmail::store::StoreError> {
+            for pm in &config.pms {
+                let last = schedule::open_week(now, pm);
+                for back in (0..weeks).rev() {
+                    let week = last.plus(-back);
+                    let at = now - Duration::weeks(back) - Duration::days(2);
+                    let n = next();
+                    tx.record_form(
+                        &pm.key,
+                        week,
+                        &format!("{:016x}{:016x}", n, next()),
+                        &format!("{:016x}.{}@example.org", next(), pm.key),
+                        at,
+                    )?;
+                    // About one week in twenty goes unanswered, never the
+                    // newest (its digest is the one measured).
+                    if back > 0 && n % 20 == 0 {
+                        continue;
+                    }
+                    let scores: BTreeMap<String, u8> = skills
+                        .iter()
+                        .map(|s| (s.clone(), u8::try_from(1 + next() % 5).unwrap()))
+                        .collect();
+                    let id = tx.log_inbound(&InboundRecord {
+                        dedup_key: &format!("mid:{}-{}", pm.key, week),
+                        pm: Some(&pm.key),
+                        kind: Kind::Assessment,
+                        reason: None,
+                        week: Some(week),
+                        sender_hash: None,
+                        received_at: at + Duration::hours(3),
+                    })?;
+                    tx.record_answers(&pm.key, week, &scores, &[], id, at + Duration::hours(3))?;
+                    answered += 1;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&config.service.database).unwrap().len();
+    println!("build_seconds {secs:.1} s");
+    println!("pm_weeks_answered {answered} weeks");
+    println!("database_bytes {bytes} B");
+    println!(
+        "bytes_per_pm_week {:.0} B",
+        bytes as f64 / (f64::from(pms) * weeks as f64)
+    );
+}
+
+/// Resident and peak memory of this process, and its anonymous part (the
+/// rest maps the database file), in KiB (Linux).
+fn rss() -> (u64, u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"), field("RssAnon:"))
+}
+
+fn cpu_seconds() -> f64 {
+    // utime + stime of this process, in clock ticks (100 a second on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn passes(dir: &Path) {
+    let now = Utc::now();
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let config = Config::load(&config_path(dir)).unwrap();
+    let engine = Engine::new(config).unwrap();
+    let mut store = Store::open(&engine.config.service.database, None).unwrap();
+    store.sync_roster(&engine.config, now).unwrap();
+    println!(
+        "startup {:.2} s wall {:.2} s cpu",
+        t0.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu0
+    );
+    println!("startup_rss {} KiB", rss().0);
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let queued = engine.tick(&mut store, now).unwrap();
+    let digests = queued.iter().filter(|k| k.starts_with("digest")).count();
+    let cpu = cpu_seconds() - cpu0;
+    println!(
+        "first_pass {:.2} s wall {cpu:.2} s cpu",
+        t0.elapsed().as_secs_f64()
+    );
+    println!("first_pass_queued {} mails {digests} digests", queued.len());
+    if digests > 0 {
+        println!("cpu_per_digest {:.2} ms", cpu * 1000.0 / digests as f64);
+    }
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let again = engine
+        .tick(&mut store, now + Duration::seconds(30))
+        .unwrap();
+    println!(
+        "idle_pass {:.3} s wall {:.3} s cpu ({} queued)",
+        t0.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu0,
+        again.len()
+    );
+    let (rss, peak, anon) = rss();
+    println!("idle_rss {rss} KiB ({anon} KiB anonymous, the rest the mapped database)");
+    println!("peak_rss {peak} KiB");
+}
