@@ -6,24 +6,7 @@ mod util;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn coachmail(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
-        .args(args)
-        .env("COACHMAIL_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use util::{coachmail, coachmail_command, run_with_stdin, text};
 
 /// A temp dir with a working config; returns (dir, config path).
 fn setup(edit: impl Fn(String) -> String) -> (tempfile::TempDir, String) {
@@ -843,19 +826,9 @@ fn a_second_run_on_the_same_database_refuses_while_the_first_runs() {
 
 /// `coachmail ARGS` started from `cwd`.
 fn coachmail_in(cwd: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
-        .args(args)
-        .current_dir(cwd)
-        .env("COACHMAIL_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    let mut cmd = coachmail_command(args);
+    cmd.current_dir(cwd);
+    run_with_stdin(cmd, stdin)
 }
 
 #[test]

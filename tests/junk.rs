@@ -7,9 +7,6 @@
 
 mod util;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use chrono::Duration;
 use coachmail::engine::dedup_key_of;
 use coachmail::understand::content_hash;
@@ -234,19 +231,7 @@ fn junk_through_ingest_never_panics_and_every_message_gets_a_disposition() {
     let config = config.to_str().unwrap();
     let all = junk();
     for (name, bytes) in &all {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
-            .args(["--config", config, "ingest"])
-            .env("COACHMAIL_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        // A message the service stops reading early is fine.
-        let _ = stdin.write_all(bytes);
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
+        let out = util::coachmail(&["--config", config, "ingest"], bytes);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
         let expected = if name == "empty" { 65 } else { 0 };

@@ -9,10 +9,9 @@
 
 mod util;
 
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// `nobody`'s uid and gid when the tests run as root; `None` otherwise.
 fn service_user() -> Option<(u32, u32)> {
@@ -46,23 +45,11 @@ fn coachmail(args: &[&str], stdin: &[u8]) -> Output {
         }
         None => Command::new(bin),
     };
-    let mut child = cmd
-        .args(args)
-        .env("COACHMAIL_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+    cmd.args(args).env("COACHMAIL_LOG", "warn");
+    util::run_with_stdin(cmd, stdin)
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use util::text;
 
 fn msg(id: &str) -> Vec<u8> {
     format!(

@@ -89,27 +89,7 @@ fn a_reply_of_29000_conflicting_lines_and_a_huge_note_gets_a_short_confirmation(
 
 // --- a message that keeps failing is quarantined, never blocks the rest -----
 
-use std::process::{Command, Output, Stdio};
-
-fn coachmail(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coachmail"))
-        .args(args)
-        .env("COACHMAIL_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use util::{coachmail, text};
 
 /// Makes every attempt to log the message with `dedup_key` fail inside the
 /// store, the way a fault of our own handling that one message would: a

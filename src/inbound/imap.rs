@@ -664,20 +664,7 @@ impl ImapReader {
                 self.within(session.uid_copy(&set, to))
                     .await
                     .map_err(|e| self.folder_error(to, e))?;
-                self.within(async {
-                    session
-                        .uid_store(&set, "+FLAGS.SILENT (\\Seen \\Deleted)")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await?;
-                    session
-                        .uid_expunge(&set)
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await?;
-                    Ok(())
-                })
-                .await
+                self.delete(session, uids).await
             }
             None => {
                 self.within(async {

@@ -409,3 +409,38 @@ pub fn one_form() -> coachmail::understand::MemoryForms {
 pub fn shipped_config() -> Config {
     Config::load(&repo().join("config/coachmail.toml")).unwrap()
 }
+
+/// Runs `cmd` (the `coachmail` binary, maybe behind a wrapper) with
+/// `stdin` fed to it and its output captured.
+pub fn run_with_stdin(mut cmd: std::process::Command, stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // A message the binary stops reading early (too large, say) is fine.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// The `coachmail` binary with `args`, logging at `warn`.
+pub fn coachmail_command(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coachmail"));
+    cmd.args(args).env("COACHMAIL_LOG", "warn");
+    cmd
+}
+
+/// `coachmail ARGS` with `stdin`, as an operator or an MTA runs it.
+pub fn coachmail(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    run_with_stdin(coachmail_command(args), stdin)
+}
+
+/// Bytes as text, for messages in assertions.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
