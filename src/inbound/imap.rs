@@ -584,19 +584,7 @@ impl ImapReader {
         let (old, new): (Vec<u32>, Vec<u32>) = uids.into_iter().partition(|u| *u <= last);
         self.acknowledge(session, &old, can_move).await?;
         for chunk in new.chunks(16) {
-            let set = uid_set(chunk);
-            let fetched: Vec<(u32, Vec<u8>)> = self
-                .within(async {
-                    let stream = session
-                        .uid_fetch(&set, format!("(UID BODY.PEEK[]<0.{}>)", self.limit + 1))
-                        .await?;
-                    let all: Vec<_> = stream.try_collect().await?;
-                    Ok(all
-                        .iter()
-                        .filter_map(|f| Some((f.uid?, f.body().unwrap_or_default().to_vec())))
-                        .collect())
-                })
-                .await?;
+            let fetched = self.fetch(session, chunk).await?;
             let mut done = Vec::new();
             let mut discard = Vec::new();
             let mut outcome = Round::Done;
@@ -776,20 +764,8 @@ impl ImapReader {
         let candidates: Vec<u32> = candidates.into_iter().collect();
         let mut doomed = Vec::new();
         for chunk in candidates.chunks(16) {
-            let set = uid_set(chunk);
             // The same bytes the service read: at most the message limit.
-            let fetched: Vec<(u32, Vec<u8>)> = self
-                .within(async {
-                    let stream = session
-                        .uid_fetch(&set, format!("(UID BODY.PEEK[]<0.{}>)", self.limit + 1))
-                        .await?;
-                    let all: Vec<_> = stream.try_collect().await?;
-                    Ok(all
-                        .iter()
-                        .filter_map(|f| Some((f.uid?, f.body().unwrap_or_default().to_vec())))
-                        .collect())
-                })
-                .await?;
+            let fetched = self.fetch(session, chunk).await?;
             doomed.extend(
                 fetched
                     .into_iter()
@@ -799,6 +775,27 @@ impl ImapReader {
         }
         self.delete(session, &doomed).await?;
         Ok(doomed.len())
+    }
+
+    /// The messages `uids` of the selected folder, each up to the message
+    /// limit plus one byte (so an oversized one is seen as such).
+    async fn fetch(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let set = uid_set(uids);
+        self.within(async {
+            let stream = session
+                .uid_fetch(&set, format!("(UID BODY.PEEK[]<0.{}>)", self.limit + 1))
+                .await?;
+            let all: Vec<_> = stream.try_collect().await?;
+            Ok(all
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.body().unwrap_or_default().to_vec())))
+                .collect())
+        })
+        .await
     }
 
     /// Flags `uids` in the selected folder `\Deleted` and expunges them.
