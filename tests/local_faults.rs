@@ -66,6 +66,33 @@ fn setup() -> (tempfile::TempDir, String, PathBuf) {
         t.replace("require_reply_key = true", "require_reply_key = false")
     });
     std::fs::create_dir_all(dir.path().join("var")).unwrap();
+    // The service user must read the framework and templates whatever
+    // folder the checkout lives in: copies inside its own folder.
+    let repo = util::repo();
+    std::fs::copy(
+        repo.join("config/framework.toml"),
+        dir.path().join("config/framework.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    for e in std::fs::read_dir(repo.join("templates")).unwrap().flatten() {
+        std::fs::copy(e.path(), dir.path().join("templates").join(e.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("framework = ") {
+                "framework = \"framework.toml\"".to_string()
+            } else if l.starts_with("templates = ") {
+                "templates = \"../templates\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config, text).unwrap();
     give_to_service_user(dir.path());
     let db = dir.path().join("var/coachmail.db");
     (dir, config.to_string_lossy().into_owned(), db)
