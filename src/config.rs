@@ -74,6 +74,9 @@ pub struct Auth {
     pub require_reply_key: bool,
     pub trusted_authserv_ids: Vec<String>,
     pub max_message_bytes: usize,
+    /// Handling one inbound message may take this long; past it `run` and
+    /// `ingest` stop (exit 75) and the message counts as a failed try.
+    pub message_time_budget: std::time::Duration,
     pub replies_per_sender_per_hour: u32,
     /// Refused or ignored messages logged per sender (keyed hash) per hour;
     /// their own budget, never counted against a PM's.
@@ -548,6 +551,7 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         require_reply_key: a.require_reply_key,
         trusted_authserv_ids: a.trusted_authserv_ids,
         max_message_bytes: a.max_message_bytes,
+        message_time_budget: std::time::Duration::from_millis(a.message_time_budget_ms),
         replies_per_sender_per_hour: a.replies_per_sender_per_hour,
         refused_per_sender_per_hour: a.refused_per_sender_per_hour,
         reply_key_weeks: a.reply_key_weeks,
@@ -560,6 +564,13 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
             "auth.replies_per_sender_per_hour",
             "must be at least 1 (0 would never answer a PM)",
             "write e.g. replies_per_sender_per_hour = 10",
+        ));
+    }
+    if auth.message_time_budget.is_zero() {
+        return Err(src.invalid_nowhere(
+            "auth.message_time_budget_ms",
+            "must be at least 1 (0 would stop at every message)",
+            "write e.g. message_time_budget_ms = 10_000 (ten seconds)",
         ));
     }
     if !(1..=8).contains(&auth.reply_key_weeks) {
@@ -900,6 +911,8 @@ struct RawAuth {
     trusted_authserv_ids: Vec<String>,
     #[serde(default = "default_max_bytes")]
     max_message_bytes: usize,
+    #[serde(default = "default_message_time_budget_ms")]
+    message_time_budget_ms: u64,
     #[serde(default = "default_per_hour")]
     replies_per_sender_per_hour: u32,
     #[serde(default = "default_refused_per_hour")]
@@ -920,6 +933,7 @@ impl Default for RawAuth {
             require_reply_key: true,
             trusted_authserv_ids: Vec::new(),
             max_message_bytes: default_max_bytes(),
+            message_time_budget_ms: default_message_time_budget_ms(),
             replies_per_sender_per_hour: default_per_hour(),
             refused_per_sender_per_hour: default_refused_per_hour(),
             reply_key_weeks: default_reply_key_weeks(),
@@ -935,6 +949,9 @@ fn yes() -> bool {
 }
 fn default_max_bytes() -> usize {
     10_000_000
+}
+fn default_message_time_budget_ms() -> u64 {
+    10_000
 }
 fn default_per_hour() -> u32 {
     10

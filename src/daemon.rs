@@ -29,6 +29,7 @@ use crate::outbound::{self, Delivered, FileTransport, SmtpError, SmtpTransport, 
 use crate::reply_key::Entropy;
 use crate::store::{InboundFailure, Store, StoreError};
 use crate::understand::Kind;
+use crate::watchdog::{InFlight, Watchdog};
 
 /// Logs go to standard error; `COACHMAIL_LOG` (or `RUST_LOG`) sets the
 /// level, `default_level` otherwise; no colour codes unless standard error
@@ -170,6 +171,34 @@ pub fn attempt(engine: &Engine, store: &mut Store, raw: &[u8], now: DateTime<Utc
     }
 }
 
+/// [`attempt`] under the message's in-flight mark and, when one is given,
+/// the watchdog's time budget. A message whose earlier try took its
+/// process down (killed, out of memory, over its budget) is not tried
+/// this time: that try is reported as [`Attempt::Failed`] (`interrupted`),
+/// so a message that keeps taking the service down is quarantined after
+/// [`QUARANTINE_AFTER`] instead of blocking everything behind it.
+pub fn attempt_marked(
+    engine: &Engine,
+    store: &mut Store,
+    inflight: &InFlight,
+    watchdog: Option<&Watchdog>,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Attempt {
+    let hash = crate::understand::content_hash(raw);
+    if inflight.take_orphan(&hash) {
+        return Attempt::Failed {
+            reason: "interrupted",
+            error: None,
+        };
+    }
+    let _mark = inflight.begin(&hash);
+    match watchdog {
+        Some(dog) => dog.watch(|| attempt(engine, store, raw, now)),
+        None => attempt(engine, store, raw, now),
+    }
+}
+
 /// What a caller may put in place of the configured parts when wiring a
 /// [`Service`]: `demo` and the tests deliver through their own transport
 /// and draw deterministic secrets; `run` takes everything from the config.
@@ -302,6 +331,11 @@ pub struct Service {
     fault_recorded: bool,
     /// The machine's trouble a message met during this pass, if any.
     pass_fault: Option<&'static str>,
+    /// Marks of the message in hand, beside the database.
+    inflight: InFlight,
+    /// The time budget of one message (`run` only: the tests and `demo`
+    /// run without one).
+    watchdog: Option<Watchdog>,
 }
 
 impl Service {
@@ -336,6 +370,7 @@ impl Service {
             Inbound::Maildir { dir } => Some(Maildir::open(dir)?),
             Inbound::Imap(_) | Inbound::None => None,
         };
+        let engine_database = engine.config.service.database.clone();
         Ok(Service {
             engine,
             store,
@@ -349,6 +384,8 @@ impl Service {
             warnings: Warnings::default(),
             fault_recorded: true,
             pass_fault: None,
+            inflight: InFlight::beside(&engine_database),
+            watchdog: None,
         })
     }
 
@@ -356,6 +393,12 @@ impl Service {
     /// before the service, so a signal during start-up is not lost).
     pub fn stopping_on(mut self, stop: Stop) -> Service {
         self.stop = stop;
+        self
+    }
+
+    /// The same service, handling each message under `watchdog`'s budget.
+    pub fn watched_by(mut self, watchdog: Watchdog) -> Service {
+        self.watchdog = Some(watchdog);
         self
     }
 
@@ -394,7 +437,7 @@ impl Service {
     /// message that fails for its own reason is counted; once quarantined
     /// (its bytes kept in the store) the task is told it is done with it.
     pub fn apply_imap(&mut self, msg: ImapMessage, now: DateTime<Utc>) -> Result<(), ServiceError> {
-        let receipt = match attempt(&self.engine, &mut self.store, &msg.raw, now) {
+        let receipt = match self.attempt(&msg.raw, now) {
             Attempt::Applied(receipt) => receipt,
             Attempt::Deferred(e) => {
                 let _ = msg.done.send(Handled::Later);
@@ -540,7 +583,7 @@ impl Service {
                 break;
             }
             let raw = inbox.read(&msg, limit)?;
-            match attempt(&self.engine, &mut self.store, &raw, now) {
+            match self.attempt(&raw, now) {
                 Attempt::Applied(receipt) => {
                     // Refused and ignored mail keeps no copy at all.
                     if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
@@ -576,6 +619,17 @@ impl Service {
             }
         }
         Ok(count)
+    }
+
+    fn attempt(&mut self, raw: &[u8], now: DateTime<Utc>) -> Attempt {
+        attempt_marked(
+            &self.engine,
+            &mut self.store,
+            &self.inflight,
+            self.watchdog.as_ref(),
+            raw,
+            now,
+        )
     }
 
     /// Keeps the health file beside the database current: the machine's

@@ -38,4 +38,5 @@ pub mod reply_key;
 pub mod schedule;
 pub mod store;
 pub mod understand;
+pub mod watchdog;
 pub mod week;

@@ -184,7 +184,7 @@ const LAYERS: &[&[&str]] = &[
     &["daemon"],
     &["engine", "replies"],
     &["render", "outbound", "inbound"],
-    &["store", "clock"],
+    &["store", "clock", "watchdog"],
     &[
         "understand",
         "schedule",

@@ -443,3 +443,123 @@ fn a_second_connection_never_hides_the_first_ones_writes_from_other_processes() 
     queue(&mut first, "form:alice:2");
     assert_eq!(pending(), 2);
 }
+
+// --- a message that overruns its time budget, or takes the process down ---
+
+/// A reply from alice so large that handling it takes far longer than a
+/// millisecond: 6 MB of HTML paragraphs.
+fn slow_reply(id: &str) -> Vec<u8> {
+    let mut m = format!(
+        "From: Alice Martin <alice@example.org>\r\nTo: pulse@example.org\r\nSubject: my week\r\nMessage-ID: <{id}@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Data: 3</p>\r\n"
+    )
+    .into_bytes();
+    while m.len() < 6_000_000 {
+        m.extend_from_slice(b"<p>a long week of planning and more planning</p>\r\n");
+    }
+    m
+}
+
+fn one_millisecond_budget(t: String) -> String {
+    t.replace("require_reply_key = true", "require_reply_key = false")
+        .replace(
+            "message_time_budget_ms = 10_000",
+            "message_time_budget_ms = 1",
+        )
+}
+
+#[test]
+fn ingest_stops_a_message_over_its_time_budget_and_quarantines_it_on_the_third_interrupted_try() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::write_config(dir.path(), one_millisecond_budget);
+    let config = config.to_str().unwrap();
+    let db = dir.path().join("var/coachmail.db");
+    let slow = slow_reply("slow");
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let out = coachmail(&["--config", config, "ingest"], &slow);
+        if codes.is_empty() {
+            assert!(
+                text(&out.stderr).contains("time budget"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+        codes.push(out.status.code());
+    }
+    // Stopped over budget; counted as interrupted on the next try; again…
+    // and quarantined when it is counted the third time.
+    assert_eq!(
+        codes,
+        [Some(75), Some(75), Some(75), Some(75), Some(75), Some(0)]
+    );
+    let out = coachmail(&["--config", config, "status", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quarantine"][0]["reason"], "interrupted");
+    assert_eq!(v["quarantine"][0]["attempts"], 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 0);
+    assert!(
+        std::fs::read_dir(dir.path().join("var/coachmail.db.inflight"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "a mark is left behind"
+    );
+    // The next reply is read as usual (with a budget it fits in).
+    let config = util::write_config(dir.path(), |t| {
+        t.replace("require_reply_key = true", "require_reply_key = false")
+    });
+    let ok = b"From: Alice Martin <alice@example.org>\r\nTo: pulse@example.org\r\nSubject: my week\r\nMessage-ID: <ok@example.org>\r\n\r\nData: 3\r\n";
+    let out = coachmail(&["--config", config.to_str().unwrap(), "ingest"], ok);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 1);
+}
+
+#[test]
+fn run_stopped_by_a_message_over_budget_moves_it_to_the_quarantine_after_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = util::write_config(dir.path(), one_millisecond_budget);
+    let inbox = dir.path().join("var/inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    std::fs::write(inbox.join("new/1.slow.host"), slow_reply("slow")).unwrap();
+    let quarantined = inbox.join(".Quarantine/cur/1.slow.host:2,");
+    let mut exits = Vec::new();
+    // Each start either meets the message over budget (and exits 75) or
+    // counts the earlier interruption and then meets it again on the next
+    // pass; the third count moves it to the quarantine.
+    for _ in 0..6 {
+        let mut child = util::coachmail_command(&["--config", config.to_str().unwrap(), "run"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let code = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code();
+            }
+            if quarantined.exists() || std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        exits.push(code);
+        if quarantined.exists() {
+            break;
+        }
+    }
+    assert!(quarantined.exists(), "not quarantined; exits {exits:?}");
+    assert!(!inbox.join("new/1.slow.host").exists());
+    assert_eq!(exits[..exits.len() - 1], vec![Some(75); exits.len() - 1]);
+    assert!((3..=6).contains(&exits.len()), "{exits:?}");
+    let out = coachmail(
+        &["--config", config.to_str().unwrap(), "status", "--json"],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quarantine"][0]["reason"], "interrupted");
+    assert_eq!(v["quarantine"][0]["source"], "maildir");
+}

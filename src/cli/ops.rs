@@ -18,6 +18,7 @@ use crate::inbound::{ImapError, ImapReader};
 use crate::outbound::{SmtpError, SmtpTransport};
 use crate::store::Store;
 use crate::understand::{self, Context, Forms, Kind, MemoryForms};
+use crate::watchdog::{self, InFlight, Watchdog};
 
 /// Writes one line to standard output; a closed pipe is an error, not a panic.
 macro_rules! say {
@@ -333,7 +334,12 @@ fn ingest_one(config: Config, now: chrono::DateTime<chrono::Utc>) -> Result<u8, 
     let raw = crate::inbound::read_stdin(limit)?;
     let engine = Engine::new(config)?;
     let mut store = daemon::open_store(&engine.config)?;
-    let receipt = match daemon::attempt(&engine, &mut store, &raw, now) {
+    let budget = engine.config.auth.message_time_budget;
+    let watchdog = Watchdog::start(budget, watchdog::exit_on_overrun(budget));
+    let inflight = InFlight::beside(&engine.config.service.database);
+    let attempt =
+        daemon::attempt_marked(&engine, &mut store, &inflight, Some(&watchdog), &raw, now);
+    let receipt = match attempt {
         daemon::Attempt::Applied(receipt) => receipt,
         daemon::Attempt::Deferred(e) => return Err(e.into()),
         daemon::Attempt::Failed { reason, error } => {
@@ -449,8 +455,10 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
     let stop = daemon::Stop::default();
     daemon::watch_signals(stop.clone()).map_err(CliError::Runtime)?;
     let imap = daemon::configured_imap(&config)?;
-    let mut service =
-        Service::open(config, SystemClock.now(), Parts::default())?.stopping_on(stop.clone());
+    let budget = config.auth.message_time_budget;
+    let mut service = Service::open(config, SystemClock.now(), Parts::default())?
+        .stopping_on(stop.clone())
+        .watched_by(Watchdog::start(budget, watchdog::exit_on_overrun(budget)));
     if let Outbound::Smtp(smtp) = &service.engine.config.outbound {
         runtime.block_on(verify_smtp(
             &SmtpTransport::from_config(smtp).map_err(ServiceError::from)?,
