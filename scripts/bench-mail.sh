@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
 
-cargo build --release --quiet --example bench_mail
+cargo build --release --quiet --features sqlcipher --example bench_mail
 BIN=${CARGO_TARGET_DIR:-target}/release/examples/bench_mail
 
 if [ -z "${COACHMAIL_TEST_MAIL_ENV:-}" ]; then
