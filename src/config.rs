@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::framework::Framework;
+use crate::week::Week;
 
 pub use crate::config_file::{ConfigError, Source, check_display_text};
 
@@ -172,10 +173,74 @@ pub struct Pm {
     /// Key of the paired coach.
     pub coach: String,
     pub timezone: Tz,
-    /// Weekly 1:1 slot, in the PM's time zone.
+    /// The 1:1's day and time, in the PM's time zone.
     pub one_on_one: Slot,
+    /// How often the 1:1 takes place on that day and time.
+    pub cadence: Cadence,
     /// When the weekly form goes out, in the PM's time zone.
     pub form: Slot,
+}
+
+/// How often a pairing's 1:1 takes place, on the day and time of its slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cadence {
+    /// Every week (the default).
+    #[default]
+    Weekly,
+    /// Every `weeks` weeks: in `anchor` and every `weeks`-th week from it.
+    EveryWeeks { weeks: u8, anchor: Week },
+    /// On the `nth` (1–4; 5 is the last) slot day of each month.
+    Monthly { nth: u8 },
+}
+
+impl Cadence {
+    /// Whether a regular 1:1 falls on the slot day of `week`.
+    pub fn has_meeting(self, week: Week, day: Weekday) -> bool {
+        match self {
+            Cadence::Weekly => true,
+            Cadence::EveryWeeks { weeks, anchor } => {
+                anchor.weeks_until(week).rem_euclid(i64::from(weeks.max(1))) == 0
+            }
+            Cadence::Monthly { nth } => {
+                use chrono::Datelike;
+                let date = week.day(day);
+                if nth >= 5 {
+                    (date + Duration::days(7)).month() != date.month()
+                } else {
+                    u32::from(nth) == (date.day() - 1) / 7 + 1
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Cadence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cadence::Weekly => write!(f, "weekly"),
+            Cadence::EveryWeeks { weeks, .. } => write!(f, "every {weeks} weeks"),
+            Cadence::Monthly { nth } => {
+                let which = ["first", "second", "third", "fourth", "last"];
+                write!(
+                    f,
+                    "monthly, the {}",
+                    which[usize::from((*nth).clamp(1, 5) - 1)]
+                )
+            }
+        }
+    }
+}
+
+/// The ordinal of a monthly rule: `first`…`fourth`, `1st`…`4th`, `last`.
+pub fn parse_ordinal(s: &str) -> Option<u8> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "first" | "1st" => Some(1),
+        "second" | "2nd" => Some(2),
+        "third" | "3rd" => Some(3),
+        "fourth" | "4th" => Some(4),
+        "last" => Some(5),
+        _ => None,
+    }
 }
 
 /// A weekly moment: a day of the week and a local time.
@@ -363,6 +428,76 @@ fn slot(src: &Source<'_>, value: &toml::Spanned<String>, key: &str) -> Result<Sl
             "write a day and a 24-hour time, e.g. \"mon 10:00\"",
         )),
     }
+}
+
+/// A PM's 1:1: `one_on_one = "tue 09:30"` weekly, with
+/// `one_on_one_every = 2` (and `one_on_one_from`, a date in the week of one
+/// of them) every 2 or more weeks, or `one_on_one = "first mon 10:00"` on
+/// that weekday of each month.
+fn meetings(src: &Source<'_>, p: &RawPm) -> Result<(Slot, Cadence), ConfigError> {
+    let v = p.one_on_one.get_ref().trim();
+    let first = v.split_whitespace().next().unwrap_or("");
+    if let Some(nth) = parse_ordinal(first) {
+        let rest = toml::Spanned::new(p.one_on_one.span(), v[first.len()..].trim().to_string());
+        let slot = slot(src, &rest, "pm.one_on_one").map_err(|_| {
+            src.invalid(
+                &p.one_on_one,
+                "pm.one_on_one",
+                format!("`{v}` is not a monthly 1:1"),
+                "write an ordinal, a day and a 24-hour time, e.g. \"first mon 10:00\" or \"last fri 15:00\"",
+            )
+        })?;
+        if let Some(every) = &p.one_on_one_every {
+            return Err(src.invalid(
+                every,
+                "pm.one_on_one_every",
+                "a monthly 1:1 has no week interval",
+                "remove one_on_one_every, or write one_on_one as a weekly slot such as \"mon 10:00\"",
+            ));
+        }
+        return Ok((slot, Cadence::Monthly { nth }));
+    }
+    let slot = slot(src, &p.one_on_one, "pm.one_on_one")?;
+    let weeks = p.one_on_one_every.as_ref().map_or(1, |w| *w.get_ref());
+    if let Some(every) = p.one_on_one_every.as_ref()
+        && !(1..=8).contains(every.get_ref())
+    {
+        return Err(src.invalid(
+            every,
+            "pm.one_on_one_every",
+            format!("{weeks} is not a number of weeks between 1:1s"),
+            "write a number from 1 (weekly) to 8, e.g. one_on_one_every = 2",
+        ));
+    }
+    let from = match &p.one_on_one_from {
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(d.get_ref().trim(), "%Y-%m-%d").map_err(|_| {
+                src.invalid(
+                    d,
+                    "pm.one_on_one_from",
+                    format!("`{}` is not a date", d.get_ref()),
+                    "write the date of one of the 1:1s as YYYY-MM-DD, e.g. \"2026-12-08\"",
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let cadence = match (weeks, from) {
+        (1, _) => Cadence::Weekly,
+        (weeks, Some(date)) => Cadence::EveryWeeks {
+            weeks,
+            anchor: Week::of(date),
+        },
+        (weeks, None) => {
+            return Err(src.invalid(
+                &p.one_on_one,
+                "pm.one_on_one_from",
+                format!("a 1:1 every {weeks} weeks needs to know which weeks"),
+                "add the date of one of the 1:1s, e.g. one_on_one_from = \"2026-12-08\"",
+            ));
+        }
+    };
+    Ok((slot, cadence))
 }
 
 /// Parses `value` with `parse`, or names the key, the value and the fix.
@@ -791,7 +926,7 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                 "write a name such as \"Europe/Paris\", \"America/New_York\" or \"Australia/Sydney\"",
             )
         })?;
-        let one_on_one = slot(src, &p.one_on_one, "pm.one_on_one")?;
+        let (one_on_one, cadence) = meetings(src, p)?;
         let form = Slot {
             day: match &p.form_day {
                 Some(d) => day(src, d, "pm.form_day")?,
@@ -809,6 +944,7 @@ fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
             coach,
             timezone,
             one_on_one,
+            cadence,
             form,
         });
     }
@@ -1026,6 +1162,8 @@ struct RawPm {
     coach: toml::Spanned<String>,
     timezone: toml::Spanned<String>,
     one_on_one: toml::Spanned<String>,
+    one_on_one_every: Option<toml::Spanned<u8>>,
+    one_on_one_from: Option<toml::Spanned<String>>,
     form_day: Option<toml::Spanned<String>>,
     form_time: Option<toml::Spanned<String>>,
 }
@@ -1261,5 +1399,83 @@ mod tests {
         assert_eq!(parse_day("Fri"), Some(Weekday::Fri));
         assert_eq!(parse_day("friday"), Some(Weekday::Fri));
         assert_eq!(parse_day("fr"), None);
+    }
+
+    #[test]
+    fn a_pms_one_on_one_may_be_every_few_weeks_from_a_date_or_monthly() {
+        let c = parse_with(
+            "one_on_one = \"tue 09:30\"",
+            "one_on_one = \"tue 09:30\"\none_on_one_every = 2\none_on_one_from = \"2026-12-08\"",
+        )
+        .unwrap();
+        let bruno = c.pm("bruno").unwrap();
+        assert_eq!(
+            bruno.cadence,
+            Cadence::EveryWeeks {
+                weeks: 2,
+                anchor: "2026-W50".parse().unwrap()
+            }
+        );
+        assert_eq!(c.pm("alice").unwrap().cadence, Cadence::Weekly);
+        let c = parse_with(
+            "one_on_one = \"tue 09:30\"",
+            "one_on_one = \"Last Fri 15:00\"",
+        )
+        .unwrap();
+        let bruno = c.pm("bruno").unwrap();
+        assert_eq!(bruno.cadence, Cadence::Monthly { nth: 5 });
+        assert_eq!(bruno.one_on_one.day, Weekday::Fri);
+        assert_eq!(bruno.cadence.to_string(), "monthly, the last");
+    }
+
+    #[test]
+    fn a_one_on_one_cadence_that_cannot_be_read_names_the_key_and_the_fix() {
+        let tue = "one_on_one = \"tue 09:30\"";
+        for (to, key, fix) in [
+            (
+                "one_on_one = \"tue 09:30\"\none_on_one_every = 2",
+                "pm.one_on_one_from",
+                "one_on_one_from = \"2026-12-08\"",
+            ),
+            (
+                "one_on_one = \"tue 09:30\"\none_on_one_every = 0",
+                "pm.one_on_one_every",
+                "from 1 (weekly) to 8",
+            ),
+            (
+                "one_on_one = \"tue 09:30\"\none_on_one_every = 12\none_on_one_from = \"2026-12-08\"",
+                "pm.one_on_one_every",
+                "from 1 (weekly) to 8",
+            ),
+            (
+                "one_on_one = \"tue 09:30\"\none_on_one_every = 2\none_on_one_from = \"next week\"",
+                "pm.one_on_one_from",
+                "YYYY-MM-DD",
+            ),
+            (
+                "one_on_one = \"fifth tue 09:30\"",
+                "pm.one_on_one",
+                "\"mon 10:00\"",
+            ),
+            (
+                "one_on_one = \"first tue\"",
+                "pm.one_on_one",
+                "\"first mon 10:00\"",
+            ),
+            (
+                "one_on_one = \"first tue 09:30\"\none_on_one_every = 2",
+                "pm.one_on_one_every",
+                "remove one_on_one_every",
+            ),
+            (
+                "one_on_one = \"tue 09:30\"\none_on_one_every = \"two\"",
+                "pm.one_on_one_every",
+                "",
+            ),
+        ] {
+            let e = error_of(tue, to);
+            assert!(e.contains(key), "{to}: {e}");
+            assert!(e.contains(fix), "{to}: {e}");
+        }
     }
 }

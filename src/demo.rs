@@ -263,6 +263,7 @@ fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
                     day: days[i as usize % days.len()],
                     time: chrono::NaiveTime::from_hms_opt(9 + i % 8, 0, 0).unwrap_or_default(),
                 },
+                cadence: Default::default(),
                 form: Slot {
                     day: config.schedule.form_day,
                     time: config.schedule.form_time,

@@ -20,9 +20,17 @@
 //! * **Reminder** for week `W`: once, at form time + `reminder_after`, only if
 //!   the form was sent, no answer arrived, the week was not skipped and the PM
 //!   is not paused now.
-//! * **Digest** before a 1:1: at the 1:1 minus `digest_lead`, about the newest
-//!   form week whose form time is before that 1:1 — only if that form was sent
-//!   (or the week was answered or skipped anyway: the coach should hear).
+//! * **1:1s** follow the pairing's rule: its slot and [`Cadence`] (weekly,
+//!   every N weeks, or the nth weekday of the month) from the config, or the
+//!   rule the coach last set by reply ([`PmFacts::rule`]); one-off moves and
+//!   cancellations ([`MeetingChange`]) name the 1:1 by the local date it
+//!   regularly falls on, so a moved 1:1 keeps its identity.
+//! * **Digest** before a 1:1: at the 1:1 (as it will take place) minus
+//!   `digest_lead`, about the newest form week whose form time is before that
+//!   1:1 — only if that form was sent (or the week was answered or skipped
+//!   anyway: the coach should hear). A cancelled 1:1 gets none; the weeks
+//!   since the previous 1:1 roll into the next digest ([`Due::Digest`]'s
+//!   `from`).
 //! * **Catch-up.** Only the newest occurrence of each event is considered, and
 //!   only while still useful: a form until its next occurrence, a reminder
 //!   until the next form or the next 1:1 after it, a digest until its 1:1
@@ -41,7 +49,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::config::{Config, Pm, Schedule, Slot};
+use crate::config::{Cadence, Config, Pm, Schedule, Slot};
 use crate::week::Week;
 
 /// One action that is due now.
@@ -64,6 +72,10 @@ pub enum Due {
     Digest {
         pm: String,
         week: Week,
+        /// The first week the digest covers: the week after the one the
+        /// previous 1:1's digest was about (`week` itself when 1:1s are
+        /// weekly), at most [`MAX_DIGEST_WEEKS`] weeks back.
+        from: Week,
         one_on_one: DateTime<Utc>,
         one_on_one_date: NaiveDate,
         at: DateTime<Utc>,
@@ -108,6 +120,9 @@ impl Due {
     }
 }
 
+/// The most weeks one digest covers (after cancelled or monthly 1:1s).
+pub const MAX_DIGEST_WEEKS: i64 = 8;
+
 /// Idempotency key of `pm`'s form for `week`.
 pub fn form_key(pm: &str, week: Week) -> String {
     format!("form:{pm}:{week}")
@@ -146,6 +161,36 @@ pub struct PmFacts {
     pub skipped: BTreeSet<Week>,
     /// Pauses (`pause 2 weeks`, `pause until …`, ended by `resume`).
     pub paused: Vec<Pause>,
+    /// The 1:1 rule the coach set by reply, in place of the config's.
+    pub rule: Option<MeetingRule>,
+    /// One-off moves and cancellations of single 1:1s (the latest change
+    /// of a date counts).
+    pub meeting_changes: Vec<MeetingChange>,
+}
+
+/// A pairing's 1:1 rule: the day and time, and how often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeetingRule {
+    pub slot: Slot,
+    pub cadence: Cadence,
+}
+
+/// A one-off change of one 1:1, named by the local date it regularly
+/// falls on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeetingChange {
+    pub regular: NaiveDate,
+    /// Where it moved, in the PM's local time; `None`: cancelled.
+    pub to: Option<NaiveDateTime>,
+}
+
+/// One 1:1 as it will take place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meeting {
+    /// The local date it regularly falls on: its identity (and its
+    /// digest's key), kept when it moves.
+    pub regular: NaiveDate,
+    pub at: DateTime<Utc>,
 }
 
 impl PmFacts {
@@ -157,6 +202,8 @@ impl PmFacts {
             answered: BTreeSet::new(),
             skipped: BTreeSet::new(),
             paused: Vec::new(),
+            rule: None,
+            meeting_changes: Vec::new(),
         }
     }
 
@@ -226,8 +273,10 @@ fn due_for_pm(now: DateTime<Utc>, schedule: &Schedule, pm: &Pm, f: &PmFacts, out
     // when this form's time came.
     if let Some(after) = schedule.reminder_after {
         let at = form_at + after;
-        let (_, next_one_on_one) = next(tz, pm.one_on_one, at);
-        let until = next_form.min(next_one_on_one);
+        let until = match next_meeting(at, pm, Some(f)) {
+            Some(m) => next_form.min(m.at),
+            None => next_form,
+        };
         if at <= now
             && now < until
             && f.forms_sent.contains(&week)
@@ -245,7 +294,10 @@ fn due_for_pm(now: DateTime<Utc>, schedule: &Schedule, pm: &Pm, f: &PmFacts, out
 
     // The digest of the next 1:1 that has not started, once its lead time
     // has come.
-    let (one_week, one_on_one) = next(tz, pm.one_on_one, now);
+    let Some(meeting) = next_meeting(now, pm, Some(f)) else {
+        return;
+    };
+    let one_on_one = meeting.at;
     let at = one_on_one - schedule.digest_lead;
     if at <= now {
         let (about, about_at) = newest(tz, pm.form, one_on_one, false);
@@ -259,8 +311,9 @@ fn due_for_pm(now: DateTime<Utc>, schedule: &Schedule, pm: &Pm, f: &PmFacts, out
             out.push(Due::Digest {
                 pm: pm.key.clone(),
                 week: about,
+                from: digest_from(pm, Some(f), about, one_on_one),
                 one_on_one,
-                one_on_one_date: one_week.day(pm.one_on_one.day),
+                one_on_one_date: meeting.regular,
                 at,
             });
         }
@@ -280,11 +333,10 @@ pub fn next_times(now: DateTime<Utc>, config: &Config, pm: &Pm) -> NextTimes {
     let tz = pm.timezone;
     let (_, form) = next(tz, pm.form, now);
     let lead = config.schedule.digest_lead;
-    let (mut week, mut one_on_one) = next(tz, pm.one_on_one, now);
-    while one_on_one - lead <= now {
-        week = week.next();
-        one_on_one = slot_at(tz, week, pm.one_on_one);
-    }
+    let one_on_one = meetings_after(now, pm, None)
+        .map(|m| m.at)
+        .find(|at| *at - lead > now)
+        .unwrap_or(form);
     NextTimes {
         form: form.with_timezone(&tz),
         digest: (one_on_one - lead).with_timezone(&tz),
@@ -321,13 +373,11 @@ pub fn next_digest_with(
 ) -> (Option<DateTime<Tz>>, Vec<DateTime<Tz>>) {
     let tz = pm.timezone;
     let lead = config.schedule.digest_lead;
-    let (mut week, mut one_on_one) = next(tz, pm.one_on_one, now);
-    while one_on_one - lead <= now {
-        week = week.next();
-        one_on_one = slot_at(tz, week, pm.one_on_one);
-    }
     let mut without = Vec::new();
-    for _ in 0..53 {
+    let meetings = meetings_after(now, pm, facts)
+        .map(|m| m.at)
+        .filter(|at| *at - lead > now);
+    for one_on_one in meetings.take(53) {
         let (about, about_at) = newest(tz, pm.form, one_on_one, false);
         let goes = about_at > now
             || facts.is_some_and(|f| {
@@ -340,10 +390,116 @@ pub fn next_digest_with(
             return (Some((one_on_one - lead).with_timezone(&tz)), without);
         }
         without.push(one_on_one.with_timezone(&tz));
-        week = week.next();
-        one_on_one = slot_at(tz, week, pm.one_on_one);
     }
     (None, without)
+}
+
+/// The 1:1 rule in force: the coach's latest, or the config's.
+pub fn rule_of(pm: &Pm, facts: Option<&PmFacts>) -> MeetingRule {
+    facts.and_then(|f| f.rule).unwrap_or(MeetingRule {
+        slot: pm.one_on_one,
+        cadence: pm.cadence,
+    })
+}
+
+/// The latest change of each changed 1:1.
+fn latest_change(changes: &[MeetingChange], regular: NaiveDate) -> Option<&MeetingChange> {
+    changes.iter().rev().find(|c| c.regular == regular)
+}
+
+/// The 1:1s moved by their date's latest change, where they now are.
+fn moved(tz: Tz, changes: &[MeetingChange]) -> impl Iterator<Item = Meeting> + '_ {
+    changes.iter().enumerate().filter_map(move |(i, c)| {
+        let latest = changes[i + 1..].iter().all(|d| d.regular != c.regular);
+        let to = c.to.filter(|_| latest)?;
+        Some(Meeting {
+            regular: c.regular,
+            at: local_to_utc(tz, to),
+        })
+    })
+}
+
+/// The first 1:1 that starts strictly after `t`: moves applied, cancelled
+/// ones passed over. `None` only when none is found within a year and a
+/// bit (every 1:1 cancelled).
+pub fn next_meeting(t: DateTime<Utc>, pm: &Pm, facts: Option<&PmFacts>) -> Option<Meeting> {
+    let tz = pm.timezone;
+    let rule = rule_of(pm, facts);
+    let changes = facts.map_or(&[][..], |f| &f.meeting_changes[..]);
+    let mut best = moved(tz, changes).filter(|m| m.at > t).min_by_key(|m| m.at);
+    let mut week = local_week(t, tz).prev();
+    for _ in 0..60 {
+        if rule.cadence.has_meeting(week, rule.slot.day) {
+            let regular = week.day(rule.slot.day);
+            let at = slot_at(tz, week, rule.slot);
+            if best.is_some_and(|b| at >= b.at) {
+                break;
+            }
+            if at > t && latest_change(changes, regular).is_none() {
+                best = Some(Meeting { regular, at });
+                break;
+            }
+        }
+        week = week.next();
+    }
+    best
+}
+
+/// The 1:1s after `t`, in order (moves applied, cancelled passed over).
+pub fn meetings_after<'a>(
+    t: DateTime<Utc>,
+    pm: &'a Pm,
+    facts: Option<&'a PmFacts>,
+) -> impl Iterator<Item = Meeting> + 'a {
+    std::iter::successors(next_meeting(t, pm, facts), move |m| {
+        next_meeting(m.at, pm, facts)
+    })
+}
+
+/// The last 1:1 that started strictly before `t`, looking back at most
+/// [`MAX_DIGEST_WEEKS`] + 1 weeks.
+fn previous_meeting(t: DateTime<Utc>, pm: &Pm, facts: Option<&PmFacts>) -> Option<Meeting> {
+    let tz = pm.timezone;
+    let rule = rule_of(pm, facts);
+    let changes = facts.map_or(&[][..], |f| &f.meeting_changes[..]);
+    let mut best = moved(tz, changes).filter(|m| m.at < t).max_by_key(|m| m.at);
+    let mut week = local_week(t, tz).next();
+    for _ in 0..(MAX_DIGEST_WEEKS + 2) {
+        if rule.cadence.has_meeting(week, rule.slot.day) {
+            let regular = week.day(rule.slot.day);
+            let at = slot_at(tz, week, rule.slot);
+            if best.is_some_and(|b| at <= b.at) {
+                break;
+            }
+            if at < t && latest_change(changes, regular).is_none() {
+                best = Some(Meeting { regular, at });
+                break;
+            }
+        }
+        week = week.prev();
+    }
+    best
+}
+
+/// The first week a digest about `about` before the 1:1 at `one_on_one`
+/// covers: the week after the previous 1:1's, so the weeks of a cancelled
+/// or skipped-over 1:1 roll into this one.
+fn digest_from(pm: &Pm, facts: Option<&PmFacts>, about: Week, one_on_one: DateTime<Utc>) -> Week {
+    let earliest = about.plus(1 - MAX_DIGEST_WEEKS);
+    match previous_meeting(one_on_one, pm, facts) {
+        Some(prev) => {
+            let (prev_about, _) = newest(pm.timezone, pm.form, prev.at, false);
+            let from = prev_about.next();
+            if from > about {
+                about
+            } else if from < earliest {
+                earliest
+            } else {
+                from
+            }
+        }
+        None => about,
+    }
 }
 
 /// The PM's current local ISO week: where a fresh email's answers land.
@@ -451,6 +607,7 @@ mod tests {
             coach: "maya".into(),
             timezone: tz,
             one_on_one: slot(one_on_one),
+            cadence: Cadence::Weekly,
             form: slot(form),
         }
     }
@@ -782,6 +939,7 @@ mod tests {
             vec![Due::Digest {
                 pm: "alice".into(),
                 week: week("2026-W48"),
+                from: week("2026-W48"),
                 one_on_one: utc(2026, 11, 30, 9, 0),
                 one_on_one_date: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
                 at: utc(2026, 11, 30, 7, 0),
@@ -1160,5 +1318,188 @@ mod tests {
                 now += Duration::hours(i64::from(down));
             }
         }
+    }
+
+    // --- the pairing's 1:1 rule: cadence, moves, cancellations ---
+
+    fn digest_weeks(fired: &[(DateTime<Utc>, Due)]) -> Vec<(String, Week, Week)> {
+        fired
+            .iter()
+            .filter_map(|(_, d)| match d {
+                Due::Digest {
+                    week,
+                    from,
+                    one_on_one,
+                    ..
+                } => Some((
+                    one_on_one.format("%Y-%m-%d %H:%M").to_string(),
+                    *from,
+                    *week,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Alice (Paris, form fri 16:00, 1:1 mon 10:00) with this cadence,
+    /// simulated hour by hour through December 2026.
+    fn december(cadence: Cadence, edit: impl FnOnce(&mut PmFacts)) -> Vec<(DateTime<Utc>, Due)> {
+        let mut alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        alice.cadence = cadence;
+        let mut sim = Sim::new(config(vec![alice]), utc(2026, 11, 1, 0, 0));
+        edit(sim.pm("alice"));
+        sim.run(
+            utc(2026, 11, 27, 0, 0),
+            utc(2026, 12, 31, 0, 0),
+            Duration::hours(1),
+        )
+    }
+
+    #[test]
+    fn a_fortnightly_one_on_one_gets_a_digest_every_other_week_covering_both_weeks() {
+        let fired = december(
+            Cadence::EveryWeeks {
+                weeks: 2,
+                anchor: week("2026-W49"),
+            },
+            |_| {},
+        );
+        assert_eq!(
+            digest_weeks(&fired),
+            vec![
+                (
+                    "2026-11-30 09:00".to_string(),
+                    week("2026-W47"),
+                    week("2026-W48")
+                ),
+                (
+                    "2026-12-14 09:00".to_string(),
+                    week("2026-W49"),
+                    week("2026-W50")
+                ),
+                (
+                    "2026-12-28 09:00".to_string(),
+                    week("2026-W51"),
+                    week("2026-W52")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_monthly_rule_meets_on_that_weekday_of_each_month_and_covers_the_weeks_between() {
+        let fired = december(Cadence::Monthly { nth: 1 }, |_| {});
+        // First Mondays: 7 December 2026 (then 4 January 2027).
+        let d = digest_weeks(&fired);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].0, "2026-12-07 09:00");
+        assert_eq!(d[0].2, week("2026-W49"));
+        // The previous first Monday, 2 November: weeks 45 to 49 roll in.
+        assert_eq!(d[0].1, week("2026-W45"));
+        let last = december(Cadence::Monthly { nth: 5 }, |_| {});
+        let d = digest_weeks(&last);
+        assert_eq!(
+            d.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+            vec!["2026-11-30 09:00", "2026-12-28 09:00"]
+        );
+    }
+
+    #[test]
+    fn a_moved_one_on_one_gets_its_digest_before_the_new_time_under_the_same_key() {
+        let fired = december(Cadence::Weekly, |f| {
+            f.meeting_changes.push(MeetingChange {
+                regular: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+                to: Some(
+                    NaiveDate::from_ymd_opt(2026, 12, 10)
+                        .unwrap()
+                        .and_hms_opt(15, 0, 0)
+                        .unwrap(),
+                ),
+            })
+        });
+        let digests: Vec<_> = fired
+            .iter()
+            .filter(|(_, d)| matches!(d, Due::Digest { .. }))
+            .map(|(at, d)| (*at, d.idempotency_key()))
+            .collect();
+        // Thursday 10 December 15:00 Paris = 14:00 UTC, digest 2 h before.
+        assert!(
+            digests.contains(&(utc(2026, 12, 10, 12, 0), "digest:alice:2026-12-07".into())),
+            "{digests:?}"
+        );
+        assert!(!digests.iter().any(|(at, _)| *at == utc(2026, 12, 7, 7, 0)));
+        assert_eq!(digests.len(), 5, "one digest per 1:1: {digests:?}");
+    }
+
+    #[test]
+    fn a_cancelled_one_on_one_gets_no_digest_and_its_week_rolls_into_the_next() {
+        let fired = december(Cadence::Weekly, |f| {
+            f.meeting_changes.push(MeetingChange {
+                regular: NaiveDate::from_ymd_opt(2026, 12, 14).unwrap(),
+                to: None,
+            })
+        });
+        let d = digest_weeks(&fired);
+        assert!(!d.iter().any(|x| x.0.starts_with("2026-12-14")), "{d:?}");
+        let after = d.iter().find(|x| x.0.starts_with("2026-12-21")).unwrap();
+        assert_eq!((after.1, after.2), (week("2026-W50"), week("2026-W51")));
+        assert_eq!(d.len(), 4);
+    }
+
+    #[test]
+    fn the_coachs_rule_replaces_the_configs_and_a_later_change_of_a_date_wins() {
+        let fired = december(Cadence::Weekly, |f| {
+            f.rule = Some(MeetingRule {
+                slot: slot("wed 14:00"),
+                cadence: Cadence::EveryWeeks {
+                    weeks: 2,
+                    anchor: week("2026-W50"),
+                },
+            });
+            let wed = NaiveDate::from_ymd_opt(2026, 12, 9).unwrap();
+            f.meeting_changes.push(MeetingChange {
+                regular: wed,
+                to: None,
+            });
+            // …then moved after all: the latest change of the date counts.
+            f.meeting_changes.push(MeetingChange {
+                regular: wed,
+                to: Some(wed.and_hms_opt(16, 0, 0).unwrap()),
+            });
+        });
+        let d: Vec<String> = digest_weeks(&fired).into_iter().map(|x| x.0).collect();
+        assert_eq!(
+            d,
+            vec!["2026-12-09 15:00", "2026-12-23 13:00"],
+            "wed 9 Dec moved to 16:00, wed 23 Dec at 14:00 (Paris)"
+        );
+    }
+
+    #[test]
+    fn the_next_meetings_skip_cancelled_ones_and_follow_moves_in_order() {
+        let mut alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        alice.cadence = Cadence::Weekly;
+        let mut f = PmFacts::new(utc(2026, 11, 1, 0, 0));
+        let mon = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        f.meeting_changes.push(MeetingChange {
+            regular: mon(7),
+            to: None,
+        });
+        // The 14th's 1:1 moves before the 7th's slot would have been.
+        f.meeting_changes.push(MeetingChange {
+            regular: mon(14),
+            to: Some(mon(4).and_hms_opt(9, 0, 0).unwrap()),
+        });
+        let next: Vec<NaiveDate> = meetings_after(utc(2026, 12, 1, 0, 0), &alice, Some(&f))
+            .take(3)
+            .map(|m| m.regular)
+            .collect();
+        assert_eq!(next, vec![mon(14), mon(21), mon(28)]);
+        assert_eq!(
+            next_meeting(utc(2026, 12, 1, 0, 0), &alice, Some(&f))
+                .unwrap()
+                .at,
+            utc(2026, 12, 4, 8, 0)
+        );
     }
 }

@@ -147,6 +147,10 @@ pub fn check(config: Config, json: bool) -> Result<u8, CliError> {
             .and_then(|f| f.paused.iter().find(|p| p.covers(now)))
             .map(|p| fmt(p.end().with_timezone(&pm.timezone)));
         let (digest, without) = crate::schedule::next_digest_with(now, config, pm, pm_facts);
+        let one_on_one = crate::schedule::next_meeting(now, pm, pm_facts)
+            .map(|m| fmt(m.at.with_timezone(&pm.timezone)));
+        let rule = crate::schedule::rule_of(pm, pm_facts);
+        let meetings = format!("{}, {}", rule.cadence, rule.slot);
         let warnings: Vec<String> = without
             .iter()
             .map(|t| {
@@ -162,6 +166,8 @@ pub fn check(config: Config, json: bool) -> Result<u8, CliError> {
             coach: pm.coach.clone(),
             timezone: pm.timezone.name().to_string(),
             next_form: form.map(fmt),
+            one_on_one: meetings,
+            next_one_on_one: one_on_one,
             next_digest: digest.map(fmt),
             paused_until,
             warnings,
@@ -208,20 +214,25 @@ pub fn check(config: Config, json: bool) -> Result<u8, CliError> {
     }
     say!()?;
     say!(
-        "{:<12} {:<22} {:<28} {:<28}",
+        "{:<12} {:<22} {:<28} {:<28} {:<28}",
         "PM",
         "time zone",
         "next form (local)",
+        "next 1:1 (local)",
         "next digest (local)"
     )?;
     for r in &rows {
         say!(
-            "{:<12} {:<22} {:<28} {:<28}",
+            "{:<12} {:<22} {:<28} {:<28} {:<28}",
             r.pm,
             r.timezone,
             r.next_form.as_deref().unwrap_or("none within a year"),
+            r.next_one_on_one.as_deref().unwrap_or("none within a year"),
             r.next_digest.as_deref().unwrap_or("none within a year"),
         )?;
+        if !r.one_on_one.starts_with("weekly") {
+            say!("{:<12} 1:1s: {} (with {})", "", r.one_on_one, r.coach)?;
+        }
         if let Some(until) = &r.paused_until {
             say!("{:<12} paused until {until}", "")?;
         }
@@ -299,6 +310,9 @@ struct CheckRow {
     coach: String,
     timezone: String,
     next_form: Option<String>,
+    /// The pairing's 1:1 rule in force (`weekly, Mon 10:00`).
+    one_on_one: String,
+    next_one_on_one: Option<String>,
     next_digest: Option<String>,
     paused_until: Option<String>,
     warnings: Vec<String>,

@@ -27,8 +27,11 @@ impl Engine {
                 Due::Form { week, .. } => self.queue_form(store, pm, *week, &key, now)?,
                 Due::Reminder { week, .. } => self.queue_reminder(store, pm, *week, &key, now)?,
                 Due::Digest {
-                    week, one_on_one, ..
-                } => self.queue_digest(store, pm, *week, *one_on_one, &key, now)?,
+                    week,
+                    from,
+                    one_on_one,
+                    ..
+                } => self.queue_digest(store, pm, (*from, *week), *one_on_one, &key, now)?,
             };
             if done {
                 debug!(pm = %pm.key, key = %key, "queued");
@@ -122,7 +125,7 @@ impl Engine {
         &self,
         store: &mut Store,
         pm: &Pm,
-        week: Week,
+        (covers_from, week): (Week, Week),
         one_on_one: DateTime<Utc>,
         key: &str,
         now: DateTime<Utc>,
@@ -148,7 +151,23 @@ impl Engine {
             self.config.schedule.dip_threshold,
         );
         let pause = store.active_pause(&pm.key, one_on_one)?;
-        let (notes, comments) = split_comments(store.notes(&pm.key, week)?, &self.config.framework);
+        let (this_week, comments) =
+            split_comments(store.notes(&pm.key, week)?, &self.config.framework);
+        // The weeks since the previous 1:1 (fortnightly, monthly, or after
+        // a cancelled one) come first, each note named by its week.
+        let mut notes = Vec::new();
+        // Never before the current pairing (unless the history was shared).
+        let mut earlier = match from {
+            Some(pairing) => covers_from.max(pairing),
+            None => covers_from,
+        };
+        while earlier < week {
+            for note in store.notes(&pm.key, earlier)? {
+                notes.push(format!("(week of {}) {note}", earlier.dates()));
+            }
+            earlier = earlier.next();
+        }
+        notes.extend(this_week);
         let max_note = self.config.auth.max_note_bytes;
         let mut email = self.renderer.digest(&DigestView {
             service: self.service(),

@@ -40,6 +40,7 @@ fn pm(key: &str, coach: &str) -> Pm {
         coach: coach.into(),
         timezone: chrono_tz::Europe::Paris,
         one_on_one: slot,
+        cadence: Default::default(),
         form: slot,
     }
 }
