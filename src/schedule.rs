@@ -50,6 +50,7 @@ use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone
 use chrono_tz::Tz;
 
 use crate::config::{Cadence, Config, Pm, Schedule, Slot};
+use crate::understand::coach::ScheduleChange;
 use crate::week::Week;
 
 /// One action that is due now.
@@ -392,6 +393,70 @@ pub fn next_digest_with(
         without.push(one_on_one.with_timezone(&tz));
     }
     (None, without)
+}
+
+/// Applies a 1:1 change the coach wrote (received at `at`) to the
+/// pairing's facts. A move or a cancellation is of the next 1:1 after
+/// `at`; `moved to thu 15:00` moves it within its own week, `moved to
+/// 16:30` keeps its day. A new cadence counts from that next 1:1; a
+/// monthly rule brings its own day and time.
+pub fn apply_coach_change(
+    pm: &Pm,
+    facts: &mut PmFacts,
+    change: &ScheduleChange,
+    at: DateTime<Utc>,
+) {
+    let next = next_meeting(at, pm, Some(facts));
+    let rule = rule_of(pm, Some(facts));
+    match *change {
+        ScheduleChange::MovedTo { day, date, time } => {
+            if let Some(m) = next {
+                let held_on = m.at.with_timezone(&pm.timezone).date_naive();
+                let on = match (date, day) {
+                    (Some(date), _) => date,
+                    (None, Some(day)) => Week::of(held_on).day(day),
+                    (None, None) => held_on,
+                };
+                facts.meeting_changes.push(MeetingChange {
+                    regular: m.regular,
+                    to: Some(on.and_time(time)),
+                });
+            }
+        }
+        ScheduleChange::NextOn { date, time } => {
+            if let Some(m) = next {
+                facts.meeting_changes.push(MeetingChange {
+                    regular: m.regular,
+                    to: Some(date.and_time(time)),
+                });
+            }
+        }
+        ScheduleChange::Cancelled => {
+            if let Some(m) = next {
+                facts.meeting_changes.push(MeetingChange {
+                    regular: m.regular,
+                    to: None,
+                });
+            }
+        }
+        ScheduleChange::Every { weeks } => {
+            let anchor = next.map_or_else(|| local_week(at, pm.timezone), |m| Week::of(m.regular));
+            facts.rule = Some(MeetingRule {
+                slot: rule.slot,
+                cadence: if weeks <= 1 {
+                    Cadence::Weekly
+                } else {
+                    Cadence::EveryWeeks { weeks, anchor }
+                },
+            });
+        }
+        ScheduleChange::MonthlyRule { nth, day, time } => {
+            facts.rule = Some(MeetingRule {
+                slot: Slot { day, time },
+                cadence: Cadence::Monthly { nth },
+            });
+        }
+    }
 }
 
 /// The 1:1 rule in force: the coach's latest, or the config's.
@@ -1501,5 +1566,79 @@ mod tests {
                 .at,
             utc(2026, 12, 4, 8, 0)
         );
+    }
+
+    #[test]
+    fn a_coachs_changes_apply_to_the_next_one_on_one_after_they_arrive() {
+        let alice = pm("alice", chrono_tz::Europe::Paris, "fri 16:00", "mon 10:00");
+        let mut f = PmFacts::new(utc(2026, 11, 1, 0, 0));
+        let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        // Replied on Tuesday 1 December: the next 1:1 is Monday the 7th.
+        let tue = utc(2026, 12, 1, 12, 0);
+        apply_coach_change(
+            &alice,
+            &mut f,
+            &ScheduleChange::MovedTo {
+                day: Some(chrono::Weekday::Thu),
+                date: None,
+                time: hm(15, 0),
+            },
+            tue,
+        );
+        assert_eq!(
+            f.meeting_changes,
+            vec![MeetingChange {
+                regular: day(7),
+                to: Some(day(10).and_time(hm(15, 0)))
+            }]
+        );
+        // A later "moved to 16:30" keeps the day it was moved to.
+        apply_coach_change(
+            &alice,
+            &mut f,
+            &ScheduleChange::MovedTo {
+                day: None,
+                date: None,
+                time: hm(16, 30),
+            },
+            tue,
+        );
+        let next = next_meeting(tue, &alice, Some(&f)).unwrap();
+        assert_eq!((next.regular, next.at), (day(7), utc(2026, 12, 10, 15, 30)));
+        // After that 1:1: "cancelled" is the one of the 14th.
+        let fri = utc(2026, 12, 11, 9, 0);
+        apply_coach_change(&alice, &mut f, &ScheduleChange::Cancelled, fri);
+        assert_eq!(
+            next_meeting(fri, &alice, Some(&f)).unwrap().regular,
+            day(21)
+        );
+        // "every 2 weeks" counts from the next 1:1 (the 21st).
+        apply_coach_change(&alice, &mut f, &ScheduleChange::Every { weeks: 2 }, fri);
+        let after: Vec<NaiveDate> = meetings_after(fri, &alice, Some(&f))
+            .take(3)
+            .map(|m| m.regular)
+            .collect();
+        assert_eq!(
+            after,
+            vec![
+                day(21),
+                NaiveDate::from_ymd_opt(2027, 1, 4).unwrap(),
+                NaiveDate::from_ymd_opt(2027, 1, 18).unwrap()
+            ]
+        );
+        // A monthly rule brings its own day and time.
+        apply_coach_change(
+            &alice,
+            &mut f,
+            &ScheduleChange::MonthlyRule {
+                nth: 1,
+                day: chrono::Weekday::Wed,
+                time: hm(9, 0),
+            },
+            fri,
+        );
+        let first = next_meeting(utc(2026, 12, 31, 0, 0), &alice, Some(&f)).unwrap();
+        assert_eq!(first.at, utc(2027, 1, 6, 8, 0));
     }
 }
