@@ -255,6 +255,36 @@ fn a_coachs_reply_is_recorded_confirmed_sent_on_without_the_note_and_shown_in_th
 }
 
 #[test]
+fn a_reply_to_the_coachs_confirmation_is_read_like_a_reply_to_the_digest() {
+    let mut h = start();
+    let digest = digest_about_alice(&mut h, utc(2026, 1, 12, 8, 0), MAYA.1);
+    let raw = reply(
+        &digest,
+        MAYA,
+        &reply_to(&digest),
+        &mayas_notes(),
+        "c5",
+        now(&h),
+        &[],
+    );
+    let sent = deliver(&mut h, &raw, "c5");
+    let confirm = sent.iter().find(|s| s.kind() == "coach_confirm").unwrap();
+    assert_eq!(reply_to(confirm), reply_to(&digest));
+    let raw = reply(
+        confirm,
+        MAYA,
+        &reply_to(confirm),
+        "Action: share the pricing memo",
+        "c6",
+        now(&h),
+        &[],
+    );
+    let sent = deliver(&mut h, &raw, "c6");
+    assert!(sent.iter().any(|s| s.kind() == "coach_confirm"));
+    assert_eq!(coach_rows(&h), (3, 1, 1));
+}
+
+#[test]
 fn a_drop_that_names_no_open_action_is_reported_never_guessed() {
     let mut h = start();
     let digest = digest_about_alice(&mut h, utc(2026, 1, 12, 8, 0), MAYA.1);

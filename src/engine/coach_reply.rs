@@ -167,7 +167,11 @@ impl Engine {
                 id: u.content_hash.chars().take(16).collect(),
                 in_reply_to: thread.clone(),
                 references: thread.into_iter().collect(),
-                reply_to: None,
+                // The newest open digest's address: a reply to this
+                // confirmation (a correction, a forgotten action) is read.
+                reply_to: tx
+                    .live_digest_key(m.pairing, now)?
+                    .map(|k| crate::render::reply_address(&self.config.service.address, &k)),
                 subject: m.subject.and_then(crate::render::reply_subject),
                 date: now,
             },

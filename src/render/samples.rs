@@ -663,7 +663,7 @@ impl Samples {
             id: "5e6f7a8b9c0d1e2f".into(),
             in_reply_to: Some("CAF=coach7@mail.gmail.com".into()),
             references: vec!["CAF=coach7@mail.gmail.com".into()],
-            reply_to: None,
+            reply_to: Some(super::reply_address(&service().address, DIGEST_KEY)),
             subject: Some(
                 "Re: Confidential: Amélie Durand — digest for your 1:1 on Mon 30 Nov".into(),
             ),

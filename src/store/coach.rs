@@ -244,6 +244,19 @@ pub(crate) fn last_digest_sent(
     Ok(v.and_then(DateTime::from_timestamp_millis))
 }
 
+pub(crate) fn live_digest_key(
+    c: &Connection,
+    pairing: i64,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<Option<String>> {
+    c.prepare_cached(
+        "SELECT reply_key FROM digest_keys WHERE pairing = ?1 AND expires_at > ?2
+         ORDER BY sent_at DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![pairing, ms(at)], |r| r.get(0))
+    .optional()
+}
+
 pub(crate) fn schedule_changes_of(c: &Connection, pairing: i64) -> rusqlite::Result<Vec<String>> {
     let mut s = c.prepare_cached(
         "SELECT change FROM schedule_changes WHERE pairing = ?1 ORDER BY received_at, id",

@@ -560,6 +560,8 @@ reads! {
     fn coach_notes_since(&self, pairing: i64, since: Option<DateTime<Utc>>) -> Vec<String> = coach::coach_notes_since;
     /// When the newest digest of one pairing was queued.
     fn last_digest_sent(&self, pairing: i64) -> Option<DateTime<Utc>> = coach::last_digest_sent;
+    /// The reply key of the newest digest of one pairing still open at `at`.
+    fn live_digest_key(&self, pairing: i64, at: DateTime<Utc>) -> Option<String> = coach::live_digest_key;
     /// The 1:1 changes a coach wrote for one pairing (JSON), oldest first.
     fn schedule_changes_of(&self, pairing: i64) -> Vec<String> = coach::schedule_changes_of;
     /// The digest a reply key belongs to.
