@@ -363,6 +363,33 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_key_is_deleted_retention_after_it_closed_and_not_before() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.write(|tx| -> Result<(), StoreError> {
+            for (key, expires) in [("old", t(1)), ("recent", t(20))] {
+                tx.record_digest_key(
+                    &NewDigestKey {
+                        reply_key: key,
+                        pm: "alice",
+                        coach: "maya",
+                        pairing: 1,
+                        week: "2026-W49".parse().unwrap(),
+                        message_id: key,
+                        expires_at: expires,
+                    },
+                    t(1),
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        // 30 days of retention, 35 days after the first key closed.
+        s.purge_raw(t(1) + chrono::Duration::days(35), 30).unwrap();
+        assert!(s.digest_by_reply_key("old").unwrap().is_none());
+        assert!(s.digest_by_reply_key("recent").unwrap().is_some());
+    }
+
+    #[test]
     fn an_action_closes_once_and_only_in_its_own_pairing() {
         let mut s = Store::open_in_memory().unwrap();
         let id = s
