@@ -285,6 +285,76 @@ fn a_reply_to_the_coachs_confirmation_is_read_like_a_reply_to_the_digest() {
 }
 
 #[test]
+fn an_inline_reply_between_the_digests_quoted_lines_keeps_only_the_coachs_words() {
+    let mut h = start();
+    let digest = digest_about_alice(&mut h, utc(2026, 1, 12, 8, 0), MAYA.1);
+    // Gmail-style inline: the coach writes under quoted parts of the digest.
+    let lines: Vec<&str> = digest.text.lines().collect();
+    let mut body =
+        String::from("On Mon, 12 Jan 2026 at 08:00, PM Pulse <pulse@example.org> wrote:\n");
+    for l in &lines[..4] {
+        body.push_str(&format!("> {l}\n"));
+    }
+    body.push_str(&format!("\nAction: {ACTION_1}\n\n"));
+    for l in &lines[4..] {
+        body.push_str(&format!("> {l}\n"));
+    }
+    body.push_str("\nPrivate: CANARY-inline-77ab\n");
+    let mid = digest.message().message_id().unwrap().to_string();
+    let raw = String::from_utf8(mail(
+        MAYA,
+        &format!("Re: {}", digest.subject),
+        &body,
+        &[("In-Reply-To".into(), format!("<{mid}>"))],
+        "c7",
+        now(&h),
+    ))
+    .unwrap()
+    .replace(
+        "To: PM Pulse <pulse@example.org>",
+        &format!("To: {}", reply_to(&digest)),
+    );
+    deliver(&mut h, raw.as_bytes(), "c7");
+    assert_eq!(coach_rows(&h), (1, 1, 0));
+    let note: String = {
+        let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
+        conn.query_row("SELECT text FROM coach_notes", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(note.contains("CANARY-inline-77ab"), "{note}");
+    assert!(
+        !note.contains("CONFIDENTIAL") && !note.contains("wrote:"),
+        "{note}"
+    );
+}
+
+#[test]
+fn an_out_of_office_answer_to_a_digest_records_nothing_and_is_not_answered() {
+    let mut h = start();
+    let digest = digest_about_alice(&mut h, utc(2026, 1, 12, 8, 0), MAYA.1);
+    let raw = reply(
+        &digest,
+        MAYA,
+        &reply_to(&digest),
+        "I am out of the office until Monday with limited access to email.",
+        "c8",
+        now(&h),
+        &[],
+    );
+    let sent = deliver(&mut h, &raw, "c8");
+    assert_eq!(
+        logged(&h, "c8"),
+        (None, "ignored".into(), Some("looks-automatic".into()))
+    );
+    assert!(
+        sent.is_empty(),
+        "{:?}",
+        sent.iter().map(|s| &s.key).collect::<Vec<_>>()
+    );
+    assert_eq!(coach_rows(&h), (0, 0, 0));
+}
+
+#[test]
 fn a_drop_that_names_no_open_action_is_reported_never_guessed() {
     let mut h = start();
     let digest = digest_about_alice(&mut h, utc(2026, 1, 12, 8, 0), MAYA.1);

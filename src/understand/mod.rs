@@ -271,12 +271,27 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
                 let reply_text = coach_words(&msg, a.coach);
                 // The 1:1 is in the PM's time zone: so are its dates.
                 let today = ctx.now.with_timezone(&a.pm.timezone).date_naive();
+                let read = coach::read_coach_reply(&reply_text, today);
+                // An out-of-office answer that does not say it is one:
+                // nothing to record, never a private note, never answered.
+                if read.actions.is_empty()
+                    && read.drops.is_empty()
+                    && read.schedule.is_empty()
+                    && looks_out_of_office(&reply_text)
+                {
+                    u.kind = Kind::Ignored;
+                    u.coach = Some(a.coach.key.clone());
+                    u.reason =
+                        Some("looks automatic: an out-of-office text in reply to a digest".into());
+                    u.reason_code = Some("looks-automatic");
+                    return Ok(u);
+                }
                 u.kind = Kind::CoachReply;
                 u.pm = Some(a.pm.key.clone());
                 u.week = Some(a.week);
                 u.coach = Some(a.coach.key.clone());
                 u.pairing = Some(a.pairing);
-                u.coach_reply = Some(coach::read_coach_reply(&reply_text, today));
+                u.coach_reply = Some(read);
                 u.reply_text = reply_text;
                 u
             }
