@@ -10,6 +10,9 @@
 //!   steps share: a PM's history, queueing an answer, a new secret.
 //! * `tick` — what is due at `now` → forms, reminders, digests queued.
 //! * `receive` — one inbound message → stored effects and its answer.
+//! * `coach_reply` — a coach's accepted reply to a digest → actions, drops,
+//!   private note and 1:1 changes stored; the coach's confirmation and the
+//!   PM's "from your 1:1" email queued.
 //! * [`pm_commands`] — one file per PM command (`trend`, `pause`, …).
 //! * `budget` — the one way an email becomes queued bytes, under 1 MB.
 
@@ -25,6 +28,7 @@ use crate::understand::{Kind, LookupError};
 use crate::week::Week;
 
 mod budget;
+mod coach_reply;
 pub mod pm_commands;
 mod receive;
 

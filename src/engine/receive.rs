@@ -65,7 +65,9 @@ impl Engine {
             None => None,
         };
         let hour_ago = now - Duration::hours(1);
-        let authorized = matches!(u.kind, Kind::Assessment | Kind::Command);
+        // A coach's accepted reply counts in the budget of the PM it is
+        // about (logged under that PM).
+        let authorized = matches!(u.kind, Kind::Assessment | Kind::Command | Kind::CoachReply);
         match (authorized, u.pm.as_deref(), &sender_hash) {
             // A PM's budget counts only what passed authorization as theirs:
             // forged mail in their name never uses it up.
@@ -84,7 +86,9 @@ impl Engine {
             dedup_key: &dedup_key,
             pm: u.pm.as_deref(),
             kind: u.kind,
-            reason: u.reason_code,
+            reason: u
+                .reason_code
+                .or((u.kind == Kind::CoachReply).then_some("coach")),
             week: u.week,
             sender_hash: sender_hash.as_deref(),
             received_at: now,
@@ -157,11 +161,34 @@ impl Engine {
                         }
                     }
                 }
+                Kind::CoachReply => {
+                    if let (Some(coach), Some(pairing)) = (
+                        u.coach.as_deref().and_then(|k| self.config.coach(k)),
+                        u.pairing,
+                    ) {
+                        let subject = subject_of(raw);
+                        receipt.answered = self.apply_coach_reply(
+                            &tx,
+                            &super::coach_reply::CoachMessage {
+                                coach,
+                                pm,
+                                pairing,
+                                inbound_id,
+                                dedup_key: &dedup_key,
+                                subject: subject.as_deref(),
+                                rate_limited: receipt.rate_limited,
+                            },
+                            &u,
+                            now,
+                        )?;
+                    }
+                }
                 Kind::Ignored | Kind::Rejected => {}
             }
         }
         // A fresh command from a registered PM's address that nothing
-        // verifies, or a coach's mail: answered at the registered address
+        // verifies, or a coach's mail that could not be tied to one of their
+        // open digests: answered at the registered address
         // only (so a forged request reveals nothing), within the refused
         // budget of the sender.
         if u.kind == Kind::Rejected && !receipt.rate_limited {
@@ -325,7 +352,7 @@ pub fn dedup_key_of(raw: &[u8]) -> String {
 /// A note made safe to show: control, bidi and line/paragraph separator
 /// characters dropped (line breaks and tabs kept), then cut at a character
 /// boundary to `max` bytes. Returns the note and how many bytes were cut.
-pub(super) fn note_as_data(note: &str, max: usize) -> (String, usize) {
+pub(crate) fn note_as_data(note: &str, max: usize) -> (String, usize) {
     let clean: String = note
         .chars()
         .filter(|&c| {

@@ -143,6 +143,32 @@ impl Engine {
             }
             _ => None,
         };
+        // The coach's side belongs to the pairing in force: nothing from an
+        // earlier coach's pairing shows, and a reply to this digest is
+        // bound to this pairing by the digest's own key.
+        let pairing = store
+            .current_pairing(&pm.key)?
+            .filter(|p| p.coach == coach.key);
+        let max_note = self.config.auth.max_note_bytes;
+        let (actions, private_notes) = match &pairing {
+            Some(p) => (
+                store
+                    .open_actions(p.id)?
+                    .into_iter()
+                    .map(|a| super::receive::note_as_data(&a.text, max_note).0)
+                    .collect(),
+                digest_notes(
+                    store.coach_notes_since(p.id, store.last_digest_sent(p.id)?)?,
+                    max_note,
+                    self.config.auth.max_digest_note_bytes,
+                ),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let reply_key = match &pairing {
+            Some(_) => Some(self.new_secret()?),
+            None => None,
+        };
         let history = self.digest_history(store, pm, week, from)?;
         let data = analysis::digest(
             &history,
@@ -168,7 +194,6 @@ impl Engine {
             earlier = earlier.next();
         }
         notes.extend(this_week);
-        let max_note = self.config.auth.max_note_bytes;
         let mut email = self.renderer.digest(&DigestView {
             service: self.service(),
             coach: Mailbox::new(coach.name.clone(), coach.email.clone()),
@@ -213,12 +238,35 @@ impl Engine {
             paused: pause.is_some() || data.status == analysis::WeekStatus::Paused,
             paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
             history_shared: history_shared && pairings.len() > 1,
+            actions,
+            private_notes,
+            reply_to: reply_key
+                .as_deref()
+                .map(|k| crate::render::reply_address(&self.config.service.address, k)),
             date: now,
         })?;
         email.message_id = self.message_id()?;
         let bytes = budget::sendable_bytes(&email)?;
+        // The key works as long after the 1:1 as a form's after its week.
+        let expires_at =
+            one_on_one + chrono::Duration::weeks(i64::from(self.config.auth.reply_key_weeks));
         store.write(|tx| -> Result<bool, EngineError> {
-            Ok(enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?)
+            let queued = enqueue(tx, key, "digest", pm, &coach.email, &bytes, now)?;
+            if let (true, Some(p), Some(k)) = (queued, &pairing, &reply_key) {
+                tx.record_digest_key(
+                    &crate::store::NewDigestKey {
+                        reply_key: k,
+                        pm: &pm.key,
+                        coach: &coach.key,
+                        pairing: p.id,
+                        week,
+                        message_id: &email.message_id,
+                        expires_at,
+                    },
+                    now,
+                )?;
+            }
+            Ok(queued)
         })
     }
 }

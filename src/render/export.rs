@@ -6,16 +6,17 @@
 //!
 //! | column  | meaning |
 //! | ------- | ------- |
-//! | record  | `account`, `pairing`, `form`, `answer`, `note`, `pause`, `skip`, `command` |
+//! | record  | `account`, `pairing`, `form`, `answer`, `note`, `action`, `pause`, `skip`, `command` |
 //! | week    | ISO week (`2026-W48`) the row is about, if any |
 //! | skill   | skill key (`answer`) |
 //! | score   | `1`–`5`, or `n/a` when skipped on purpose (`answer`) |
-//! | current | `yes` for the answer in force, `no` for one a correction replaced |
-//! | text    | the note (`note`), the coach key (`pairing`), the command (`command`) |
+//! | current | `yes` for the answer in force, `no` for one a correction replaced; an action's state: `open`, `done`, `dropped` |
+//! | text    | the note (`note`), the coach key (`pairing`), the command (`command`), the agreed action (`action`) |
 //! | at      | when it happened, UTC, RFC 3339 |
-//! | until   | when it ended: correction time, pause end, pairing end |
+//! | until   | when it ended: correction time, pause end, pairing end, action closed |
 //!
-//! Never includes secrets: no reply keys, no forget codes.
+//! Never includes secrets: no reply keys, no forget codes. Never a coach's
+//! private note: those are the coach's, not the PM's.
 
 use std::collections::BTreeSet;
 
@@ -36,6 +37,8 @@ pub struct ExportExtras {
     pub pairings: Vec<Pairing>,
     pub pauses: Vec<Pause>,
     pub skips: BTreeSet<Week>,
+    /// The actions agreed with the PM's coaches, every pairing.
+    pub actions: Vec<crate::store::ActionRow>,
 }
 
 /// The CSV bytes (UTF-8, CRLF line ends).
@@ -124,6 +127,18 @@ pub fn export_csv(export: &Export, extras: &ExportExtras) -> Result<Vec<u8>, Ren
             &n.text,
             Some(n.received_at),
             None,
+        )?;
+    }
+    for a in &extras.actions {
+        row(
+            "action",
+            None,
+            "",
+            "",
+            a.state.as_str(),
+            &a.text,
+            Some(a.created_at),
+            a.closed_at,
         )?;
     }
     for p in &extras.pauses {

@@ -40,6 +40,7 @@
 //! coach, shows the notes in full: that is its purpose.
 
 pub mod chart;
+mod coach_answers;
 mod email;
 mod export;
 mod pm_answers;
@@ -53,6 +54,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
+pub use coach_answers::{ActionsView, CoachConfirmView};
 pub use email::{Attachment, AutoSubmitted, Email, InlinePart, Mailbox};
 pub use export::{COLUMNS as EXPORT_COLUMNS, ExportExtras, export_csv};
 pub use pm_answers::{
@@ -66,7 +68,7 @@ use crate::week::Week;
 /// Every template an email needs. `layout.html.j2` is the HTML frame the
 /// `*.html.j2` templates extend. Other `*.j2` files in the folder are loaded
 /// too, so templates may `{% include %}` partials of their own.
-pub const TEMPLATES: [&str; 21] = [
+pub const TEMPLATES: [&str; 25] = [
     "layout.html.j2",
     "form.txt.j2",
     "form.html.j2",
@@ -88,6 +90,10 @@ pub const TEMPLATES: [&str; 21] = [
     "forgotten.html.j2",
     "ack.txt.j2",
     "ack.html.j2",
+    "coach_confirm.txt.j2",
+    "coach_confirm.html.j2",
+    "actions.txt.j2",
+    "actions.html.j2",
 ];
 
 /// How much of a note a confirmation quotes back to the PM.
@@ -525,6 +531,15 @@ pub struct DigestView {
     pub paused_until: Option<NaiveDate>,
     /// The PM shared their weeks from before this coach (`share history`).
     pub history_shared: bool,
+    /// The actions of this pairing still open, oldest first (the coach
+    /// drops one by its number here: `drop 2`).
+    pub actions: Vec<String>,
+    /// The coach's own private notes of this pairing since the last digest,
+    /// oldest first: for this coach only, never the PM.
+    pub private_notes: Vec<String>,
+    /// The digest's own reply address (`reflect+<key>@…`): a reply to it
+    /// is read as the coach's.
+    pub reply_to: Option<String>,
     pub date: DateTime<Utc>,
 }
 
@@ -972,7 +987,7 @@ impl Renderer {
         Ok(Email {
             from: v.service.mailbox(),
             to: v.coach.clone(),
-            reply_to: None,
+            reply_to: v.reply_to.clone(),
             // Names the PM and the day only: a lock screen shows it.
             subject: format!(
                 "Confidential: {} — digest for your 1:1 on {}",
@@ -1126,6 +1141,20 @@ impl Renderer {
                 .map(|v| self.ack(v))
                 .collect::<Result<Vec<_>, _>>()?,
         );
+        push(
+            samples::COACH_CONFIRM_NAMES,
+            s.coach_confirms
+                .iter()
+                .map(|v| self.coach_confirm(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
+            samples::ACTIONS_NAMES,
+            s.actions
+                .iter()
+                .map(|v| self.actions(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         Ok(out)
     }
 
@@ -1191,6 +1220,12 @@ impl Renderer {
         }
         for v in &s.acks {
             emails.push(("ack", self.ack(v)?));
+        }
+        for v in &s.coach_confirms {
+            emails.push(("coach_confirm", self.coach_confirm(v)?));
+        }
+        for v in &s.actions {
+            emails.push(("actions", self.actions(v)?));
         }
         for (kind, email) in &emails {
             if email.text.trim().is_empty() {

@@ -40,7 +40,7 @@ pub struct AnswerTo {
 impl AnswerTo {
     /// The answer, with `Re:` the PM's subject, or `subject` when theirs
     /// was empty.
-    fn email(&self, kind: &str, subject: String, text: String, html: String) -> Email {
+    pub(super) fn email(&self, kind: &str, subject: String, text: String, html: String) -> Email {
         Email {
             from: self.service.mailbox(),
             to: self.pm.clone(),
@@ -175,8 +175,9 @@ pub enum Ack {
     /// A command that changes something, in a fresh message nothing
     /// verifies: nothing changed; how to send it (reply to any email).
     NeedsReplyKey,
-    /// To a coach who wrote to the service (e.g. replied to a digest):
-    /// replies are not read; nothing was stored or passed on.
+    /// To a coach whose email could not be tied to one of their open
+    /// digests (no key, another's key, a closed one): nothing was stored
+    /// or passed on; reply to the newest digest.
     CoachReplyNotRead,
 }
 
@@ -351,7 +352,7 @@ impl Renderer {
             Ack::NeedsReplyKey => {
                 format!("{name} — nothing changed: please reply to one of our emails")
             }
-            Ack::CoachReplyNotRead => format!("{name} — replies to digests are not read"),
+            Ack::CoachReplyNotRead => format!("{name} — your email was not read"),
             Ack::FormClosed => match v.week {
                 Some(w) => format!("{name} — the form for the {} has closed", super::week_of(w)),
                 None => format!("{name} — that form has closed"),

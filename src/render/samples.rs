@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::{
-    Ack, AckView, Answer, AnswerTo, ConfirmView, DigestSkill, DigestView, ExportView,
-    ForgetConfirmView, ForgottenView, FormView, HelpView, InvalidView, Mailbox, RecordedView,
-    ReminderView, ServiceView, SkillRef, SkillView, TrendSkill, TrendView,
+    Ack, AckView, ActionsView, Answer, AnswerTo, CoachConfirmView, ConfirmView, DigestSkill,
+    DigestView, ExportView, ForgetConfirmView, ForgottenView, FormView, HelpView, InvalidView,
+    Mailbox, RecordedView, ReminderView, ServiceView, SkillRef, SkillView, TrendSkill, TrendView,
 };
 use crate::framework::{Framework, Skill};
 use crate::week::Week;
@@ -29,6 +29,8 @@ pub(crate) struct Samples {
     pub forget_confirms: Vec<ForgetConfirmView>,
     pub forgottens: Vec<ForgottenView>,
     pub acks: Vec<AckView>,
+    pub coach_confirms: Vec<CoachConfirmView>,
+    pub actions: Vec<ActionsView>,
 }
 
 /// The name of each sample, in the order [`Samples`] lists them (see
@@ -52,6 +54,8 @@ pub(crate) const TREND_NAMES: &[&str] = &["trend", "trend_one_skill", "trend_no_
 pub(crate) const EXPORT_NAMES: &[&str] = &["export"];
 pub(crate) const FORGET_CONFIRM_NAMES: &[&str] = &["forget_confirm"];
 pub(crate) const FORGOTTEN_NAMES: &[&str] = &["forgotten"];
+pub(crate) const COACH_CONFIRM_NAMES: &[&str] = &["coach_confirm", "coach_confirm_nothing_read"];
+pub(crate) const ACTIONS_NAMES: &[&str] = &["actions"];
 pub(crate) const ACK_NAMES: &[&str] = &[
     "ack_paused",
     "ack_pause_in_past",
@@ -156,6 +160,7 @@ pub(crate) fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
 }
 
 pub(crate) const REPLY_KEY: &str = "k7q2mx9t4hwz";
+pub(crate) const DIGEST_KEY: &str = "d3c8mq5t2vwz";
 
 impl Samples {
     pub(crate) fn new() -> Samples {
@@ -382,6 +387,14 @@ impl Samples {
             paused: false,
             paused_until: None,
             history_shared: false,
+            actions: vec![
+                "Send the roadmap draft to sales by Thursday".into(),
+                "Book two discovery calls with <enterprise> customers & partners".into(),
+            ],
+            private_notes: vec![
+                "Seemed tired; ask about the re-org next time.\nCheck in on the hiring plan.".into(),
+            ],
+            reply_to: Some(super::reply_address(&service().address, DIGEST_KEY)),
             date: at(30, 7, 0),
         };
         let digest_paused = DigestView {
@@ -404,6 +417,8 @@ impl Samples {
             ..digest.clone()
         };
         let digest_new = DigestView {
+            actions: Vec::new(),
+            private_notes: Vec::new(),
             skills: digest
                 .skills
                 .iter()
@@ -643,7 +658,58 @@ impl Samples {
             },
             ack(Ack::CoachReplyNotRead, None, None, None),
         ];
+        let coach_to = AnswerTo {
+            pm: coach(),
+            id: "5e6f7a8b9c0d1e2f".into(),
+            in_reply_to: Some("CAF=coach7@mail.gmail.com".into()),
+            references: vec!["CAF=coach7@mail.gmail.com".into()],
+            reply_to: Some(super::reply_address(&service().address, DIGEST_KEY)),
+            subject: Some(
+                "Re: Confidential: Amélie Durand — digest for your 1:1 on Mon 30 Nov".into(),
+            ),
+            ..answer_to.clone()
+        };
+        let coach_confirm = CoachConfirmView {
+            to: coach_to.clone(),
+            pm_name: "Amélie Durand".into(),
+            actions: vec![
+                "Send the roadmap draft to sales by Thursday".into(),
+                "Book two discovery calls with <enterprise> customers & partners".into(),
+            ],
+            already_open: vec!["Share the pricing memo".into()],
+            dropped: vec!["Rewrite the onboarding survey".into()],
+            note_kept: true,
+            schedule: vec!["moved to Thu 15:00".into(), "every 2 weeks".into()],
+            problems: vec![
+                "\"moved to someday\": no day or time I can read — write e.g. `moved to thu 15:00`"
+                    .into(),
+            ],
+            open_count: 3,
+        };
+        let coach_confirm_nothing = CoachConfirmView {
+            actions: Vec::new(),
+            already_open: Vec::new(),
+            dropped: Vec::new(),
+            note_kept: false,
+            schedule: Vec::new(),
+            problems: vec![
+                "\"drop 7\": there is no open action 7 (2 open) — write `drop: <its text>`".into(),
+            ],
+            open_count: 2,
+            ..coach_confirm.clone()
+        };
+        let actions = ActionsView {
+            service: service(),
+            pm: pm(),
+            coach_name: "Maya Chen".into(),
+            id: "5e6f7a8b9c0d1e2f".into(),
+            actions: coach_confirm.actions.clone(),
+            reply_to: Some(reply_to.clone()),
+            date: at(30, 12, 5),
+        };
         Samples {
+            coach_confirms: vec![coach_confirm, coach_confirm_nothing],
+            actions: vec![actions],
             trends: vec![trend, trend_one, trend_empty],
             exports: vec![export],
             forget_confirms: vec![forget_confirm],

@@ -159,7 +159,9 @@ fn scheduled_emails_are_auto_generated_and_answers_auto_replied() {
         .map(|(name, e)| (name, e.auto_submitted))
         .collect();
     for (name, kind) in kinds {
-        let scheduled = ["form", "reminder", "digest"]
+        // The PM's actions email answers no message of the PM's (the
+        // coach's reply causes it): generated, like scheduled mail.
+        let scheduled = ["form", "reminder", "digest", "actions"]
             .iter()
             .any(|k| name.starts_with(k));
         let expected = if scheduled {
@@ -345,6 +347,8 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
         content_hash: "0123456789abcdef0123".into(),
         closed_form: None,
         coach: None,
+        pairing: None,
+        coach_reply: None,
     };
     let v = ConfirmView::new(
         samples::service(),
@@ -435,6 +439,8 @@ fn correction_says_what_changed_then_the_weeks_full_answers_with_comments() {
         content_hash: "0123456789abcdef0123".into(),
         closed_form: None,
         coach: None,
+        pairing: None,
+        coach_reply: None,
     };
     // Earlier that week: strategy 4, delivery 3, stakeholders n/a.
     let week = [

@@ -14,11 +14,14 @@
 //! * `health` — the last machine fault, in a file beside the database.
 //! * `imap` — the IMAP reader's position (UIDVALIDITY, last UID) per mailbox.
 //! * `outbox` — queued mail: enqueue once per key, due, sent, retry, dead.
+//! * `coach` — digest reply keys; actions, private notes and 1:1 changes
+//!   per pairing.
 //! * `privacy` — pauses, skips, events, forget tokens, forget, purge, export.
 //! * `quarantine` — inbound messages that keep failing: attempts, quarantine.
 //!
 //! Times are stored as UTC milliseconds, weeks as `2026-W48` text.
 
+mod coach;
 mod error;
 mod facts;
 mod health;
@@ -43,10 +46,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 
-use crate::understand::{FormRef, Forms, LookupError};
+use crate::understand::{DigestRef, FormRef, Forms, LookupError};
 use crate::week::Week;
 
 pub use crate::schedule::Pause;
+pub use coach::{ActionRow, ActionState, CoachEntry, CurrentPairing, NewDigestKey};
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
 pub use health::{
@@ -546,6 +550,22 @@ reads! {
     fn events(&self, pm: &str) -> Vec<EventRow> = privacy::events;
     /// Everything stored about `pm`, for the CSV export.
     fn export_rows(&self, pm: &str) -> Export = privacy::export_rows;
+    /// The pairing in force for `pm` (row id, coach), if any.
+    fn current_pairing(&self, pm: &str) -> Option<CurrentPairing> = coach::current_pairing;
+    /// The open actions of one pairing, oldest first (the digest numbers them so).
+    fn open_actions(&self, pairing: i64) -> Vec<ActionRow> = coach::open_actions;
+    /// Every action about `pm`, any pairing, oldest first (for `export`).
+    fn actions_of(&self, pm: &str) -> Vec<ActionRow> = coach::actions_of;
+    /// The coach's private notes of one pairing received at or after `since`.
+    fn coach_notes_since(&self, pairing: i64, since: Option<DateTime<Utc>>) -> Vec<String> = coach::coach_notes_since;
+    /// When the newest digest of one pairing was queued.
+    fn last_digest_sent(&self, pairing: i64) -> Option<DateTime<Utc>> = coach::last_digest_sent;
+    /// The reply key of the newest digest of one pairing still open at `at`.
+    fn live_digest_key(&self, pairing: i64, at: DateTime<Utc>) -> Option<String> = coach::live_digest_key;
+    /// The 1:1 changes a coach wrote for one pairing (JSON), oldest first.
+    fn schedule_changes_of(&self, pairing: i64) -> Vec<String> = coach::schedule_changes_of;
+    /// The digest a reply key belongs to.
+    fn digest_by_reply_key(&self, key: &str) -> Option<DigestRef> = coach::digest_by_reply_key;
 }
 
 // --- the forms lookup `understand` asks -------------------------------------
@@ -566,6 +586,9 @@ impl Forms for Store {
     fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError> {
         lookup(replies::latest_form_week(&self.conn, pm))
     }
+    fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError> {
+        lookup(coach::digest_by_reply_key(&self.conn, key))
+    }
 }
 
 impl Forms for Tx<'_> {
@@ -577,5 +600,8 @@ impl Forms for Tx<'_> {
     }
     fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError> {
         lookup(replies::latest_form_week(&self.tx, pm))
+    }
+    fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError> {
+        lookup(coach::digest_by_reply_key(&self.tx, key))
     }
 }

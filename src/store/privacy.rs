@@ -3,8 +3,10 @@
 //!
 //! Owns "forget means every row about the PM": answers, notes, inbound log,
 //! raw messages, outbox, forms, pauses, skips, tokens, events and pairing
-//! history go, leaving one content-free `forgotten` event. Never keeps a raw
-//! message past retention.
+//! history go, and the coach's side about the PM (actions, private notes,
+//! 1:1 changes, digest keys), leaving one content-free `forgotten` event.
+//! Never keeps a raw message past retention; a digest's reply key goes
+//! retention after it closed.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -120,6 +122,11 @@ pub(crate) const FORGET: &[&str] = &[
     "DELETE FROM forget_tokens WHERE pm = ?1",
     "DELETE FROM pairings WHERE pm = ?1",
     "DELETE FROM history_shares WHERE pm = ?1",
+    // The coach's side: what a coach recorded about the PM goes with them.
+    "DELETE FROM actions WHERE pm = ?1",
+    "DELETE FROM coach_notes WHERE pm = ?1",
+    "DELETE FROM schedule_changes WHERE pm = ?1",
+    "DELETE FROM digest_keys WHERE pm = ?1",
 ];
 
 impl Tx<'_> {
@@ -455,6 +462,10 @@ impl Store {
         let oldest = super::facts::oldest_fact_week(now).to_string();
         tx.tx
             .execute("DELETE FROM answered_weeks WHERE week < ?1", [oldest])
+            .at(p)?;
+        // Digest reply keys closed longer than retention ago.
+        tx.tx
+            .execute("DELETE FROM digest_keys WHERE expires_at < ?1", [cutoff])
             .at(p)?;
         tx.commit()?;
         if raw > 0 {

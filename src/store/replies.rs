@@ -46,7 +46,9 @@ pub struct AnswerRow {
 
 pub(crate) fn kind_str(kind: Kind) -> &'static str {
     match kind {
-        Kind::Assessment => "assessment",
+        // A coach's reply is logged as an assessment about the PM (the
+        // log's kinds are fixed by migration 1), with the reason `coach`.
+        Kind::Assessment | Kind::CoachReply => "assessment",
         Kind::Command => "command",
         Kind::Ignored => "ignored",
         Kind::Rejected => "rejected",

@@ -241,6 +241,69 @@ CREATE TABLE inbound_failures (
 CREATE INDEX inbound_failures_quarantined ON inbound_failures(quarantined_at)
     WHERE quarantined_at IS NOT NULL;
 "#,
+    // 7: the coach's side of the loop. Each digest's own secret reply key,
+    // bound to the pairing it was sent in; what a coach's reply to it
+    // recorded, per pairing: agreed actions (open until done or dropped),
+    // private notes (the coach's only) and 1:1 changes. No foreign keys,
+    // like the other per-PM tables: `forget` deletes these by `pm`.
+    r#"
+CREATE TABLE digest_keys (
+    id          INTEGER PRIMARY KEY,
+    reply_key   TEXT NOT NULL UNIQUE,
+    pm          TEXT NOT NULL,
+    coach       TEXT NOT NULL,
+    pairing     INTEGER NOT NULL,
+    week        TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX digest_keys_by_pairing ON digest_keys(pairing, sent_at);
+CREATE INDEX digest_keys_by_pm ON digest_keys(pm);
+CREATE INDEX digest_keys_by_expiry ON digest_keys(expires_at);
+
+CREATE TABLE actions (
+    id          INTEGER PRIMARY KEY,
+    pairing     INTEGER NOT NULL,
+    pm          TEXT NOT NULL,
+    coach       TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    inbound_id  INTEGER,
+    status      TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'done', 'dropped')),
+    closed_at   INTEGER
+) STRICT;
+CREATE INDEX actions_open_by_pairing ON actions(pairing, id) WHERE status = 'open';
+CREATE INDEX actions_by_pm ON actions(pm, id);
+
+CREATE TABLE coach_notes (
+    id           INTEGER PRIMARY KEY,
+    pairing      INTEGER NOT NULL,
+    pm           TEXT NOT NULL,
+    coach        TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    inbound_id   INTEGER
+) STRICT;
+CREATE INDEX coach_notes_by_pairing ON coach_notes(pairing, received_at);
+CREATE INDEX coach_notes_by_pm ON coach_notes(pm);
+
+-- A 1:1 change as the coach wrote it (JSON of the reader's value);
+-- applied_at stays NULL until the schedule applies it.
+CREATE TABLE schedule_changes (
+    id           INTEGER PRIMARY KEY,
+    pairing      INTEGER NOT NULL,
+    pm           TEXT NOT NULL,
+    coach        TEXT NOT NULL,
+    change       TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    inbound_id   INTEGER,
+    applied_at   INTEGER
+) STRICT;
+CREATE INDEX schedule_changes_by_pairing ON schedule_changes(pairing, received_at);
+CREATE INDEX schedule_changes_by_pm ON schedule_changes(pm);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -1,5 +1,9 @@
 //! Authorization: who sent this, and may it count for them?
 //!
+//! A coach's mail is judged apart ([`coach`]): only a reply carrying a live
+//! digest key, from the coach that digest's pairing names, while that
+//! pairing is still current. A digest's key from anyone else is refused.
+//!
 //! A message counts when its From is a registered PM and either its reply
 //! key (a `<local>+<KEY>@<service domain>` recipient, or an In-Reply-To /
 //! References to one of that PM's forms) matches that PM, or — for a fresh
@@ -28,7 +32,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Context, FormRef, LookupError};
-use crate::config::{Config, Pm};
+use crate::config::{Coach, Config, Pm};
 use crate::reply_key;
 use crate::week::Week;
 
@@ -135,6 +139,119 @@ pub fn sender<'c>(msg: &mail_parser::Message<'_>, config: &'c Config) -> Result<
         .ok_or_else(|| refuse(("unknown-sender", "sender is not a registered PM".into())))
 }
 
+/// A coach's reply accepted for one pairing's digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoachAuthorized<'c> {
+    pub coach: &'c Coach,
+    pub pm: &'c Pm,
+    pub pairing: i64,
+    /// The week of the digest it answers.
+    pub week: Week,
+}
+
+/// The headers a reply key may be found in (a recipient of the message).
+const KEY_HEADERS: [&str; 6] = [
+    "to",
+    "cc",
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "x-delivered-to",
+];
+
+/// The reply keys among the message's recipients, in header order.
+fn recipient_keys(msg: &mail_parser::Message<'_>, config: &Config) -> Vec<String> {
+    let domain = reply_key::domain_of(&config.service.address).to_ascii_lowercase();
+    msg.headers_raw()
+        .filter(|(name, _)| KEY_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)))
+        .flat_map(|(_, value)| reply_key::keys_in_recipients(value, &domain))
+        .collect()
+}
+
+/// Mail from a registered coach's address: `None` when the From is no
+/// coach's. Otherwise the decision — accepted only with a live digest key
+/// (a recipient `+<key>@`) of a digest whose pairing names this coach and
+/// is still the PM's current one; the thread alone never counts. A refusal
+/// carries the coach's key and a content-free code: `dmarc-fail`,
+/// `wrong-coach-key` (another coach's digest, or a PM's form key),
+/// `pairing-ended` (a digest of a pairing that is over), `digest-closed`
+/// (its key expired), `unknown-reply-key`, or `coach-reply` (no key).
+#[allow(clippy::type_complexity)]
+pub fn coach<'c>(
+    msg: &mail_parser::Message<'_>,
+    ctx: &Context<'c>,
+) -> Result<Option<Result<CoachAuthorized<'c>, (String, Refused)>>, LookupError> {
+    let config: &'c Config = ctx.config;
+    let Ok(address) = from_address(msg) else {
+        return Ok(None);
+    };
+    let Some(coach) = config.coach_by_email(&address) else {
+        return Ok(None);
+    };
+    let refuse = |code: &'static str, reason: &str| {
+        Ok(Some(Err((
+            coach.key.clone(),
+            Refused {
+                pm: None,
+                code,
+                reason: reason.to_string(),
+                closed: None,
+            },
+        ))))
+    };
+    let from_domain = coach.email.rsplit('@').next().unwrap_or("");
+    if dmarc(msg, &config.auth.trusted_authserv_ids, from_domain) == Dmarc::Fail {
+        return refuse(
+            "dmarc-fail",
+            "From failed DMARC at a trusted server (spoofed sender)",
+        );
+    }
+    let mut unknown_key = false;
+    for key in recipient_keys(msg, config) {
+        if let Some(d) = ctx.forms.digest_by_reply_key(&key)? {
+            if d.coach != coach.key {
+                return refuse(
+                    "wrong-coach-key",
+                    "the reply key belongs to a digest sent to another coach",
+                );
+            }
+            let pm = config.pm(&d.pm).filter(|pm| pm.coach == coach.key);
+            let Some(pm) = pm.filter(|_| d.current) else {
+                return refuse(
+                    "pairing-ended",
+                    "the reply key belongs to a digest of a pairing that has ended",
+                );
+            };
+            if ctx.now >= d.expires_at {
+                return refuse("digest-closed", "the digest's reply key has expired");
+            }
+            return Ok(Some(Ok(CoachAuthorized {
+                coach,
+                pm,
+                pairing: d.pairing,
+                week: d.week,
+            })));
+        }
+        if ctx.forms.by_reply_key(&key)?.is_some() {
+            return refuse(
+                "wrong-coach-key",
+                "the reply key belongs to a PM's form, not to a digest",
+            );
+        }
+        unknown_key = true;
+    }
+    if unknown_key {
+        return refuse(
+            "unknown-reply-key",
+            "the reply key is not one of ours (an old or mistyped digest address)",
+        );
+    }
+    refuse(
+        "coach-reply",
+        "from a coach's address without a digest's reply key: only replies to a digest are read",
+    )
+}
+
 /// Decides whether the message counts, for whom, and for which week.
 ///
 /// The outer `Err` is a lookup the store could not answer: nothing is
@@ -162,34 +279,19 @@ pub fn authorize<'c>(
             "From failed DMARC at a trusted server (spoofed sender)",
         )));
     }
-    let domain = config
-        .service
-        .address
-        .rsplit('@')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
     let mut unknown_key = false;
-    // 1. The plus-addressed reply key among the recipients.
-    for (name, value) in msg.headers_raw() {
-        if ![
-            "to",
-            "cc",
-            "delivered-to",
-            "x-original-to",
-            "envelope-to",
-            "x-delivered-to",
-        ]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
-        {
-            continue;
-        }
-        for key in reply_key::keys_in_recipients(value, &domain) {
-            match ctx.forms.by_reply_key(&key)? {
-                Some(form) => return Ok(checked(pm, form, Via::ReplyKey, ctx)),
-                None => unknown_key = true,
+    // 1. The plus-addressed reply key among the recipients. A digest's key
+    // is a coach's: from a PM it is refused like another PM's key.
+    for key in recipient_keys(msg, config) {
+        match ctx.forms.by_reply_key(&key)? {
+            Some(form) => return Ok(checked(pm, form, Via::ReplyKey, ctx)),
+            None if ctx.forms.digest_by_reply_key(&key)?.is_some() => {
+                return Ok(Err(refuse(
+                    "wrong-pm-key",
+                    "the reply key belongs to a coach's digest, not to the PM's form",
+                )));
             }
+            None => unknown_key = true,
         }
     }
     // 2. The thread: In-Reply-To first, then References, newest first. It

@@ -1007,6 +1007,41 @@ fn actions_named(label: &str, open: &[Vec<String>]) -> Vec<usize> {
         .collect()
 }
 
+/// Which of the `open` actions (in the order the coach was shown them,
+/// numbered from 1) a drop names: by number, or by its text or a run of its
+/// whole words. A drop naming none, or more than one, is a problem (the
+/// text to tell the coach), never a guess.
+pub fn action_to_drop(target: &DropTarget, open: &[String]) -> Result<usize, String> {
+    match target {
+        DropTarget::Number(n) => {
+            let i = usize::from(*n);
+            if (1..=open.len()).contains(&i) {
+                Ok(i - 1)
+            } else {
+                Err(format!(
+                    "\"drop {n}\": there is no open action {n} ({} open) — write `drop: <its text>`",
+                    open.len()
+                ))
+            }
+        }
+        DropTarget::Text(text) => {
+            let words: Vec<Vec<String>> = open.iter().map(|a| words_of(a)).collect();
+            match actions_named(text, &words).as_slice() {
+                [one] => Ok(*one),
+                [] => Err(format!(
+                    "\"drop: {}\": names no open action — copy its text from the digest, or write `drop <its number>`",
+                    quote(text)
+                )),
+                many => Err(format!(
+                    "\"drop: {}\": names {} open actions — write more of its text, or `drop <its number>`",
+                    quote(text),
+                    many.len()
+                )),
+            }
+        }
+    }
+}
+
 /// Whether a line is an unanswered form question: `…: done / partly / not yet`.
 fn is_question(rest_folded: &str) -> bool {
     let parts: Vec<Option<ActionStatus>> = rest_folded
@@ -1348,6 +1383,23 @@ mod tests {
         assert!(r.actions.is_empty());
         assert_eq!(r.problems.len(), 1);
         assert!(r.problems[0].contains("drop:"));
+    }
+
+    #[test]
+    fn a_drop_names_one_open_action_or_is_a_problem() {
+        let open = vec![
+            "Send the roadmap draft to sales".to_string(),
+            "Book a discovery call".to_string(),
+            "Send the pricing memo".to_string(),
+        ];
+        assert_eq!(action_to_drop(&DropTarget::Number(2), &open), Ok(1));
+        assert_eq!(
+            action_to_drop(&DropTarget::Text("roadmap draft".into()), &open),
+            Ok(0)
+        );
+        assert!(action_to_drop(&DropTarget::Number(4), &open).is_err());
+        assert!(action_to_drop(&DropTarget::Text("send the".into()), &open).is_err());
+        assert!(action_to_drop(&DropTarget::Text("hire a designer".into()), &open).is_err());
     }
 
     #[test]

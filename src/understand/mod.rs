@@ -14,6 +14,9 @@
 //! * [`quotes`] — quotes, attributions, signatures, footers → the PM's own
 //!   lines (inline answers in the quoted form kept).
 //! * [`grammar`] — own lines → scores, skips, comments, problems, note.
+//! * [`coach`] — a coach's own lines → actions, drops, private note, 1:1
+//!   changes (a coach's reply is authorized by [`authorize::coach`]: the
+//!   digest's live key, the coach its pairing names, the pairing current).
 
 use std::collections::BTreeMap;
 
@@ -46,6 +49,11 @@ pub enum Kind {
     Ignored,
     /// Not accepted: unknown sender, failed authorization, unreadable.
     Rejected,
+    /// A coach's reply to a digest, with that digest's live key, from the
+    /// coach its pairing names: agreed actions, drops, a private note, 1:1
+    /// changes.
+    #[serde(rename = "coach_reply")]
+    CoachReply,
 }
 
 /// An answer line that was not stored, and why, in words a PM understands.
@@ -97,6 +105,12 @@ pub struct Understanding {
     /// mail is not read as a PM's; they are told so).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coach: Option<String>,
+    /// The pairing (store row id) a coach's accepted reply is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairing: Option<i64>,
+    /// What the coach wrote, read (a coach's accepted reply only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coach_reply: Option<coach::CoachReply>,
 }
 
 /// A form that was sent, as the store knows it.
@@ -104,6 +118,20 @@ pub struct Understanding {
 pub struct FormRef {
     pub pm: String,
     pub week: Week,
+}
+
+/// A digest that was sent, as the store knows it: whose, in which pairing,
+/// until when its reply key works.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestRef {
+    pub pm: String,
+    pub coach: String,
+    /// The pairing (store row id) the digest was sent in.
+    pub pairing: i64,
+    pub week: Week,
+    pub expires_at: DateTime<Utc>,
+    /// The pairing is still the PM's current one.
+    pub current: bool,
 }
 
 /// A lookup the store could not answer (busy, disk, corruption). The
@@ -122,6 +150,8 @@ pub trait Forms {
     fn by_message_id(&self, message_id: &str) -> Result<Option<FormRef>, LookupError>;
     /// The newest week whose form was sent to `pm`: a fresh message lands there.
     fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError>;
+    /// The digest whose secret reply key this is.
+    fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError>;
 }
 
 /// Forms held in memory: the one lookup tests, benches and the fuzz target
@@ -130,6 +160,7 @@ pub trait Forms {
 pub struct MemoryForms {
     by_key: BTreeMap<String, FormRef>,
     by_message_id: BTreeMap<String, FormRef>,
+    digests: BTreeMap<String, DigestRef>,
 }
 
 impl MemoryForms {
@@ -162,7 +193,18 @@ impl MemoryForms {
     }
 }
 
+impl MemoryForms {
+    /// Knows a digest by its reply key.
+    pub fn with_digest(mut self, key: &str, digest: DigestRef) -> MemoryForms {
+        self.digests.insert(key.to_string(), digest);
+        self
+    }
+}
+
 impl Forms for MemoryForms {
+    fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError> {
+        Ok(self.digests.get(key).cloned())
+    }
     fn by_reply_key(&self, key: &str) -> Result<Option<FormRef>, LookupError> {
         Ok(self.by_key.get(key).cloned())
     }
@@ -221,21 +263,48 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
         return Ok(u);
     }
     let lex = grammar::lexicon_for(&ctx.config.framework);
+    // A registered coach's address: only a reply to one of their own
+    // pairing's digests, with its live key, is read.
+    if let Some(decision) = authorize::coach(&msg, ctx)? {
+        return Ok(match decision {
+            Ok(a) => {
+                let reply_text = coach_words(&msg, a.coach);
+                // The 1:1 is in the PM's time zone: so are its dates.
+                let today = ctx.now.with_timezone(&a.pm.timezone).date_naive();
+                let read = coach::read_coach_reply(&reply_text, today);
+                // An out-of-office answer that does not say it is one:
+                // nothing to record, never a private note, never answered.
+                if read.actions.is_empty()
+                    && read.drops.is_empty()
+                    && read.schedule.is_empty()
+                    && looks_out_of_office(&reply_text)
+                {
+                    u.kind = Kind::Ignored;
+                    u.coach = Some(a.coach.key.clone());
+                    u.reason =
+                        Some("looks automatic: an out-of-office text in reply to a digest".into());
+                    u.reason_code = Some("looks-automatic");
+                    return Ok(u);
+                }
+                u.kind = Kind::CoachReply;
+                u.pm = Some(a.pm.key.clone());
+                u.week = Some(a.week);
+                u.coach = Some(a.coach.key.clone());
+                u.pairing = Some(a.pairing);
+                u.coach_reply = Some(read);
+                u.reply_text = reply_text;
+                u
+            }
+            Err((coach_key, r)) => {
+                u.coach = Some(coach_key);
+                u.rejected(None, r.code, r.reason)
+            }
+        });
+    }
     let auth = match authorize::authorize(&msg, ctx)? {
         Ok(a) => a,
         Err(r) => {
             u.closed_form = r.closed;
-            if r.code == "unknown-sender"
-                && let Ok(address) = authorize::from_address(&msg)
-                && let Some(coach) = ctx.config.coach_by_email(&address)
-            {
-                u.coach = Some(coach.key.clone());
-                return Ok(u.rejected(
-                    None,
-                    "coach-reply",
-                    "from a coach's address: coaches' replies are not read".into(),
-                ));
-            }
             // A fresh command from a registered PM's address that nothing
             // verifies: kept as a refusal, but the engine answers it at the
             // registered address (a read-only command) or explains how to
@@ -388,6 +457,8 @@ impl Understanding {
             content_hash: content_hash(raw),
             closed_form: None,
             coach: None,
+            pairing: None,
+            coach_reply: None,
         }
     }
 
@@ -419,6 +490,23 @@ fn own_words(
     let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
     let collapsed = grammar::collapse(&own_refs);
     (own, collapsed)
+}
+
+/// A coach's own text (quotes, the digest and the signature removed, by the
+/// same stripper as a PM's), collapsed as the coach reply reader reads it.
+/// Nothing in a quote counts: the digest has no lines to fill in.
+fn coach_words(msg: &mail_parser::Message<'_>, coach: &crate::config::Coach) -> String {
+    let text = mime::body_text(msg);
+    let mut names = vec![coach.name.clone()];
+    if let Some(first) = coach.name.split_whitespace().next()
+        && first != coach.name
+    {
+        names.push(first.to_string());
+    }
+    let own = quotes::strip(&text, &names, &|_| false);
+    let own_text: Vec<String> = own.iter().map(quotes::OwnLine::display).collect();
+    let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
+    grammar::collapse(&own_refs)
 }
 
 /// Hex SHA-256 of a message's bytes.

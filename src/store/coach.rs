@@ -1,0 +1,423 @@
+//! The coach's side, per pairing: each digest's secret reply key, and what a
+//! coach's reply to it recorded — agreed actions, private notes, 1:1 changes.
+//!
+//! Owns the rule that everything here belongs to one pairing (a row of
+//! `pairings`), so a new coach is handed nothing from an earlier one, and
+//! that a PM's `forget` removes it all (see `privacy::FORGET`). Never logs
+//! an action, a note, a key or an address: only keys of people and ids.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::error::At;
+use super::{StoreError, Tx, ms, opt_time_at, time_at, week_at};
+use crate::understand::DigestRef;
+use crate::week::Week;
+
+/// A digest's reply key, as recorded when the digest is queued.
+#[derive(Clone, Debug)]
+pub struct NewDigestKey<'a> {
+    pub reply_key: &'a str,
+    pub pm: &'a str,
+    pub coach: &'a str,
+    /// The pairing (row id) the digest was sent in.
+    pub pairing: i64,
+    pub week: Week,
+    pub message_id: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The pairing in force for a PM: its row id and coach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentPairing {
+    pub id: i64,
+    pub coach: String,
+    pub since: DateTime<Utc>,
+}
+
+/// Where an agreed action stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionState {
+    Open,
+    Done,
+    Dropped,
+}
+
+impl ActionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Open => "open",
+            ActionState::Done => "done",
+            ActionState::Dropped => "dropped",
+        }
+    }
+
+    fn parse(s: &str) -> ActionState {
+        match s {
+            "done" => ActionState::Done,
+            "dropped" => ActionState::Dropped,
+            _ => ActionState::Open,
+        }
+    }
+}
+
+/// One agreed action as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionRow {
+    pub id: i64,
+    pub pairing: i64,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub state: ActionState,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// What one coach reply adds, all for one pairing.
+#[derive(Clone, Debug)]
+pub struct CoachEntry<'a> {
+    pub pairing: i64,
+    pub pm: &'a str,
+    pub coach: &'a str,
+    pub inbound_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+impl Tx<'_> {
+    /// Records a digest's secret reply key with the pairing it belongs to.
+    pub fn record_digest_key(
+        &self,
+        k: &NewDigestKey<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO digest_keys
+                   (reply_key, pm, coach, pairing, week, message_id, sent_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    k.reply_key,
+                    k.pm,
+                    k.coach,
+                    k.pairing,
+                    k.week.to_string(),
+                    k.message_id,
+                    ms(now),
+                    ms(k.expires_at)
+                ],
+            )
+            .at(self.path)?;
+        Ok(())
+    }
+
+    /// Records an agreed action, open. Returns its id.
+    pub fn record_action(&self, e: &CoachEntry<'_>, text: &str) -> Result<i64, StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO actions (pairing, pm, coach, text, created_at, inbound_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![e.pairing, e.pm, e.coach, text, ms(e.at), e.inbound_id],
+            )
+            .at(self.path)?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Closes an open action of `pairing` (done or dropped). Returns
+    /// whether it was open.
+    pub fn close_action(
+        &self,
+        pairing: i64,
+        id: i64,
+        state: ActionState,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE actions SET status = ?3, closed_at = ?4
+                 WHERE id = ?1 AND pairing = ?2 AND status = 'open'",
+                params![id, pairing, state.as_str(), ms(now)],
+            )
+            .at(self.path)?;
+        Ok(n == 1)
+    }
+
+    /// Keeps a coach's private note (never shown to the PM).
+    pub fn record_coach_note(&self, e: &CoachEntry<'_>, text: &str) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO coach_notes (pairing, pm, coach, text, received_at, inbound_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![e.pairing, e.pm, e.coach, text, ms(e.at), e.inbound_id],
+            )
+            .at(self.path)?;
+        Ok(())
+    }
+
+    /// Records a 1:1 change as written (`change`: the reader's value as
+    /// JSON), not yet applied.
+    pub fn record_schedule_change(
+        &self,
+        e: &CoachEntry<'_>,
+        change: &str,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO schedule_changes (pairing, pm, coach, change, received_at, inbound_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![e.pairing, e.pm, e.coach, change, ms(e.at), e.inbound_id],
+            )
+            .at(self.path)?;
+        Ok(())
+    }
+}
+
+// --- reads ------------------------------------------------------------------
+
+fn action_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionRow> {
+    let state: String = r.get(4)?;
+    Ok(ActionRow {
+        id: r.get(0)?,
+        pairing: r.get(1)?,
+        text: r.get(2)?,
+        created_at: time_at(r, 3)?,
+        state: ActionState::parse(&state),
+        closed_at: opt_time_at(r, 5)?,
+    })
+}
+
+pub(crate) fn current_pairing(
+    c: &Connection,
+    pm: &str,
+) -> rusqlite::Result<Option<CurrentPairing>> {
+    c.prepare_cached(
+        "SELECT id, coach, since FROM pairings WHERE pm = ?1 AND until IS NULL
+         ORDER BY since DESC, id DESC LIMIT 1",
+    )?
+    .query_row([pm], |r| {
+        Ok(CurrentPairing {
+            id: r.get(0)?,
+            coach: r.get(1)?,
+            since: time_at(r, 2)?,
+        })
+    })
+    .optional()
+}
+
+pub(crate) fn open_actions(c: &Connection, pairing: i64) -> rusqlite::Result<Vec<ActionRow>> {
+    let mut s = c.prepare_cached(
+        "SELECT id, pairing, text, created_at, status, closed_at FROM actions
+         WHERE pairing = ?1 AND status = 'open' ORDER BY id",
+    )?;
+    let rows = s.query_map([pairing], action_row)?;
+    rows.collect()
+}
+
+pub(crate) fn actions_of(c: &Connection, pm: &str) -> rusqlite::Result<Vec<ActionRow>> {
+    let mut s = c.prepare_cached(
+        "SELECT id, pairing, text, created_at, status, closed_at FROM actions
+         WHERE pm = ?1 ORDER BY id",
+    )?;
+    let rows = s.query_map([pm], action_row)?;
+    rows.collect()
+}
+
+pub(crate) fn coach_notes_since(
+    c: &Connection,
+    pairing: i64,
+    since: Option<DateTime<Utc>>,
+) -> rusqlite::Result<Vec<String>> {
+    let mut s = c.prepare_cached(
+        "SELECT text FROM coach_notes WHERE pairing = ?1 AND received_at >= ?2
+         ORDER BY received_at, id",
+    )?;
+    let rows = s.query_map(params![pairing, since.map_or(i64::MIN, ms)], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub(crate) fn last_digest_sent(
+    c: &Connection,
+    pairing: i64,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let v: Option<i64> = c
+        .prepare_cached("SELECT max(sent_at) FROM digest_keys WHERE pairing = ?1")?
+        .query_row([pairing], |r| r.get(0))?;
+    Ok(v.and_then(DateTime::from_timestamp_millis))
+}
+
+pub(crate) fn live_digest_key(
+    c: &Connection,
+    pairing: i64,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<Option<String>> {
+    c.prepare_cached(
+        "SELECT reply_key FROM digest_keys WHERE pairing = ?1 AND expires_at > ?2
+         ORDER BY sent_at DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![pairing, ms(at)], |r| r.get(0))
+    .optional()
+}
+
+pub(crate) fn schedule_changes_of(c: &Connection, pairing: i64) -> rusqlite::Result<Vec<String>> {
+    let mut s = c.prepare_cached(
+        "SELECT change FROM schedule_changes WHERE pairing = ?1 ORDER BY received_at, id",
+    )?;
+    let rows = s.query_map([pairing], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The digest whose reply key this is, with whether its pairing is still
+/// the PM's current one.
+pub(crate) fn digest_by_reply_key(
+    c: &Connection,
+    key: &str,
+) -> rusqlite::Result<Option<DigestRef>> {
+    c.prepare_cached(
+        "SELECT d.pm, d.coach, d.pairing, d.week, d.expires_at,
+                EXISTS (SELECT 1 FROM pairings p
+                        WHERE p.id = d.pairing AND p.pm = d.pm AND p.until IS NULL)
+         FROM digest_keys d WHERE d.reply_key = ?1",
+    )?
+    .query_row([key], |r| {
+        Ok(DigestRef {
+            pm: r.get(0)?,
+            coach: r.get(1)?,
+            pairing: r.get(2)?,
+            week: week_at(r, 3)?,
+            expires_at: time_at(r, 4)?,
+            current: r.get(5)?,
+        })
+    })
+    .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, schema};
+    use super::*;
+
+    fn t(day: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 12, day, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn migration_7_moves_an_existing_database_and_keeps_its_rows() {
+        // A database as version 6 left it, with a PM, a pairing and an answer.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coachmail.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..6] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.execute_batch(
+                "PRAGMA user_version = 6;
+                 INSERT INTO coaches (key, since) VALUES ('maya', 1);
+                 INSERT INTO pms (key, coach, since) VALUES ('alice', 'maya', 1);
+                 INSERT INTO pairings (pm, coach, since) VALUES ('alice', 'maya', 1);
+                 INSERT INTO answers (pm, week, skill, score, received_at)
+                   VALUES ('alice', '2026-W48', 'data', 3, 1);",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path, None).unwrap();
+        assert_eq!(s.schema_version().unwrap(), schema::latest_version());
+        assert!(schema::latest_version() >= 7);
+        let answers: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(answers, 1);
+        let pairing = s.current_pairing("alice").unwrap().unwrap();
+        assert_eq!(pairing.coach, "maya");
+        // The new tables take rows.
+        s.write(|tx| -> Result<(), StoreError> {
+            tx.record_digest_key(
+                &NewDigestKey {
+                    reply_key: "k",
+                    pm: "alice",
+                    coach: "maya",
+                    pairing: pairing.id,
+                    week: "2026-W49".parse().unwrap(),
+                    message_id: "m@x",
+                    expires_at: t(20),
+                },
+                t(7),
+            )?;
+            let e = CoachEntry {
+                pairing: pairing.id,
+                pm: "alice",
+                coach: "maya",
+                inbound_id: 1,
+                at: t(7),
+            };
+            tx.record_action(&e, "send the roadmap")?;
+            tx.record_coach_note(&e, "seems tired")?;
+            tx.record_schedule_change(&e, "\"cancelled\"")
+        })
+        .unwrap();
+        assert_eq!(s.open_actions(pairing.id).unwrap().len(), 1);
+        assert_eq!(s.coach_notes_since(pairing.id, None).unwrap().len(), 1);
+        let d = s.digest_by_reply_key("k").unwrap().unwrap();
+        assert!(d.current && d.coach == "maya" && d.pairing == pairing.id);
+    }
+
+    #[test]
+    fn a_digest_key_is_deleted_retention_after_it_closed_and_not_before() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.write(|tx| -> Result<(), StoreError> {
+            for (key, expires) in [("old", t(1)), ("recent", t(20))] {
+                tx.record_digest_key(
+                    &NewDigestKey {
+                        reply_key: key,
+                        pm: "alice",
+                        coach: "maya",
+                        pairing: 1,
+                        week: "2026-W49".parse().unwrap(),
+                        message_id: key,
+                        expires_at: expires,
+                    },
+                    t(1),
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        // 30 days of retention, 35 days after the first key closed.
+        s.purge_raw(t(1) + chrono::Duration::days(35), 30).unwrap();
+        assert!(s.digest_by_reply_key("old").unwrap().is_none());
+        assert!(s.digest_by_reply_key("recent").unwrap().is_some());
+    }
+
+    #[test]
+    fn an_action_closes_once_and_only_in_its_own_pairing() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = s
+            .write(|tx| -> Result<i64, StoreError> {
+                tx.record_action(
+                    &CoachEntry {
+                        pairing: 1,
+                        pm: "alice",
+                        coach: "maya",
+                        inbound_id: 1,
+                        at: t(1),
+                    },
+                    "a",
+                )
+            })
+            .unwrap();
+        let closed = s
+            .write(|tx| -> Result<(bool, bool, bool), StoreError> {
+                Ok((
+                    tx.close_action(2, id, ActionState::Dropped, t(2))?,
+                    tx.close_action(1, id, ActionState::Dropped, t(2))?,
+                    tx.close_action(1, id, ActionState::Done, t(3))?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(closed, (false, true, false));
+        let all = s.actions_of("alice").unwrap();
+        assert_eq!(all[0].state, ActionState::Dropped);
+        assert_eq!(all[0].closed_at, Some(t(2)));
+    }
+}
