@@ -175,7 +175,14 @@ fn a_coachs_reply_is_recorded_confirmed_sent_on_without_the_note_and_shown_in_th
         "{}",
         confirm.text
     );
-    assert!(confirm.text.contains("not applied yet"), "{}", confirm.text);
+    // Replied before that day's 1:1 (10:00 Paris): it is the one that moves.
+    assert!(
+        confirm
+            .text
+            .contains("Next 1:1: Thu 15 Jan 2026, 15:00 (Europe/Paris)"),
+        "{}",
+        confirm.text
+    );
     assert!(!all_text(confirm).contains("CANARY-private"));
 
     // The PM's "from your 1:1" email: the actions only.
@@ -404,6 +411,84 @@ fn the_coachs_words_are_never_logged() {
     ] {
         assert!(!logs.contains(secret), "the log holds {secret}: {logs}");
     }
+}
+
+/// The newest coach confirmation among `sent`.
+fn confirmation(sent: &[Sent]) -> &Sent {
+    sent.iter()
+        .find(|s| s.kind() == "coach_confirm")
+        .expect("a coach confirmation")
+}
+
+#[test]
+fn a_coachs_move_cancellation_and_new_cadence_move_the_digests_that_follow() {
+    let mut h = start();
+    let first = digest_about_alice(&mut h, utc(2026, 1, 12, 12, 0), MAYA.1);
+    // After Monday's 1:1: the next one (Mon 19 Jan) moves to Thursday.
+    let raw = reply(
+        &first,
+        MAYA,
+        &reply_to(&first),
+        "moved to thu 15:00",
+        "m1",
+        now(&h),
+        &[],
+    );
+    let sent = deliver(&mut h, &raw, "m1");
+    let confirm = confirmation(&sent);
+    assert!(
+        confirm
+            .text
+            .contains("Next 1:1: Thu 22 Jan 2026, 15:00 (Europe/Paris)"),
+        "{}",
+        confirm.text
+    );
+    // Its digest goes out two hours before the new time, not on Monday.
+    let moved = digest_about_alice(&mut h, utc(2026, 1, 23, 9, 0), MAYA.1);
+    assert_eq!(moved.key, "digest:alice:2026-01-19");
+    assert_eq!(moved.date, utc(2026, 1, 22, 12, 0));
+    assert!(
+        moved.text.contains("Thu 22 Jan 2026, 15:00"),
+        "{}",
+        moved.text
+    );
+
+    // Then: the next one (Mon 26 Jan) is cancelled, and from the one after
+    // (Mon 2 Feb) the 1:1 is fortnightly.
+    let raw = reply(
+        &moved,
+        MAYA,
+        &reply_to(&moved),
+        "cancelled\nevery 2 weeks",
+        "m2",
+        now(&h),
+        &[],
+    );
+    let sent = deliver(&mut h, &raw, "m2");
+    assert!(
+        confirmation(&sent)
+            .text
+            .contains("Next 1:1: Mon 2 Feb 2026, 10:00 (Europe/Paris)"),
+        "{}",
+        confirmation(&sent).text
+    );
+    h.run_until(utc(2026, 3, 3, 0, 0), Duration::hours(1));
+    let keys: Vec<String> = h
+        .sent_of("digest")
+        .into_iter()
+        .filter(|d| d.to == MAYA.1 && d.subject.contains("Alice"))
+        .map(|d| d.key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "digest:alice:2026-01-12",
+            "digest:alice:2026-01-19",
+            "digest:alice:2026-02-02",
+            "digest:alice:2026-02-16",
+            "digest:alice:2026-03-02",
+        ]
+    );
 }
 
 // --- attacks ------------------------------------------------------------------

@@ -129,7 +129,7 @@ pub fn check(config: Config, json: bool) -> Result<u8, CliError> {
     // What the store knows (pauses, skips), when there is a database: a
     // check never creates one.
     let facts = if config.service.database.exists() {
-        Some(daemon::open_store(config)?.schedule_facts(now)?)
+        Some(daemon::open_store(config)?.schedule_facts(config, now)?)
     } else {
         None
     };
@@ -256,7 +256,7 @@ fn next_sends(
     store: &Store,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<NextSend>, CliError> {
-    let facts = store.schedule_facts(now)?;
+    let facts = store.schedule_facts(config, now)?;
     let mut out = Vec::new();
     for pm in &config.pms {
         let f = facts.pms.get(&pm.key);

@@ -111,6 +111,27 @@ impl Engine {
             tx.record_schedule_change(&entry, &json)?;
             schedule.push(describe(change));
         }
+        // The pairing's 1:1s as every change so far makes them.
+        let next_one_on_one = if schedule.is_empty() {
+            None
+        } else {
+            let mut facts = crate::schedule::PmFacts::new(now);
+            for (change, at) in tx.schedule_changes_of(m.pairing)? {
+                crate::schedule::apply_coach_change(m.pm, &mut facts, &change, at);
+            }
+            Some(
+                match crate::schedule::next_meeting(now, m.pm, Some(&facts)) {
+                    Some(next) => format!(
+                        "{} ({})",
+                        crate::week::local_time(
+                            next.at.with_timezone(&m.pm.timezone).naive_local()
+                        ),
+                        m.pm.timezone.name()
+                    ),
+                    None => "none within a year (every one is cancelled)".to_string(),
+                },
+            )
+        };
         let open_count = tx.open_actions(m.pairing)?.len();
         info!(
             pm = %m.pm.key,
@@ -181,6 +202,7 @@ impl Engine {
             dropped,
             note_kept,
             schedule,
+            next_one_on_one,
             problems,
             open_count,
         })?;

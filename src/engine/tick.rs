@@ -16,7 +16,7 @@ use crate::week::Week;
 impl Engine {
     /// Queues everything due at `now`; returns the idempotency keys queued.
     pub fn tick(&self, store: &mut Store, now: DateTime<Utc>) -> Result<Vec<String>, EngineError> {
-        let facts = store.schedule_facts(now)?;
+        let facts = store.schedule_facts(&self.config, now)?;
         let mut queued = Vec::new();
         for due in schedule::due(now, &self.config, &facts) {
             let Some(pm) = self.config.pm(due.pm()) else {

@@ -33,6 +33,10 @@ pub struct CoachConfirmView {
     pub note_kept: bool,
     /// 1:1 changes recorded, in words (`moved to Thu 15:00`).
     pub schedule: Vec<String>,
+    /// After those changes, the next 1:1 as people read it (`Thu 10 Dec
+    /// 2026, 15:00 (Europe/Paris)`), or that none is within a year; `None`
+    /// when the reply changed nothing of the schedule.
+    pub next_one_on_one: Option<String>,
     /// Lines that could not be read exactly, with what to write instead.
     pub problems: Vec<String>,
     /// Actions of the pairing open after this reply.

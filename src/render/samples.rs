@@ -680,6 +680,7 @@ impl Samples {
             dropped: vec!["Rewrite the onboarding survey".into()],
             note_kept: true,
             schedule: vec!["moved to Thu 15:00".into(), "every 2 weeks".into()],
+            next_one_on_one: Some("Thu 3 Dec 2026, 15:00 (Europe/Paris)".into()),
             problems: vec![
                 "\"moved to someday\": no day or time I can read — write e.g. `moved to thu 15:00`"
                     .into(),
@@ -692,6 +693,7 @@ impl Samples {
             dropped: Vec::new(),
             note_kept: false,
             schedule: Vec::new(),
+            next_one_on_one: None,
             problems: vec![
                 "\"drop 7\": there is no open action 7 (2 open) — write `drop: <its text>`".into(),
             ],

@@ -6,6 +6,7 @@
 //! that a PM's `forget` removes it all (see `privacy::FORGET`). Never logs
 //! an action, a note, a key or an address: only keys of people and ids.
 
+use crate::understand::coach::ScheduleChange;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -257,12 +258,29 @@ pub(crate) fn live_digest_key(
     .optional()
 }
 
-pub(crate) fn schedule_changes_of(c: &Connection, pairing: i64) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn schedule_changes_of(
+    c: &Connection,
+    pairing: i64,
+) -> rusqlite::Result<Vec<(ScheduleChange, DateTime<Utc>)>> {
     let mut s = c.prepare_cached(
-        "SELECT change FROM schedule_changes WHERE pairing = ?1 ORDER BY received_at, id",
+        "SELECT change, received_at FROM schedule_changes WHERE pairing = ?1
+         ORDER BY received_at, id",
     )?;
-    let rows = s.query_map([pairing], |r| r.get(0))?;
-    rows.collect()
+    let rows = s.query_map([pairing], |r| Ok((r.get::<_, String>(0)?, time_at(r, 1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (json, at) = row?;
+        if let Some(change) = read_change(&json) {
+            out.push((change, at));
+        }
+    }
+    Ok(out)
+}
+
+/// A stored 1:1 change; one this binary cannot read (written by a newer
+/// one) is passed over rather than guessed.
+pub(crate) fn read_change(json: &str) -> Option<ScheduleChange> {
+    serde_json::from_str(json).ok()
 }
 
 /// The digest whose reply key this is, with whether its pairing is still

@@ -12,7 +12,8 @@ use rusqlite::params;
 
 use super::error::At;
 use super::{Store, StoreError, Tx, ms, opt_time_at, time_at, week_at};
-use crate::schedule::{Facts, Pause, PmFacts};
+use crate::config::Config;
+use crate::schedule::{self, Facts, Pause, PmFacts};
 use crate::week::Week;
 
 /// How far back facts reach: forms, answers and outbox keys older than
@@ -31,13 +32,21 @@ pub(crate) fn oldest_fact_week(now: DateTime<Utc>) -> Week {
 pub(crate) const FACTS_FORMS: &str = "SELECT DISTINCT pm, week FROM forms WHERE week >= ?1";
 pub(crate) const FACTS_ANSWERED: &str = "SELECT pm, week FROM answered_weeks WHERE week >= ?1";
 pub(crate) const FACTS_SKIPS: &str = "SELECT pm, week FROM skips WHERE week >= ?1";
+/// The coach's 1:1 changes of the current pairings, in the order received:
+/// one row per change a coach wrote (a handful per pairing a year), found
+/// from each current pairing through `schedule_changes_by_pairing`.
+pub(crate) const FACTS_MEETINGS: &str = "SELECT c.pm, c.change, c.received_at
+     FROM pairings p JOIN schedule_changes c ON c.pairing = p.id
+     WHERE p.until IS NULL ORDER BY c.received_at, c.id";
 /// The expression matches the index `pauses_by_end`.
 pub(crate) const FACTS_PAUSES: &str = "SELECT pm, starts_at, until, resumed_at FROM pauses
      WHERE COALESCE(resumed_at, until) >= ?1";
 
 impl Store {
-    /// The schedule's facts for every PM still on the roster, as of `now`.
-    pub fn schedule_facts(&self, now: DateTime<Utc>) -> Result<Facts, StoreError> {
+    /// The schedule's facts for every PM still on the roster, as of `now`,
+    /// with the 1:1 changes their coaches wrote applied to the PMs of
+    /// `config`.
+    pub fn schedule_facts(&self, config: &Config, now: DateTime<Utc>) -> Result<Facts, StoreError> {
         let p = self.path();
         let since = now - FACTS_WINDOW;
         let oldest_week = oldest_fact_week(now).to_string();
@@ -109,6 +118,26 @@ impl Store {
             .collect::<Result<_, _>>()
             .at(p)?;
         facts.done = keys;
+
+        let mut s = self.conn.prepare_cached(FACTS_MEETINGS).at(p)?;
+        let rows = s
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    time_at(r, 2)?,
+                ))
+            })
+            .at(p)?;
+        for row in rows {
+            let (pm_key, change, at) = row.at(p)?;
+            let Some(change) = super::coach::read_change(&change) else {
+                continue;
+            };
+            if let (Some(f), Some(pm)) = (facts.pms.get_mut(&pm_key), config.pm(&pm_key)) {
+                schedule::apply_coach_change(pm, f, &change, at);
+            }
+        }
         Ok(facts)
     }
 }

@@ -562,8 +562,9 @@ reads! {
     fn last_digest_sent(&self, pairing: i64) -> Option<DateTime<Utc>> = coach::last_digest_sent;
     /// The reply key of the newest digest of one pairing still open at `at`.
     fn live_digest_key(&self, pairing: i64, at: DateTime<Utc>) -> Option<String> = coach::live_digest_key;
-    /// The 1:1 changes a coach wrote for one pairing (JSON), oldest first.
-    fn schedule_changes_of(&self, pairing: i64) -> Vec<String> = coach::schedule_changes_of;
+    /// The 1:1 changes a coach wrote for one pairing, oldest first, each
+    /// with when it was received.
+    fn schedule_changes_of(&self, pairing: i64) -> Vec<(crate::understand::coach::ScheduleChange, DateTime<Utc>)> = coach::schedule_changes_of;
     /// The digest a reply key belongs to.
     fn digest_by_reply_key(&self, key: &str) -> Option<DigestRef> = coach::digest_by_reply_key;
 }

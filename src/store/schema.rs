@@ -289,8 +289,8 @@ CREATE TABLE coach_notes (
 CREATE INDEX coach_notes_by_pairing ON coach_notes(pairing, received_at);
 CREATE INDEX coach_notes_by_pm ON coach_notes(pm);
 
--- A 1:1 change as the coach wrote it (JSON of the reader's value);
--- applied_at stays NULL until the schedule applies it.
+-- A 1:1 change as the coach wrote it (JSON of the reader's value); the
+-- schedule applies a current pairing's changes in the order received.
 CREATE TABLE schedule_changes (
     id           INTEGER PRIMARY KEY,
     pairing      INTEGER NOT NULL,
@@ -298,8 +298,7 @@ CREATE TABLE schedule_changes (
     coach        TEXT NOT NULL,
     change       TEXT NOT NULL,
     received_at  INTEGER NOT NULL,
-    inbound_id   INTEGER,
-    applied_at   INTEGER
+    inbound_id   INTEGER
 ) STRICT;
 CREATE INDEX schedule_changes_by_pairing ON schedule_changes(pairing, received_at);
 CREATE INDEX schedule_changes_by_pm ON schedule_changes(pm);

@@ -183,7 +183,9 @@ fn migration_4_makes_an_existing_database_lean_and_keeps_its_facts() {
         ),
         0
     );
-    let facts = s.schedule_facts(t(28, 9)).unwrap();
+    let facts = s
+        .schedule_facts(&config_of_store_tests(), t(28, 9))
+        .unwrap();
     assert!(facts.pms["alice"].answered.contains(&w("2026-W48")));
     assert!(facts.pms["bob"].answered.is_empty());
 }
@@ -1106,7 +1108,9 @@ fn the_schedule_sees_recent_answers_and_old_answered_weeks_are_pruned() {
     reply(&mut s, "m2", "alice", "2026-W48", &[("data", 4)], t(27, 10));
     reply(&mut s, "m3", "bob", "2026-W40", &[("data", 3)], t(2, 9));
     assert_eq!(count(&s, "SELECT count(*) FROM answered_weeks"), 2);
-    let facts = s.schedule_facts(t(28, 9)).unwrap();
+    let facts = s
+        .schedule_facts(&config_of_store_tests(), t(28, 9))
+        .unwrap();
     assert_eq!(
         facts.pms["alice"].answered.iter().collect::<Vec<_>>(),
         [&w("2026-W48")]
@@ -1244,4 +1248,13 @@ fn every_store_error_says_what_to_do_next() {
     ];
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     insta::assert_snapshot!(text.join("\n\n"));
+}
+
+/// A config for reading the schedule's facts (its PMs matter only for the
+/// coach's 1:1 changes, which these tests do not write).
+fn config_of_store_tests() -> crate::config::Config {
+    crate::config::Config::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml"),
+    )
+    .unwrap()
 }

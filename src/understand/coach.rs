@@ -32,8 +32,9 @@ fn quote(line: &str) -> String {
     q
 }
 
-/// A change to the pairing's 1:1 schedule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A change to the pairing's 1:1 schedule (stored as its JSON, read back
+/// by the schedule's facts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleChange {
     /// The next 1:1 moves: to a weekday, a date, or only a new time on

@@ -392,14 +392,7 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
     // An attribution wrapped over several lines: its address or `wrote:`
     // on the next ones (blank lines between, a stray `>` on the last).
     if !s.ends_with(':') {
-        let starts_like = [
-            "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ", "dne ",
-            "pe ", "в ", "el dia ",
-        ]
-        .iter()
-        .any(|p| s.starts_with(p))
-            || s.contains('@')
-            || has_date_or_address(&s);
+        let starts_like = opens_attribution(&s) || s.contains('@') || has_date_or_address(&s);
         if starts_like {
             let mut joined = line.trim().to_string();
             for (j, next) in lines.iter().enumerate().skip(i + 1).take(5) {
@@ -410,6 +403,17 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
                 // `> wrote:` / `>:`: the end of the attribution, quoted by
                 // a client that wrapped it.
                 if depth > 0 && (depth > 1 || content.trim().chars().count() > 16) {
+                    break;
+                }
+                // A signature, or a whole attribution of its own further
+                // down: this line (`moved to thu 15:00`) is the writer's.
+                if next.trim_end() == "--"
+                    || next.trim_end() == "-- "
+                    || (depth == 0 && {
+                        let p = plain(next);
+                        opens_attribution(&p) && is_attribution_plain(&p)
+                    })
+                {
                     break;
                 }
                 let piece = if depth > 0 {
@@ -429,6 +433,17 @@ fn header_at(lines: &[&str], i: usize, is_answer: &dyn Fn(&str) -> bool) -> Opti
         }
     }
     None
+}
+
+/// Whether a folded line starts the way attributions do (`On …`, `Le …`,
+/// `Am …`…).
+fn opens_attribution(s: &str) -> bool {
+    [
+        "on ", "le ", "am ", "el ", "il ", "em ", "op ", "den ", "w dniu ", "in data ", "dne ",
+        "pe ", "в ", "el dia ",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
 }
 
 /// `2016-03-03 17:21 GMT+01:00 Some One <a@b.example>:` or
@@ -1016,6 +1031,26 @@ mod tests {
         .into_iter()
         .map(|l| l.display().trim().to_string())
         .collect()
+    }
+
+    #[test]
+    fn a_line_with_a_time_above_a_signature_and_a_one_line_attribution_is_the_writers() {
+        let text = "moved to thu 15:00\n\n-- \nMaya Chen\n\nOn Mon, 12 Jan 2026 at 08:00, PM Pulse <pulse@example.org> wrote:\n> hello\n";
+        let own: Vec<String> = strip(text, &["Maya Chen".into()], &|_| false)
+            .iter()
+            .map(OwnLine::display)
+            .collect();
+        assert_eq!(
+            own.first().map(String::as_str),
+            Some("moved to thu 15:00"),
+            "{own:?}"
+        );
+        let text = "Data: 3, see you at 15:00\nOn Mon, 12 Jan 2026 at 08:00, PM Pulse <pulse@example.org> wrote:\n> hello\n";
+        let own: Vec<String> = strip(text, &[], &|_| false)
+            .iter()
+            .map(OwnLine::display)
+            .collect();
+        assert_eq!(own, vec!["Data: 3, see you at 15:00".to_string()]);
     }
 
     #[test]
