@@ -28,6 +28,7 @@ use crate::understand::{Kind, LookupError};
 use crate::week::Week;
 
 mod budget;
+mod coach_commands;
 mod coach_reply;
 pub mod pm_commands;
 mod receive;
@@ -203,13 +204,14 @@ impl Engine {
         pm: &Pm,
         upto: Week,
         weeks: u32,
+        from: Option<Week>,
         skills: &[&str],
     ) -> Result<History, EngineError> {
         bounded_history(
             pm,
             upto,
             weeks,
-            None,
+            from,
             skills,
             WeekSets {
                 answered: tx.answered_weeks(&pm.key)?,
@@ -237,6 +239,29 @@ impl Engine {
         let bytes = budget::sendable_bytes(&email)?;
         let key = format!("{kind}:{dedup_key}");
         Ok(enqueue(tx, &key, kind, pm, &pm.email, &bytes, now)?)
+    }
+}
+
+/// The first week a PM's coach sees: the first whose form went out in
+/// their own pairing (a week belongs to the coach who was paired when its
+/// form was sent, so answers written for the previous coach stay theirs),
+/// unless the PM shared the earlier weeks (`share history`) or there was no
+/// earlier pairing. The one rule for digests and a coach's `trend`.
+pub(crate) fn coach_sees_from(
+    pm: &Pm,
+    pairings: &[crate::store::Pairing],
+    history_shared: bool,
+) -> Option<Week> {
+    match pairings.iter().rev().find(|p| p.until.is_none()) {
+        Some(current) if pairings.len() > 1 && !history_shared => {
+            let week = crate::schedule::open_week(current.since, pm);
+            Some(if crate::schedule::form_at(pm, week) < current.since {
+                week.next()
+            } else {
+                week
+            })
+        }
+        _ => None,
     }
 }
 

@@ -212,8 +212,20 @@ impl Engine {
                     )?
                 };
             } else if let Some(coach) = u.coach.as_deref().and_then(|k| self.config.coach(k)) {
-                receipt.answered =
-                    pm_commands::coach_reply_not_read(self, &tx, coach, &u, &dedup_key, now)?;
+                receipt.answered = if u.coach_command.is_some() {
+                    let subject = subject_of(raw);
+                    super::coach_commands::apply(
+                        self,
+                        &tx,
+                        coach,
+                        &u,
+                        &dedup_key,
+                        subject.as_deref(),
+                        now,
+                    )?
+                } else {
+                    pm_commands::coach_reply_not_read(self, &tx, coach, &u, &dedup_key, now)?
+                };
             }
         }
         // The PM's own key of a closed form: told politely, nothing stored.

@@ -137,12 +137,7 @@ impl Engine {
         // PM shared the earlier ones (`share history`).
         let pairings = store.pairings(&pm.key)?;
         let history_shared = store.history_shared(&pm.key, &coach.key)?;
-        let from = match pairings.iter().rev().find(|p| p.until.is_none()) {
-            Some(current) if pairings.len() > 1 && !history_shared => {
-                Some(schedule::open_week(current.since, pm))
-            }
-            _ => None,
-        };
+        let from = super::coach_sees_from(pm, &pairings, history_shared);
         // The coach's side belongs to the pairing in force: nothing from an
         // earlier coach's pairing shows, and a reply to this digest is
         // bound to this pairing by the digest's own key.
@@ -524,7 +519,7 @@ mod tests {
             let whole = engine.history_from(&store, &pm, upto, None).unwrap();
             for weeks in [4, 12, 52] {
                 let read = store
-                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, &all))
+                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, None, &all))
                     .unwrap();
                 assert_eq!(
                     analysis::trends(&read, framework, upto, weeks),
@@ -532,7 +527,7 @@ mod tests {
                     "trend {weeks} up to {upto}"
                 );
                 let read = store
-                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, &[first]))
+                    .write(|tx| engine.trend_history_in(tx, &pm, upto, weeks, None, &[first]))
                     .unwrap();
                 assert_eq!(
                     analysis::trend(&read, first, upto, weeks),

@@ -121,3 +121,57 @@ impl Renderer {
         })
     }
 }
+
+/// The answer to a coach's command (`pms`, `help`, a `trend` that names
+/// none or several of their PMs). Auto-replied, to the coach's registered
+/// address only; Message-ID `coach-answer.<id>@domain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CoachAnswerView {
+    /// The coach (To): their registered address.
+    #[serde(flatten)]
+    pub to: AnswerTo,
+    pub what: CoachAnswer,
+    /// The coach's own PMs (never anyone else's), by name.
+    pub pms: Vec<CoachPmRow>,
+    /// The coach's commands, from the one table of them.
+    pub commands: Vec<crate::understand::coach_command::CoachUsage>,
+}
+
+/// What a coach's command is answered with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CoachAnswer {
+    /// `pms`: each PM with their next 1:1, last reply and open actions.
+    Pms,
+    /// `help`, or a word that is no command (`unknown`).
+    Help { unknown: Option<String> },
+    /// `trend <who>` where `who` is none of the coach's PMs: the same
+    /// answer whether it is another coach's PM or nobody.
+    NoSuchPm { who: String },
+    /// `trend <who>` where `who` could be several of the coach's PMs.
+    SeveralPms { who: String },
+}
+
+/// One of the coach's PMs, as `pms` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CoachPmRow {
+    pub name: String,
+    pub key: String,
+    /// As people read it, in the PM's zone; `None`: none within a year.
+    pub next_one_on_one: Option<String>,
+    /// The week of the PM's last answered form (`23–29 Nov 2026`).
+    pub last_reply: Option<String>,
+    pub open_actions: usize,
+}
+
+impl Renderer {
+    /// The answer to a coach's command.
+    pub fn coach_answer(&self, v: &CoachAnswerView) -> Result<Email, RenderError> {
+        let (text, html) = self.both("coach_answer", v)?;
+        let subject = match v.what {
+            CoachAnswer::Pms => format!("{} — your PMs", v.to.service.name),
+            _ => format!("{} — commands for coaches", v.to.service.name),
+        };
+        Ok(v.to.email("coach-answer", subject, text, html))
+    }
+}

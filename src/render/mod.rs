@@ -54,7 +54,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
-pub use coach_answers::{ActionsView, CoachConfirmView};
+pub use coach_answers::{ActionsView, CoachAnswer, CoachAnswerView, CoachConfirmView, CoachPmRow};
 pub use email::{Attachment, AutoSubmitted, Email, InlinePart, Mailbox};
 pub use export::{COLUMNS as EXPORT_COLUMNS, ExportExtras, export_csv};
 pub use pm_answers::{
@@ -1149,6 +1149,13 @@ impl Renderer {
                 .collect::<Result<Vec<_>, _>>()?,
         );
         push(
+            samples::COACH_ANSWER_NAMES,
+            s.coach_answers
+                .iter()
+                .map(|v| self.coach_answer(v))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        push(
             samples::ACTIONS_NAMES,
             s.actions
                 .iter()
@@ -1226,6 +1233,9 @@ impl Renderer {
         }
         for v in &s.actions {
             emails.push(("actions", self.actions(v)?));
+        }
+        for v in &s.coach_answers {
+            emails.push(("coach_answer", self.coach_answer(v)?));
         }
         for (kind, email) in &emails {
             if email.text.trim().is_empty() {

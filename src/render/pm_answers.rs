@@ -109,6 +109,9 @@ pub struct TrendView {
     pub skills: Vec<TrendSkill>,
     /// For drawing dips in the charts.
     pub dip_threshold: f64,
+    /// The PM's name when the recipient is their coach (`trend <pm>`);
+    /// `None` when the PM asked for their own.
+    pub about: Option<String>,
 }
 
 /// The answer to `export`: the CSV is attached. Message-ID `export.<id>@domain`.
@@ -281,7 +284,13 @@ impl Renderer {
         };
         let (text, html) = self.both("trend", &ctx)?;
         // Never the skill's name: a lock screen shows the subject.
-        let subject = format!("{} — your trend over {} weeks", v.to.service.name, v.weeks);
+        let subject = match &v.about {
+            Some(pm) => format!(
+                "{} — confidential: {pm}'s trend over {} weeks",
+                v.to.service.name, v.weeks
+            ),
+            None => format!("{} — your trend over {} weeks", v.to.service.name, v.weeks),
+        };
         let mut email = v.to.email("trend", subject, text, html);
         for (skill, row) in v.skills.iter().zip(&ctx.rows) {
             email.inline.push(InlinePart {

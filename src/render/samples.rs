@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::{
-    Ack, AckView, ActionsView, Answer, AnswerTo, CoachConfirmView, ConfirmView, DigestSkill,
-    DigestView, ExportView, ForgetConfirmView, ForgottenView, FormView, HelpView, InvalidView,
-    Mailbox, RecordedView, ReminderView, ServiceView, SkillRef, SkillView, TrendSkill, TrendView,
+    Ack, AckView, ActionsView, Answer, AnswerTo, CoachAnswer, CoachAnswerView, CoachConfirmView,
+    CoachPmRow, ConfirmView, DigestSkill, DigestView, ExportView, ForgetConfirmView, ForgottenView,
+    FormView, HelpView, InvalidView, Mailbox, RecordedView, ReminderView, ServiceView, SkillRef,
+    SkillView, TrendSkill, TrendView,
 };
 use crate::framework::{Framework, Skill};
 use crate::week::Week;
@@ -30,6 +31,7 @@ pub(crate) struct Samples {
     pub forgottens: Vec<ForgottenView>,
     pub acks: Vec<AckView>,
     pub coach_confirms: Vec<CoachConfirmView>,
+    pub coach_answers: Vec<CoachAnswerView>,
     pub actions: Vec<ActionsView>,
 }
 
@@ -50,12 +52,22 @@ pub(crate) const DIGEST_NAMES: &[&str] = &[
     "digest_skipped",
 ];
 pub(crate) const HELP_NAMES: &[&str] = &["help", "help_unknown_command"];
-pub(crate) const TREND_NAMES: &[&str] = &["trend", "trend_one_skill", "trend_no_scores"];
+pub(crate) const TREND_NAMES: &[&str] = &[
+    "trend",
+    "trend_one_skill",
+    "trend_no_scores",
+    "trend_for_coach",
+];
 pub(crate) const EXPORT_NAMES: &[&str] = &["export"];
 pub(crate) const FORGET_CONFIRM_NAMES: &[&str] = &["forget_confirm"];
 pub(crate) const FORGOTTEN_NAMES: &[&str] = &["forgotten"];
 pub(crate) const COACH_CONFIRM_NAMES: &[&str] = &["coach_confirm", "coach_confirm_nothing_read"];
 pub(crate) const ACTIONS_NAMES: &[&str] = &["actions"];
+pub(crate) const COACH_ANSWER_NAMES: &[&str] = &[
+    "coach_answer_pms",
+    "coach_answer_help_unknown",
+    "coach_answer_no_such_pm",
+];
 pub(crate) const ACK_NAMES: &[&str] = &[
     "ack_paused",
     "ack_pause_in_past",
@@ -554,6 +566,7 @@ impl Samples {
                 },
             ],
             dip_threshold: 1.0,
+            about: None,
         };
         let trend_one = TrendView {
             weeks: 26,
@@ -709,10 +722,57 @@ impl Samples {
             reply_to: Some(reply_to.clone()),
             date: at(30, 12, 5),
         };
+        let coach_command_to = AnswerTo {
+            pm: Mailbox::new("Maya Chen", "maya@example.org"),
+            in_reply_to: Some("CAF=coach9@mail.gmail.com".into()),
+            references: vec!["CAF=coach9@mail.gmail.com".into()],
+            reply_to: None,
+            subject: Some("Re: pms".into()),
+            ..coach_to.clone()
+        };
+        let trend_for_coach = TrendView {
+            to: coach_command_to.clone(),
+            about: Some("Amélie Durand".into()),
+            ..trend.clone()
+        };
+        let coach_pms = CoachAnswerView {
+            to: coach_command_to.clone(),
+            what: CoachAnswer::Pms,
+            pms: vec![
+                CoachPmRow {
+                    name: "Amélie Durand".into(),
+                    key: "amelie".into(),
+                    next_one_on_one: Some("Mon 30 Nov 2026, 10:00 (Europe/Paris)".into()),
+                    last_reply: Some(week().dates()),
+                    open_actions: 2,
+                },
+                CoachPmRow {
+                    name: "Bruno <Silva> & co".into(),
+                    key: "bruno".into(),
+                    next_one_on_one: None,
+                    last_reply: None,
+                    open_actions: 0,
+                },
+            ],
+            commands: crate::understand::coach_command::COACH_COMMANDS.to_vec(),
+        };
+        let coach_help = CoachAnswerView {
+            what: CoachAnswer::Help {
+                unknown: Some("frobnicate".into()),
+            },
+            ..coach_pms.clone()
+        };
+        let coach_no_such_pm = CoachAnswerView {
+            what: CoachAnswer::NoSuchPm {
+                who: "<script>".into(),
+            },
+            ..coach_pms.clone()
+        };
         Samples {
+            coach_answers: vec![coach_pms, coach_help, coach_no_such_pm],
             coach_confirms: vec![coach_confirm, coach_confirm_nothing],
             actions: vec![actions],
-            trends: vec![trend, trend_one, trend_empty],
+            trends: vec![trend, trend_one, trend_empty, trend_for_coach],
             exports: vec![export],
             forget_confirms: vec![forget_confirm],
             forgottens: vec![forgotten],

@@ -222,6 +222,21 @@ fn parse_weeks(w: &str) -> Option<u32> {
 
 /// The command in a PM's new text, when the whole text is one.
 ///
+/// The one line a command by email is read from: the only non-empty line
+/// of the sender's own text, or the subject (without `Re:`) when the text
+/// is empty; trailing `.`/`!` dropped. `None` for several lines, nothing,
+/// or a line too long to be a command.
+pub fn command_line<'a>(text: &'a str, subject: Option<&'a str>) -> Option<&'a str> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let line = match (lines.next(), lines.next()) {
+        (Some(one), None) => one,
+        (None, _) => strip_subject_prefixes(subject?),
+        _ => return None,
+    };
+    let line = line.trim_end_matches(['.', '!', ' ']).trim();
+    (!line.is_empty() && line.chars().count() <= 80).then_some(line)
+}
+
 /// `text` is the reply's own text (quotes, signature and footers removed);
 /// `subject` is used when the text is empty; `forget_thread` says the
 /// message answers a forget confirmation, so a lone token confirms it.
@@ -231,20 +246,7 @@ pub fn read(
     lex: &Lexicon,
     forget_thread: bool,
 ) -> Option<Command> {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let line = match lines.as_slice() {
-        [one] => *one,
-        [] => strip_subject_prefixes(subject?),
-        _ => return None,
-    };
-    let line = line.trim_end_matches(['.', '!', '?', ' ']).trim();
-    if line.is_empty() || line.chars().count() > 80 {
-        return None;
-    }
+    let line = command_line(text, subject)?.trim_end_matches(['?', ' ']);
     let words: Vec<String> = line.split_whitespace().map(fold).collect();
     let first = words.first()?.trim_start_matches(['/', '#']).to_string();
     let rest = &words[1..];

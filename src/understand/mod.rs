@@ -31,6 +31,7 @@ pub use command::Command;
 pub mod authorize;
 pub mod classify;
 pub mod coach;
+pub mod coach_command;
 pub mod command;
 pub mod grammar;
 pub mod mime;
@@ -111,6 +112,11 @@ pub struct Understanding {
     /// What the coach wrote, read (a coach's accepted reply only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coach_reply: Option<coach::CoachReply>,
+    /// A coach's command in a fresh message from their registered address
+    /// (`pms`, `trend <pm>`, `help`): refused as a reply, answered at that
+    /// address only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coach_command: Option<coach_command::CoachCommand>,
 }
 
 /// A form that was sent, as the store knows it.
@@ -296,8 +302,24 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
                 u
             }
             Err((coach_key, r)) => {
+                // No digest's key: a command, when it is one.
+                let command = (r.code == "coach-reply")
+                    .then(|| ctx.config.coach(&coach_key))
+                    .flatten()
+                    .and_then(|c| coach_command::read(&coach_words(&msg, c), msg.subject()));
                 u.coach = Some(coach_key);
-                u.rejected(None, r.code, r.reason)
+                match command {
+                    Some(command) => {
+                        u.coach_command = Some(command);
+                        u.rejected(
+                            None,
+                            "coach-command",
+                            "a coach's command: answered at the coach's registered address only"
+                                .into(),
+                        )
+                    }
+                    None => u.rejected(None, r.code, r.reason),
+                }
             }
         });
     }
@@ -459,6 +481,7 @@ impl Understanding {
             coach: None,
             pairing: None,
             coach_reply: None,
+            coach_command: None,
         }
     }
 

@@ -18,7 +18,7 @@ impl Request<'_, '_> {
         };
         let history = self
             .engine
-            .trend_history_in(self.tx, self.pm, upto, weeks, &skills)?;
+            .trend_history_in(self.tx, self.pm, upto, weeks, None, &skills)?;
         let trends = match skill {
             Some(key) => vec![analysis::trend(&history, key, upto, weeks)],
             None => analysis::trends(&history, framework, upto, weeks),
@@ -34,6 +34,7 @@ impl Request<'_, '_> {
                 .map(|t| TrendSkill::of(t, framework))
                 .collect(),
             dip_threshold: self.engine.config.schedule.dip_threshold,
+            about: None,
         })?;
         self.send("trend", &email)
     }
