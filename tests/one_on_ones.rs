@@ -58,7 +58,9 @@ fn a_fortnightly_one_on_one_gets_one_digest_per_meeting_with_the_notes_of_both_w
     let second = &digests[1].text;
     assert!(second.contains("note of form 2"), "{second}");
     assert!(
-        second.contains("(week of 30 Nov – 6 Dec 2026) note of form 1"),
+        second.contains(
+            "note 1, week of 30 Nov – 6 Dec 2026 (as written) ----\r\n    | note of form 1"
+        ),
         "the off-week's note rolls in, named by its week: {second}"
     );
     assert!(!second.contains("note of form 0"), "{second}");

@@ -8,7 +8,7 @@ use tracing::{debug, info};
 use super::{Engine, EngineError, budget, enqueue};
 use crate::analysis::{self, History};
 use crate::config::Pm;
-use crate::render::{Answer, DigestSkill, DigestView, FormView, Mailbox, SkillView};
+use crate::render::{Answer, DigestNote, DigestSkill, DigestView, FormView, Mailbox, SkillView};
 use crate::schedule::{self, Due};
 use crate::store::Store;
 use crate::week::Week;
@@ -153,10 +153,17 @@ impl Engine {
                     .map(|a| super::receive::note_as_data(&a.text, max_note).0)
                     .collect(),
                 digest_notes(
-                    store.coach_notes_since(p.id, store.last_digest_sent(p.id)?)?,
+                    store
+                        .coach_notes_since(p.id, store.last_digest_sent(p.id)?)?
+                        .into_iter()
+                        .map(|n| ((), n))
+                        .collect(),
                     max_note,
                     self.config.auth.max_digest_note_bytes,
-                ),
+                )
+                .into_iter()
+                .map(|((), n)| n)
+                .collect(),
             ),
             None => (Vec::new(), Vec::new()),
         };
@@ -176,7 +183,7 @@ impl Engine {
             split_comments(store.notes(&pm.key, week)?, &self.config.framework);
         // The weeks since the previous 1:1 (fortnightly, monthly, or after
         // a cancelled one) come first, each note named by its week.
-        let mut notes = Vec::new();
+        let mut notes: Vec<(Option<String>, String)> = Vec::new();
         // Never before the current pairing (unless the history was shared).
         let mut earlier = match from {
             Some(pairing) => covers_from.max(pairing),
@@ -184,11 +191,11 @@ impl Engine {
         };
         while earlier < week {
             for note in store.notes(&pm.key, earlier)? {
-                notes.push(format!("(week of {}) {note}", earlier.dates()));
+                notes.push((Some(earlier.dates()), note));
             }
             earlier = earlier.next();
         }
-        notes.extend(this_week);
+        notes.extend(this_week.into_iter().map(|n| (None, n)));
         let mut email = self.renderer.digest(&DigestView {
             service: self.service(),
             coach: Mailbox::new(coach.name.clone(), coach.email.clone()),
@@ -223,7 +230,10 @@ impl Engine {
                         .collect(),
                 })
                 .collect(),
-            notes: digest_notes(notes, max_note, self.config.auth.max_digest_note_bytes),
+            notes: digest_notes(notes, max_note, self.config.auth.max_digest_note_bytes)
+                .into_iter()
+                .map(|(week, text)| DigestNote { week, text })
+                .collect(),
             skipped: data.status == analysis::WeekStatus::Skipped,
             last_answered: history.last_answered_before(week),
             missed_weeks: data.missed.clone(),
@@ -341,22 +351,29 @@ fn split_comments(
 /// The notes as a digest shows them: each made safe (see
 /// `receive::note_as_data`) and cut to `max_note`, all together at most
 /// `max_total` bytes, so a digest stays small whatever was written.
-fn digest_notes(notes: Vec<String>, max_note: usize, max_total: usize) -> Vec<String> {
+fn digest_notes<L: Default>(
+    notes: Vec<(L, String)>,
+    max_note: usize,
+    max_total: usize,
+) -> Vec<(L, String)> {
     let mut out = Vec::new();
     let mut left = max_total;
     let mut hidden = 0usize;
-    for n in notes {
+    for (label, n) in notes {
         let (n, _) = super::receive::note_as_data(&n, max_note);
         if n.len() <= left {
             left -= n.len();
-            out.push(n);
+            out.push((label, n));
         } else {
             hidden += 1;
         }
     }
     if hidden > 0 {
-        out.push(format!(
-            "({hidden} more notes are not shown: this digest's notes reached their size limit)"
+        out.push((
+            L::default(),
+            format!(
+                "({hidden} more notes are not shown: this digest's notes reached their size limit)"
+            ),
         ));
     }
     out

@@ -495,6 +495,16 @@ pub struct DigestSkill {
     pub recent: Vec<Option<u8>>,
 }
 
+/// One of the PM's notes in a digest, as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DigestNote {
+    /// The week it was written for (`30 Nov – 6 Dec 2026`) when it is of an
+    /// earlier week the digest covers (after a cancelled 1:1, or 1:1s less
+    /// often than weekly); `None` for the digest's own week.
+    pub week: Option<String>,
+    pub text: String,
+}
+
 /// The confidential digest for the paired coach. Auto-generated;
 /// Message-ID `digest.<pm_key>.<week>@domain`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -513,7 +523,7 @@ pub struct DigestView {
     pub skills: Vec<DigestSkill>,
     /// The PM's notes this week, oldest first (comments beside a score
     /// are in [`DigestSkill::comment`], not here).
-    pub notes: Vec<String>,
+    pub notes: Vec<DigestNote>,
     /// The PM skipped this week as a whole (`skip`).
     pub skipped: bool,
     /// The newest earlier week with an answer, if any.

@@ -12,9 +12,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::{
     Ack, AckView, ActionsView, Answer, AnswerTo, CoachAnswer, CoachAnswerView, CoachConfirmView,
-    CoachPmRow, ConfirmView, DigestSkill, DigestView, ExportView, ForgetConfirmView, ForgottenView,
-    FormView, HelpView, InvalidView, Mailbox, RecordedView, ReminderView, ServiceView, SkillRef,
-    SkillView, TrendSkill, TrendView,
+    CoachPmRow, ConfirmView, DigestNote, DigestSkill, DigestView, ExportView, ForgetConfirmView,
+    ForgottenView, FormView, HelpView, InvalidView, Mailbox, RecordedView, ReminderView,
+    ServiceView, SkillRef, SkillView, TrendSkill, TrendView,
 };
 use crate::framework::{Framework, Skill};
 use crate::week::Week;
@@ -387,8 +387,15 @@ impl Samples {
                 },
             ],
             notes: vec![
-                "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday: https://docs.example.org/planning/2026/q4/beta-reset-proposal-draft-v3-final\nCan we talk about hiring?"
-                    .into(),
+                DigestNote {
+                    week: Some(week().plus(-1).dates()),
+                    text: "Off to the offsite, back on Thursday.".into(),
+                },
+                DigestNote {
+                    week: None,
+                    text: "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday: https://docs.example.org/planning/2026/q4/beta-reset-proposal-draft-v3-final\nCan we talk about hiring?"
+                        .into(),
+                },
             ],
             skipped: false,
             last_answered: Some(week().plus(-1)),
