@@ -55,6 +55,14 @@ pub struct Summary {
     pub weeks: u32,
     pub sent_by_kind: BTreeMap<String, usize>,
     pub replies: usize,
+    /// Simulated coaches' replies to digests read from the Maildir.
+    pub coach_replies: usize,
+    /// What the coaches' replies recorded, from the store.
+    pub coach: crate::store::CoachCounts,
+    /// 1:1s that are not weekly (fortnightly) in the demo's roster.
+    pub fortnightly: usize,
+    /// Digests sent, by PM key.
+    pub digests_by_pm: BTreeMap<String, usize>,
     pub elapsed: std::time::Duration,
     /// One digest file, to show where to look.
     pub sample_digest: Option<PathBuf>,
@@ -81,6 +89,17 @@ impl fmt::Display for Summary {
             f,
             "  replies      {:>7} simulated PM replies read from the Maildir",
             self.replies
+        )?;
+        writeln!(
+            f,
+            "  coach replies {:>6} simulated replies to digests: {} actions agreed ({} answered done, {} dropped), {} private notes, {} 1:1 changes (moves, cancellations); {} fortnightly pairing(s)",
+            self.coach_replies,
+            self.coach.actions,
+            self.coach.actions_done,
+            self.coach.actions_dropped,
+            self.coach.private_notes,
+            self.coach.schedule_changes,
+            self.fortnightly,
         )?;
         writeln!(
             f,
@@ -111,10 +130,11 @@ impl fmt::Display for Summary {
     }
 }
 
-/// A reply waiting to be "sent" by a simulated PM.
+/// A reply waiting to be "sent" by a simulated PM or coach.
 struct Planned {
     at: DateTime<Utc>,
     bytes: Vec<u8>,
+    coach: bool,
 }
 
 /// Runs the demo in `dir` for `weeks` weeks; `pms` replaces the roster with
@@ -152,6 +172,8 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
     let mut planned: Vec<Planned> = Vec::new();
     let mut sent_by_kind: BTreeMap<String, usize> = BTreeMap::new();
     let mut replies = 0usize;
+    let mut coach_replies = 0usize;
+    let mut digests_by_pm: BTreeMap<String, usize> = BTreeMap::new();
     let mut sample_digest = None;
     let file = FileTransport::new(dir.join("outbox"));
     let mut unique = 0u64;
@@ -167,7 +189,11 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
                     .deliver(&format!("{}.{unique}.demo", p.at.timestamp()), &p.bytes)
                     .map_err(ServiceError::from)?;
             }
-            replies += 1;
+            if p.coach {
+                coach_replies += 1;
+            } else {
+                replies += 1;
+            }
         }
         runtime.block_on(service.pass(now))?;
         let parcels: Vec<Parcel> = sent.take();
@@ -176,18 +202,33 @@ pub fn run(config: Config, weeks: u32, pms: Option<u32>, dir: &Path) -> Result<S
             *sent_by_kind.entry(kind.clone()).or_default() += 1;
             if kind == "digest" {
                 sample_digest = Some(file.path_of(&parcel));
+                if let Some(pm) = parcel.key.split(':').nth(1) {
+                    *digests_by_pm.entry(pm.to_string()).or_default() += 1;
+                }
+                planned.extend(plan_coach_reply(&service.engine.config, &parcel, start));
             }
             if kind == "form" {
                 planned.extend(plan_replies(&service.engine.config, &parcel, start));
             }
         }
     }
+    let fortnightly = service
+        .engine
+        .config
+        .pms
+        .iter()
+        .filter(|p| p.cadence != crate::config::Cadence::Weekly)
+        .count();
     Ok(Summary {
         dir: dir.to_path_buf(),
         pms: service.engine.config.pms.len(),
         weeks,
         sent_by_kind,
         replies,
+        coach_replies,
+        coach: service.store.coach_counts().map_err(ServiceError::from)?,
+        fortnightly,
+        digests_by_pm,
         elapsed: began.elapsed(),
         sample_digest,
     })
@@ -230,6 +271,15 @@ fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
     config.inbound = Inbound::Maildir {
         dir: dir.join("inbox"),
     };
+    // The third PM meets their coach every other week (from the start).
+    if let Some(pm) = config.pms.get_mut(2) {
+        pm.cadence = crate::config::Cadence::EveryWeeks {
+            weeks: 2,
+            anchor: crate::week::Week::of(
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+            ),
+        };
+    }
     if let Some(n) = pms {
         let zones = [
             chrono_tz::Europe::Paris,
@@ -263,7 +313,17 @@ fn demo_config(mut config: Config, pms: Option<u32>, dir: &Path) -> Config {
                     day: days[i as usize % days.len()],
                     time: chrono::NaiveTime::from_hms_opt(9 + i % 8, 0, 0).unwrap_or_default(),
                 },
-                cadence: Default::default(),
+                // Every seventh generated PM meets fortnightly.
+                cadence: if i % 7 == 6 {
+                    crate::config::Cadence::EveryWeeks {
+                        weeks: 2,
+                        anchor: crate::week::Week::of(
+                            chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+                        ),
+                    }
+                } else {
+                    crate::config::Cadence::Weekly
+                },
                 form: Slot {
                     day: config.schedule.form_day,
                     time: config.schedule.form_time,
@@ -338,6 +398,7 @@ fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Pla
     let unique = format!("demo.{}.{week_no}", pm.key);
     let mut out = vec![Planned {
         at,
+        coach: false,
         bytes: replies::compose(
             shape,
             &headers,
@@ -355,6 +416,7 @@ fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Pla
         let later = at + Duration::hours(3);
         out.push(Planned {
             at: later,
+            coach: false,
             bytes: replies::correction(
                 &headers,
                 from,
@@ -368,7 +430,141 @@ fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Pla
     out
 }
 
+const ACTIONS: [&str; 6] = [
+    "Action: send the roadmap draft to sales by Thursday",
+    "Action: book two discovery calls with churned customers",
+    "- [ ] share the pricing memo with finance",
+    "TODO: ask the data team for one analyst day a week",
+    "Action: write the one-page strategy for the onboarding bet",
+    "- [ ] pair with the tech lead on the API estimate",
+];
+
+const PRIVATE: [&str; 3] = [
+    "seems tired after the re-org; check workload next time",
+    "more confident in front of the VP than last month",
+    "wants to talk about a move to the platform team",
+];
+
+/// What a simulated coach does with a digest: most weeks, a reply a few
+/// hours after the 1:1 with an agreed action or two and sometimes a
+/// private note; now and then a 1:1 moved or cancelled, or an action
+/// dropped.
+fn plan_coach_reply(config: &Config, digest: &Parcel, start: DateTime<Utc>) -> Vec<Planned> {
+    let Some(coach) = config.coaches.iter().find(|c| c.email == digest.to) else {
+        return Vec::new();
+    };
+    let Some(pm_index) = digest
+        .key
+        .split(':')
+        .nth(1)
+        .and_then(|k| config.pms.iter().position(|p| p.key == k))
+    else {
+        return Vec::new();
+    };
+    let Some(headers) = replies::read_form(&digest.bytes) else {
+        return Vec::new();
+    };
+    let sent_at = headers.date.unwrap_or(start);
+    let week_no = (sent_at - start).num_weeks();
+    // About one digest in four gets no reply.
+    if roll(pm_index, week_no, 17).is_multiple_of(4) {
+        return Vec::new();
+    }
+    let mut lines = vec![ACTIONS[(roll(pm_index, week_no, 19) % ACTIONS.len() as u64) as usize]];
+    if roll(pm_index, week_no, 23).is_multiple_of(3) {
+        lines.push(ACTIONS[(roll(pm_index, week_no, 29) % ACTIONS.len() as u64) as usize]);
+    }
+    // The first PM's next 1:1 moves in week 4; the fourth PM's is
+    // cancelled in week 6; some weeks an old action is dropped.
+    if pm_index == 0 && week_no == 4 {
+        lines.push("moved to thu 15:00");
+    }
+    if pm_index == 3 && week_no == 6 {
+        lines.push("cancelled");
+    }
+    if week_no >= 3 && roll(pm_index, week_no, 31).is_multiple_of(5) {
+        lines.push("drop 1");
+    }
+    let mut text = lines.join("\n");
+    if roll(pm_index, week_no, 37).is_multiple_of(2) {
+        text.push_str("\n\nPrivate:\n");
+        text.push_str(PRIVATE[(roll(pm_index, week_no, 41) % PRIVATE.len() as u64) as usize]);
+    }
+    // After the 1:1: the digest goes out two hours before it.
+    let at = sent_at + Duration::hours(4 + (roll(pm_index, week_no, 43) % 20) as i64);
+    vec![Planned {
+        at,
+        coach: true,
+        bytes: replies::compose(
+            ClientShape::Iphone,
+            &headers,
+            (coach.name.as_str(), coach.email.as_str()),
+            &ReplyContent {
+                scores: Vec::new(),
+                note: text,
+            },
+            at,
+            &format!("demo.coach.{}.{week_no}", config.pms[pm_index].key),
+        ),
+    }]
+}
+
 /// When the form was sent, from its Date header (falls back to the start).
 fn form_week_start(headers: &replies::FormHeaders, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(headers.date.unwrap_or(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_simulates_coaches_replying_moving_and_cancelling_and_a_fortnightly_pair() {
+        let config = Config::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coachmail.toml"),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("demo");
+        let summary = run(config, 10, None, &out).unwrap();
+        assert!(summary.coach_replies >= 20, "{summary}");
+        assert!(summary.coach.actions >= 10, "{summary}");
+        assert!(summary.coach.private_notes >= 5, "{summary}");
+        assert!(summary.coach.actions_dropped >= 1, "{summary}");
+        // One 1:1 moved (week 4), one cancelled (week 6).
+        assert_eq!(summary.coach.schedule_changes, 2, "{summary}");
+        assert_eq!(summary.fortnightly, 1);
+        assert_eq!(
+            summary.sent_by_kind.get("coach_confirm"),
+            Some(&summary.coach_replies)
+        );
+        // The fortnightly PM's coach got a digest every other week only
+        // (weeks 3, 5, 7, 9: the first 1:1 comes before any form).
+        assert_eq!(
+            summary.digests_by_pm.get("chloe"),
+            Some(&4),
+            "{:?}",
+            summary.digests_by_pm
+        );
+        // Alice's moved 1:1 still had its digest; Dev's cancelled one none
+        // (a weekly PM with no change, like Bruno, gets 9 in 10 weeks).
+        assert_eq!(
+            summary.digests_by_pm.get("bruno"),
+            Some(&9),
+            "{:?}",
+            summary.digests_by_pm
+        );
+        assert_eq!(
+            summary.digests_by_pm.get("alice"),
+            Some(&9),
+            "{:?}",
+            summary.digests_by_pm
+        );
+        assert_eq!(
+            summary.digests_by_pm.get("dev"),
+            Some(&8),
+            "{:?}",
+            summary.digests_by_pm
+        );
+    }
 }

@@ -62,7 +62,7 @@ pub use outbox::{NewOutbound, Outbound, OutboxStatus};
 pub use privacy::{Event, EventKind, EventRow, Export, NoteRow};
 pub use quarantine::{FailureCount, InboundFailure, Quarantined, QuarantinedMessage};
 pub use replies::{AnswerRow, FormRow, InboundRecord};
-pub use report::InboundCount;
+pub use report::{CoachCounts, InboundCount};
 pub use roster::{Pairing, RosterChanges};
 
 use error::At;

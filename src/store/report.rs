@@ -38,3 +38,41 @@ impl Store {
         rows.map(|r| r.at(p)).collect()
     }
 }
+
+/// What coaches recorded, counted over every pairing (for `demo`'s
+/// summary): never any text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CoachCounts {
+    pub actions: u64,
+    pub actions_done: u64,
+    pub actions_dropped: u64,
+    pub private_notes: u64,
+    pub schedule_changes: u64,
+}
+
+impl Store {
+    /// Counts of the coach's side of the loop.
+    pub fn coach_counts(&self) -> Result<CoachCounts, StoreError> {
+        let p = &self.path;
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM actions),
+                        (SELECT count(*) FROM actions WHERE status = 'done'),
+                        (SELECT count(*) FROM actions WHERE status = 'dropped'),
+                        (SELECT count(*) FROM coach_notes),
+                        (SELECT count(*) FROM schedule_changes)",
+                [],
+                |r| {
+                    let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                    Ok(CoachCounts {
+                        actions: n(0)?,
+                        actions_done: n(1)?,
+                        actions_dropped: n(2)?,
+                        private_notes: n(3)?,
+                        schedule_changes: n(4)?,
+                    })
+                },
+            )
+            .at(p)
+    }
+}
