@@ -35,12 +35,13 @@ pub(crate) struct Samples {
 
 /// The name of each sample, in the order [`Samples`] lists them (see
 /// [`Renderer::sample_emails`](super::Renderer::sample_emails)).
-pub(crate) const FORM_NAMES: &[&str] = &["form"];
-pub(crate) const REMINDER_NAMES: &[&str] = &["reminder"];
+pub(crate) const FORM_NAMES: &[&str] = &["form", "form_with_actions"];
+pub(crate) const REMINDER_NAMES: &[&str] = &["reminder", "reminder_with_actions"];
 pub(crate) const CONFIRM_NAMES: &[&str] = &[
     "confirm_with_problems",
     "confirm_clean",
     "confirm_correction",
+    "confirm_actions_only",
 ];
 pub(crate) const DIGEST_NAMES: &[&str] = &[
     "digest",
@@ -133,6 +134,15 @@ pub(crate) fn framework() -> Framework {
     }
 }
 
+/// Open actions as a form asks them: one long enough to wrap on a phone,
+/// one with characters HTML must escape.
+pub(crate) fn sample_actions() -> Vec<String> {
+    vec![
+        "Send the roadmap draft to sales by Thursday, with the open questions on pricing listed first".into(),
+        "Book two discovery calls with <enterprise> customers & partners".into(),
+    ]
+}
+
 pub(crate) fn service() -> ServiceView {
     ServiceView {
         name: "PM Pulse".into(),
@@ -174,7 +184,12 @@ impl Samples {
             reply_key: REPLY_KEY.into(),
             reply_to: reply_to.clone(),
             skills: skills.clone(),
+            actions: Vec::new(),
             date: at(27, 15, 0),
+        };
+        let form_with_actions = FormView {
+            actions: sample_actions(),
+            ..form.clone()
         };
         let reminder = ReminderView {
             service: service(),
@@ -183,7 +198,12 @@ impl Samples {
             reply_key: REPLY_KEY.into(),
             reply_to: reply_to.clone(),
             skills: skills.clone(),
+            actions: Vec::new(),
             date: at(29, 15, 0),
+        };
+        let reminder_with_actions = ReminderView {
+            actions: sample_actions(),
+            ..reminder.clone()
         };
         let pm_message = "CAF=x1y2z3@mail.gmail.com".to_string();
         let confirm_full = ConfirmView {
@@ -245,8 +265,33 @@ impl Samples {
                 "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
                     .into(),
             ),
+            actions: Vec::new(),
             subject: None,
             date: at(27, 18, 2),
+        };
+        let confirm_actions_only = ConfirmView {
+            recorded: Vec::new(),
+            invalid: vec![InvalidView::new(
+                "draft: done",
+                "names more than one open action; write more of its text",
+                &framework,
+            )],
+            missing: Vec::new(),
+            note: None,
+            actions: vec![
+                super::ActionAnswerView::new(
+                    &sample_actions()[0],
+                    crate::understand::coach::ActionStatus::Done,
+                    Some("sent on Tuesday, pricing questions first"),
+                ),
+                super::ActionAnswerView::new(
+                    &sample_actions()[1],
+                    crate::understand::coach::ActionStatus::Partly,
+                    None,
+                ),
+            ],
+            id: "2c3d4e5f6a7b8c9d".into(),
+            ..confirm_full.clone()
         };
         let confirm_clean = ConfirmView {
             recorded: skills
@@ -388,9 +433,22 @@ impl Samples {
             paused_until: None,
             history_shared: false,
             actions: vec![
-                "Send the roadmap draft to sales by Thursday".into(),
-                "Book two discovery calls with <enterprise> customers & partners".into(),
+                super::DigestAction {
+                    text: "Send the roadmap draft to sales by Thursday".into(),
+                    answer: Some("partly".into()),
+                    comment: Some("draft shared, pricing <section> still open".into()),
+                },
+                super::DigestAction {
+                    text: "Book two discovery calls with <enterprise> customers & partners".into(),
+                    answer: None,
+                    comment: None,
+                },
             ],
+            done_actions: vec![super::DigestAction {
+                text: "Write the hiring plan for Q1".into(),
+                answer: Some("done".into()),
+                comment: Some("shared with HR on Friday".into()),
+            }],
             private_notes: vec![
                 "Seemed tired; ask about the re-org next time.\nCheck in on the hiring plan.".into(),
             ],
@@ -418,6 +476,7 @@ impl Samples {
         };
         let digest_new = DigestView {
             actions: Vec::new(),
+            done_actions: Vec::new(),
             private_notes: Vec::new(),
             skills: digest
                 .skills
@@ -554,6 +613,33 @@ impl Samples {
                 },
             ],
             dip_threshold: 1.0,
+            actions: Vec::new(),
+        };
+        let trend = TrendView {
+            actions: vec![
+                super::TrendAction {
+                    text: "Send the roadmap draft to sales by Thursday".into(),
+                    status: "done".into(),
+                    agreed: "9 Nov".into(),
+                    answer: Some("done".into()),
+                    comment: Some("sent on Tuesday".into()),
+                },
+                super::TrendAction {
+                    text: "Book two discovery calls with <enterprise> customers & partners".into(),
+                    status: "open".into(),
+                    agreed: "16 Nov".into(),
+                    answer: Some("partly".into()),
+                    comment: None,
+                },
+                super::TrendAction {
+                    text: "Rewrite the onboarding survey".into(),
+                    status: "open".into(),
+                    agreed: "23 Nov".into(),
+                    answer: None,
+                    comment: None,
+                },
+            ],
+            ..trend
         };
         let trend_one = TrendView {
             weeks: 26,
@@ -715,9 +801,14 @@ impl Samples {
             forget_confirms: vec![forget_confirm],
             forgottens: vec![forgotten],
             acks,
-            forms: vec![form],
-            reminders: vec![reminder],
-            confirms: vec![confirm_full, confirm_clean, confirm_correction],
+            forms: vec![form, form_with_actions],
+            reminders: vec![reminder, reminder_with_actions],
+            confirms: vec![
+                confirm_full,
+                confirm_clean,
+                confirm_correction,
+                confirm_actions_only,
+            ],
             digests: vec![
                 digest,
                 digest_paused,
