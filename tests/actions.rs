@@ -329,33 +329,47 @@ fn a_reply_with_only_action_answers_is_an_assessment_not_an_out_of_office_or_a_c
         &mut h,
         "Action: skip the weekly status meeting\nAction: book two discovery calls",
     );
-    // Words a command or an out-of-office text would use, beside answers.
-    let raw = reply(
-        &form,
-        ALICE,
-        "Skip the weekly status meeting: done\n\nI am away next week, back on the 26th.",
-        &[],
-        "alice-o",
-        h.now(),
-    );
-    let sent = deliver(&mut h, &raw, "alice-o");
-    let kind: String = {
+    let kind = |h: &Harness, unique: &str| -> String {
         let conn = rusqlite::Connection::open(&h.service.engine.config.service.database).unwrap();
         conn.query_row(
-            "SELECT kind FROM inbound WHERE dedup_key = 'mid:alice-o@client.example'",
-            [],
+            "SELECT kind FROM inbound WHERE dedup_key = ?1",
+            [format!("mid:{unique}@client.example")],
             |r| r.get(0),
         )
         .unwrap()
     };
-    assert_eq!(kind, "assessment");
+    // One line starting with a command word: an answer, not `skip`.
+    let raw = reply(
+        &form,
+        ALICE,
+        "Skip the weekly status meeting: done",
+        &[],
+        "alice-o1",
+        h.now(),
+    );
+    let sent = deliver(&mut h, &raw, "alice-o1");
+    assert_eq!(kind(&h, "alice-o1"), "assessment");
     assert!(sent.iter().any(|s| s.kind() == "confirm"), "{sent:?}");
+    assert!(sent.iter().all(|s| s.kind() != "help"), "{sent:?}");
     assert_eq!(open_actions(&h), 1);
     assert_eq!(
         count(&h, "SELECT count(*) FROM skips"),
         0,
         "not the skip command"
     );
+    // An answer beside an out-of-office sentence: read, answered.
+    let raw = reply(
+        &form,
+        ALICE,
+        "Discovery calls: partly\n\nI am away next week, back on the 26th.",
+        &[],
+        "alice-o2",
+        h.now(),
+    );
+    let sent = deliver(&mut h, &raw, "alice-o2");
+    assert_eq!(kind(&h, "alice-o2"), "assessment");
+    assert!(sent.iter().any(|s| s.kind() == "confirm"), "{sent:?}");
+    assert_eq!(action_answers(&h), 2);
 }
 
 /// The shipped roster with Alice coached by `coach`.
