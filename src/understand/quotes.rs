@@ -1054,6 +1054,61 @@ mod tests {
         .collect()
     }
 
+    /// [`strip_with`] told that lines about "roadmap" ask about an action.
+    fn own_with_actions(text: &str) -> Vec<(String, bool)> {
+        let asked = |l: &str| {
+            let (label, rest) = l.split_once(':')?;
+            if !label.to_lowercase().contains("roadmap") {
+                return None;
+            }
+            Some(if rest.contains("done / partly / not yet") {
+                Asked::Question
+            } else {
+                Asked::Answered
+            })
+        };
+        strip_with(text, &["Alice".into()], &|_| false, &asked)
+            .into_iter()
+            .map(|l| (l.display().trim().to_string(), l.from_quote))
+            .collect()
+    }
+
+    #[test]
+    fn a_quoted_action_question_is_kept_only_when_the_pm_wrote_under_it() {
+        let under = own_with_actions(
+            "On Fri, Nov 20, 2026 at 4:00 PM PM Pulse <pulse@example.org> wrote:\n> Send the roadmap: done / partly / not yet\ndone, sent Tuesday\n> Other line\n",
+        );
+        assert_eq!(
+            under,
+            vec![
+                (
+                    "Send the roadmap: done / partly / not yet".to_string(),
+                    true
+                ),
+                ("done, sent Tuesday".to_string(), false),
+            ]
+        );
+        let top = own_with_actions(
+            "Thanks!\n\nOn Fri, Nov 20, 2026 at 4:00 PM PM Pulse <pulse@example.org> wrote:\n> Send the roadmap: done / partly / not yet\n> Other line\n",
+        );
+        assert_eq!(top, vec![("Thanks!".to_string(), false)]);
+    }
+
+    #[test]
+    fn a_quoted_action_line_answered_in_the_quote_is_kept() {
+        let edited = own_with_actions(
+            "Thanks!\n\nOn Fri, Nov 20, 2026 at 4:00 PM PM Pulse <pulse@example.org> wrote:\n> Send the roadmap: not yet, next week\n> Other line\n",
+        );
+        assert_eq!(
+            edited,
+            vec![
+                ("Thanks!".to_string(), false),
+                (String::new(), false),
+                ("Send the roadmap: not yet, next week".to_string(), true),
+            ]
+        );
+    }
+
     #[test]
     fn attribution_in_many_languages_is_a_header() {
         for a in [
