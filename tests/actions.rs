@@ -436,6 +436,7 @@ fn alice_answers(h: &mut Harness) -> Sent {
         h.now(),
     );
     let (_, logs) = logs_of(|| deliver(h, &raw, "alice-a"));
+    assert!(logs.contains("inbound applied"), "{logs}");
     for secret in ["CANARY-answer", "roadmap", "discovery", "partly"] {
         assert!(!logs.contains(secret), "the log holds {secret}: {logs}");
     }
