@@ -166,10 +166,11 @@ impl Engine {
             .current_pairing(&pm.key)?
             .filter(|p| p.coach == coach.key);
         let max_note = self.config.auth.max_note_bytes;
-        let (actions, done_actions, private_notes) = match &pairing {
+        let (actions, done_actions, actions_answered, private_notes) = match &pairing {
             Some(p) => {
                 let last_digest = store.last_digest_sent(p.id)?;
                 let answers = store.action_answers_in(p.id)?;
+                let answered = answers.iter().any(|x| x.week == week);
                 // Each action with the PM's newest answer to it.
                 let shown = |a: crate::store::ActionRow| {
                     let latest = answers.iter().rev().find(|x| x.action == a.id);
@@ -188,6 +189,7 @@ impl Engine {
                         .into_iter()
                         .map(shown)
                         .collect(),
+                    answered,
                     digest_notes(
                         store.coach_notes_since(p.id, last_digest)?,
                         max_note,
@@ -195,7 +197,7 @@ impl Engine {
                     ),
                 )
             }
-            None => (Vec::new(), Vec::new(), Vec::new()),
+            None => (Vec::new(), Vec::new(), false, Vec::new()),
         };
         let reply_key = match &pairing {
             Some(_) => Some(self.new_secret()?),
@@ -272,6 +274,7 @@ impl Engine {
             history_shared: history_shared && pairings.len() > 1,
             actions,
             done_actions,
+            actions_answered,
             private_notes,
             reply_to: reply_key
                 .as_deref()

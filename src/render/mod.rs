@@ -577,6 +577,9 @@ pub struct DigestView {
     /// The actions of this pairing the PM answered done since the previous
     /// digest: shown once, then they leave.
     pub done_actions: Vec<DigestAction>,
+    /// The PM answered actions in a reply to this week's form (a week
+    /// without scores is then not "no reply").
+    pub actions_answered: bool,
     /// The coach's own private notes of this pairing since the last digest,
     /// oldest first: for this coach only, never the PM.
     pub private_notes: Vec<String>,

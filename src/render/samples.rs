@@ -49,6 +49,7 @@ pub(crate) const DIGEST_NAMES: &[&str] = &[
     "digest_building_baseline",
     "digest_no_reply",
     "digest_skipped",
+    "digest_actions_answered_no_scores",
 ];
 pub(crate) const HELP_NAMES: &[&str] = &["help", "help_unknown_command"];
 pub(crate) const TREND_NAMES: &[&str] = &["trend", "trend_one_skill", "trend_no_scores"];
@@ -444,6 +445,7 @@ impl Samples {
                     comment: None,
                 },
             ],
+            actions_answered: true,
             done_actions: vec![super::DigestAction {
                 text: "Write the hiring plan for Q1".into(),
                 answer: Some("done".into()),
@@ -515,7 +517,12 @@ impl Samples {
             missed_weeks: vec![week().plus(-3), week()],
             paused_weeks: Vec::new(),
             streak: 0,
+            actions_answered: false,
             ..digest.clone()
+        };
+        let digest_actions_only = DigestView {
+            actions_answered: true,
+            ..digest_silent.clone()
         };
         let digest_skipped = DigestView {
             skills: digest
@@ -815,6 +822,7 @@ impl Samples {
                 digest_new,
                 digest_silent,
                 digest_skipped,
+                digest_actions_only,
             ],
             helps: vec![help, help_unknown],
         }
