@@ -185,7 +185,10 @@ fn answers_to_actions_come_back_in_the_confirmation_the_digest_and_the_next_form
     let digest = newest(&mut h, utc(2026, 1, 19, 8, 0), "digest", MAYA.1);
     let text = &digest.text;
     // Alice gave no scores that week, but she did reply.
-    assert!(text.contains("NO SCORES") && !text.contains("NO REPLY"), "{text}");
+    assert!(
+        text.contains("NO SCORES") && !text.contains("NO REPLY"),
+        "{text}"
+    );
     let open_at = text.find("OPEN ACTIONS").expect(text);
     let done_at = text.find("DONE SINCE THE LAST DIGEST").expect(text);
     let open_part = &text[open_at..done_at];
