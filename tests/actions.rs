@@ -189,6 +189,7 @@ fn answers_to_actions_come_back_in_the_confirmation_the_digest_and_the_next_form
         text.contains("NO SCORES") && !text.contains("NO REPLY"),
         "{text}"
     );
+    assert!(!text.contains("week of Mon 12 Jan."), "not missed: {text}");
     let open_at = text.find("OPEN ACTIONS").expect(text);
     let done_at = text.find("DONE SINCE THE LAST DIGEST").expect(text);
     let open_part = &text[open_at..done_at];

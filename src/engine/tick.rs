@@ -166,11 +166,13 @@ impl Engine {
             .current_pairing(&pm.key)?
             .filter(|p| p.coach == coach.key);
         let max_note = self.config.auth.max_note_bytes;
-        let (actions, done_actions, actions_answered, private_notes) = match &pairing {
+        // Weeks the PM answered actions in: replied to, even without scores.
+        let mut action_weeks = std::collections::BTreeSet::new();
+        let (actions, done_actions, private_notes) = match &pairing {
             Some(p) => {
                 let last_digest = store.last_digest_sent(p.id)?;
                 let answers = store.action_answers_in(p.id)?;
-                let answered = answers.iter().any(|x| x.week == week);
+                action_weeks.extend(answers.iter().map(|x| x.week));
                 // Each action with the PM's newest answer to it.
                 let shown = |a: crate::store::ActionRow| {
                     let latest = answers.iter().rev().find(|x| x.action == a.id);
@@ -189,7 +191,6 @@ impl Engine {
                         .into_iter()
                         .map(shown)
                         .collect(),
-                    answered,
                     digest_notes(
                         store.coach_notes_since(p.id, last_digest)?,
                         max_note,
@@ -197,7 +198,7 @@ impl Engine {
                     ),
                 )
             }
-            None => (Vec::new(), Vec::new(), false, Vec::new()),
+            None => (Vec::new(), Vec::new(), Vec::new()),
         };
         let reply_key = match &pairing {
             Some(_) => Some(self.new_secret()?),
@@ -265,7 +266,12 @@ impl Engine {
             notes: digest_notes(notes, max_note, self.config.auth.max_digest_note_bytes),
             skipped: data.status == analysis::WeekStatus::Skipped,
             last_answered: history.last_answered_before(week),
-            missed_weeks: data.missed.clone(),
+            missed_weeks: data
+                .missed
+                .iter()
+                .filter(|w| !action_weeks.contains(*w))
+                .copied()
+                .collect(),
             paused_weeks: data.paused.clone(),
             dip_threshold: self.config.schedule.dip_threshold,
             streak: data.streak,
@@ -274,7 +280,7 @@ impl Engine {
             history_shared: history_shared && pairings.len() > 1,
             actions,
             done_actions,
-            actions_answered,
+            actions_answered: action_weeks.contains(&week),
             private_notes,
             reply_to: reply_key
                 .as_deref()
