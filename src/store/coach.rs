@@ -553,6 +553,44 @@ mod tests {
     }
 
     #[test]
+    fn every_table_with_a_pm_column_is_emptied_by_forget() {
+        let s = Store::open_in_memory().unwrap();
+        let tables: Vec<String> = s
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut about_a_pm = Vec::new();
+        for table in tables {
+            let has_pm: bool = s
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = 'pm'"
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if has_pm {
+                about_a_pm.push(table);
+            }
+        }
+        assert!(about_a_pm.iter().any(|t| t == "action_answers"));
+        for table in about_a_pm {
+            assert!(
+                super::super::privacy::FORGET
+                    .iter()
+                    .any(|sql| sql.starts_with(&format!("DELETE FROM {table} WHERE pm = ?1"))),
+                "forget leaves the rows of {table}"
+            );
+        }
+    }
+
+    #[test]
     fn an_answer_to_an_action_of_another_pairing_or_a_closed_one_is_not_recorded() {
         let mut s = Store::open_in_memory().unwrap();
         let e = CoachEntry {
