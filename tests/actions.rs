@@ -378,6 +378,31 @@ fn a_reply_with_only_action_answers_is_an_assessment_not_an_out_of_office_or_a_c
     assert_eq!(action_answers(&h), 2);
 }
 
+#[test]
+fn an_answer_from_an_earlier_week_is_shown_with_its_week() {
+    let mut h = start();
+    let form = maya_agrees(&mut h, &two_actions());
+    let raw = reply(
+        &form,
+        ALICE,
+        "Discovery calls: partly",
+        &[],
+        "alice-w1",
+        h.now(),
+    );
+    deliver(&mut h, &raw, "alice-w1");
+    // The next week Alice gives scores only: her answer still shows, dated.
+    let form = newest(&mut h, utc(2026, 1, 23, 16, 0), "form", ALICE.1);
+    let raw = reply_with(&h, &form, ALICE, 3, "", "alice-w2");
+    deliver(&mut h, &raw, "alice-w2");
+    let digest = newest(&mut h, utc(2026, 1, 26, 8, 0), "digest", MAYA.1);
+    assert!(
+        digest.text.contains("Alice: partly (week of Mon 12 Jan)"),
+        "{}",
+        digest.text
+    );
+}
+
 /// The shipped roster with Alice coached by `coach`.
 fn alice_coached_by(coach: &'static str) -> impl Fn(String) -> String {
     move |t| {

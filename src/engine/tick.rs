@@ -182,6 +182,9 @@ impl Engine {
                         comment: latest
                             .and_then(|x| x.comment.as_deref())
                             .map(|c| super::receive::note_as_data(c, max_note).0),
+                        answered_in: latest
+                            .filter(|x| x.week != week)
+                            .map(|x| crate::render::week_of(x.week)),
                     }
                 };
                 (

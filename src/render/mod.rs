@@ -597,6 +597,9 @@ pub struct DigestAction {
     /// `done`, `partly` or `not yet`; `None` before the PM answered.
     pub answer: Option<String>,
     pub comment: Option<String>,
+    /// The week the answer was given for (`week of Mon 12 Jan`) when it is
+    /// not the digest's own week: an older answer says so.
+    pub answered_in: Option<String>,
 }
 
 /// Every command and how to answer a form. Auto-replied; Message-ID

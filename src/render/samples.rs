@@ -438,11 +438,13 @@ impl Samples {
                     text: "Send the roadmap draft to sales by Thursday".into(),
                     answer: Some("partly".into()),
                     comment: Some("draft shared, pricing <section> still open".into()),
+                    answered_in: Some("week of Mon 16 Nov".into()),
                 },
                 super::DigestAction {
                     text: "Book two discovery calls with <enterprise> customers & partners".into(),
                     answer: None,
                     comment: None,
+                    answered_in: None,
                 },
             ],
             actions_answered: true,
@@ -450,6 +452,7 @@ impl Samples {
                 text: "Write the hiring plan for Q1".into(),
                 answer: Some("done".into()),
                 comment: Some("shared with HR on Friday".into()),
+                answered_in: None,
             }],
             private_notes: vec![
                 "Seemed tired; ask about the re-org next time.\nCheck in on the hiring plan.".into(),
