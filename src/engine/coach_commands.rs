@@ -195,6 +195,8 @@ impl CoachRequest<'_, '_> {
                 .collect(),
             dip_threshold: self.engine.config.schedule.dip_threshold,
             about: Some(pm.name.clone()),
+            // The coach sees the pairing's actions in the digest.
+            actions: Vec::new(),
         })?;
         // Under the PM's key: their `forget` removes it with the rest.
         self.send("coach_trend", Some(&pm.key), &email)

@@ -104,6 +104,28 @@ impl Engine {
                     if let Some(week) = u.week {
                         tx.record_answers(&pm.key, week, &u.scores, &u.skipped, inbound_id, now)?;
                         let mut u = u.clone();
+                        // Answers to the pairing's open actions: `done`
+                        // closes one; an action closed meanwhile takes none.
+                        let mut recorded = Vec::new();
+                        for a in std::mem::take(&mut u.action_answers) {
+                            let comment = a
+                                .comment
+                                .as_deref()
+                                .map(|c| note_as_data(c, self.config.auth.max_note_bytes).0);
+                            if tx.record_action_answer(&crate::store::NewActionAnswer {
+                                action: a.action,
+                                pairing: a.pairing,
+                                pm: &pm.key,
+                                week,
+                                answer: a.status,
+                                comment: comment.as_deref(),
+                                inbound_id,
+                                at: now,
+                            })? {
+                                recorded.push(understand::ActionAnswered { comment, ..a });
+                            }
+                        }
+                        u.action_answers = recorded;
                         u.note = u.note.map(|n| note_as_data(&n, usize::MAX).0);
                         if let Some(note) = self.note_with_comments(&u) {
                             let (note, cut) = note_as_data(&note, self.config.auth.max_note_bytes);

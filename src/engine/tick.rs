@@ -8,7 +8,9 @@ use tracing::{debug, info};
 use super::{Engine, EngineError, budget, enqueue};
 use crate::analysis::{self, History};
 use crate::config::Pm;
-use crate::render::{Answer, DigestNote, DigestSkill, DigestView, FormView, Mailbox, SkillView};
+use crate::render::{
+    Answer, DigestAction, DigestNote, DigestSkill, DigestView, FormView, Mailbox, SkillView,
+};
 use crate::schedule::{self, Due};
 use crate::store::Store;
 use crate::week::Week;
@@ -62,17 +64,33 @@ impl Engine {
         Ok(self.queue_form(store, pm, week, &key, now)?.then_some(key))
     }
 
-    /// What the form and its reminder show: the same view, the same key.
-    fn form_view(&self, pm: &Pm, week: Week, reply_key: &str, now: DateTime<Utc>) -> FormView {
-        FormView {
+    /// What the form and its reminder show: the same view, the same key,
+    /// and the open actions of the PM's current pairing (never an earlier
+    /// pairing's: actions stay with the pairing they were agreed in).
+    fn form_view(
+        &self,
+        store: &Store,
+        pm: &Pm,
+        week: Week,
+        reply_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FormView, EngineError> {
+        let max_note = self.config.auth.max_note_bytes;
+        let actions = store
+            .pm_open_actions(&pm.key)?
+            .into_iter()
+            .map(|a| super::receive::note_as_data(&a.text, max_note).0)
+            .collect();
+        Ok(FormView {
             service: self.service(),
             pm: Self::mailbox(pm),
             week,
             reply_to: crate::render::reply_address(&self.config.service.address, reply_key),
             reply_key: reply_key.to_string(),
             skills: SkillView::active(&self.config.framework),
+            actions,
             date: now,
-        }
+        })
     }
 
     fn queue_form(
@@ -86,7 +104,7 @@ impl Engine {
         let reply_key = self.new_secret()?;
         let mut email = self
             .renderer
-            .form(&self.form_view(pm, week, &reply_key, now))?;
+            .form(&self.form_view(store, pm, week, &reply_key, now)?)?;
         email.message_id = self.message_id()?;
         let bytes = budget::sendable_bytes(&email)?;
         store.write(|tx| -> Result<bool, EngineError> {
@@ -108,7 +126,7 @@ impl Engine {
         };
         let mut email = self
             .renderer
-            .reminder(&self.form_view(pm, week, &reply_key, now))?;
+            .reminder(&self.form_view(store, pm, week, &reply_key, now)?)?;
         // Threaded under the form as it was sent.
         let form_id = store.form_message_id(&pm.key, week)?;
         email.in_reply_to = form_id.clone();
@@ -145,27 +163,49 @@ impl Engine {
             .current_pairing(&pm.key)?
             .filter(|p| p.coach == coach.key);
         let max_note = self.config.auth.max_note_bytes;
-        let (actions, private_notes) = match &pairing {
-            Some(p) => (
-                store
-                    .open_actions(p.id)?
-                    .into_iter()
-                    .map(|a| super::receive::note_as_data(&a.text, max_note).0)
-                    .collect(),
-                digest_notes(
+        // Weeks the PM answered actions in: replied to, even without scores.
+        let mut action_weeks = std::collections::BTreeSet::new();
+        let (actions, done_actions, private_notes) = match &pairing {
+            Some(p) => {
+                let last_digest = store.last_digest_sent(p.id)?;
+                let answers = store.action_answers_in(p.id)?;
+                action_weeks.extend(answers.iter().map(|x| x.week));
+                // Each action with the PM's newest answer to it.
+                let shown = |a: crate::store::ActionRow| {
+                    let latest = answers.iter().rev().find(|x| x.action == a.id);
+                    DigestAction {
+                        text: super::receive::note_as_data(&a.text, max_note).0,
+                        answer: latest.map(|x| x.answer.words().to_string()),
+                        comment: latest
+                            .and_then(|x| x.comment.as_deref())
+                            .map(|c| super::receive::note_as_data(c, max_note).0),
+                        answered_in: latest
+                            .filter(|x| x.week != week)
+                            .map(|x| crate::render::week_of(x.week)),
+                    }
+                };
+                (
+                    store.open_actions(p.id)?.into_iter().map(shown).collect(),
                     store
-                        .coach_notes_since(p.id, store.last_digest_sent(p.id)?)?
+                        .done_actions_since(p.id, last_digest)?
                         .into_iter()
-                        .map(|n| ((), n))
+                        .map(shown)
                         .collect(),
-                    max_note,
-                    self.config.auth.max_digest_note_bytes,
+                    digest_notes(
+                        store
+                            .coach_notes_since(p.id, last_digest)?
+                            .into_iter()
+                            .map(|n| ((), n))
+                            .collect(),
+                        max_note,
+                        self.config.auth.max_digest_note_bytes,
+                    )
+                    .into_iter()
+                    .map(|((), n)| n)
+                    .collect(),
                 )
-                .into_iter()
-                .map(|((), n)| n)
-                .collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
+            }
+            None => (Vec::new(), Vec::new(), Vec::new()),
         };
         let reply_key = match &pairing {
             Some(_) => Some(self.new_secret()?),
@@ -236,7 +276,12 @@ impl Engine {
                 .collect(),
             skipped: data.status == analysis::WeekStatus::Skipped,
             last_answered: history.last_answered_before(week),
-            missed_weeks: data.missed.clone(),
+            missed_weeks: data
+                .missed
+                .iter()
+                .filter(|w| !action_weeks.contains(*w))
+                .copied()
+                .collect(),
             paused_weeks: data.paused.clone(),
             dip_threshold: self.config.schedule.dip_threshold,
             streak: data.streak,
@@ -244,6 +289,8 @@ impl Engine {
             paused_until: pause.map(|p| p.until.with_timezone(&pm.timezone).date_naive()),
             history_shared: history_shared && pairings.len() > 1,
             actions,
+            done_actions,
+            actions_answered: action_weeks.contains(&week),
             private_notes,
             reply_to: reply_key
                 .as_deref()

@@ -6,12 +6,12 @@
 //!
 //! | column  | meaning |
 //! | ------- | ------- |
-//! | record  | `account`, `pairing`, `form`, `answer`, `note`, `action`, `pause`, `skip`, `command` |
+//! | record  | `account`, `pairing`, `form`, `answer`, `note`, `action`, `action_answer`, `pause`, `skip`, `command` |
 //! | week    | ISO week (`2026-W48`) the row is about, if any |
 //! | skill   | skill key (`answer`) |
 //! | score   | `1`–`5`, or `n/a` when skipped on purpose (`answer`) |
-//! | current | `yes` for the answer in force, `no` for one a correction replaced; an action's state: `open`, `done`, `dropped` |
-//! | text    | the note (`note`), the coach key (`pairing`), the command (`command`), the agreed action (`action`) |
+//! | current | `yes` for the answer in force, `no` for one a correction replaced; an action's state: `open`, `done`, `dropped`; the PM's answer to an action: `done`, `partly`, `not_yet` |
+//! | text    | the note (`note`), the coach key (`pairing`), the command (`command`), the agreed action (`action`), the action and the PM's comment after ` — ` (`action_answer`) |
 //! | at      | when it happened, UTC, RFC 3339 |
 //! | until   | when it ended: correction time, pause end, pairing end, action closed |
 //!
@@ -39,6 +39,8 @@ pub struct ExportExtras {
     pub skips: BTreeSet<Week>,
     /// The actions agreed with the PM's coaches, every pairing.
     pub actions: Vec<crate::store::ActionRow>,
+    /// The PM's answers to those actions, oldest first.
+    pub action_answers: Vec<crate::store::ActionAnswerRow>,
 }
 
 /// The CSV bytes (UTF-8, CRLF line ends).
@@ -139,6 +141,27 @@ pub fn export_csv(export: &Export, extras: &ExportExtras) -> Result<Vec<u8>, Ren
             &a.text,
             Some(a.created_at),
             a.closed_at,
+        )?;
+    }
+    for a in &extras.action_answers {
+        let action = extras
+            .actions
+            .iter()
+            .find(|x| x.id == a.action)
+            .map_or("", |x| x.text.as_str());
+        let text = match &a.comment {
+            Some(c) => format!("{action} — {c}"),
+            None => action.to_string(),
+        };
+        row(
+            "action_answer",
+            Some(a.week),
+            "",
+            "",
+            a.answer.as_str(),
+            &text,
+            Some(a.received_at),
+            None,
         )?;
     }
     for p in &extras.pauses {

@@ -58,7 +58,8 @@ pub use coach_answers::{ActionsView, CoachAnswer, CoachAnswerView, CoachConfirmV
 pub use email::{Attachment, AutoSubmitted, Email, InlinePart, Mailbox};
 pub use export::{COLUMNS as EXPORT_COLUMNS, ExportExtras, export_csv};
 pub use pm_answers::{
-    Ack, AckView, AnswerTo, ExportView, ForgetConfirmView, ForgottenView, TrendSkill, TrendView,
+    Ack, AckView, AnswerTo, ExportView, ForgetConfirmView, ForgottenView, TrendAction, TrendSkill,
+    TrendView,
 };
 
 use crate::framework::{Framework, Skill};
@@ -226,6 +227,10 @@ pub struct FormView {
     pub reply_to: String,
     /// Active skills, in framework order.
     pub skills: Vec<SkillView>,
+    /// The open actions of the PM's current pairing, oldest first: each
+    /// asked as `<action>: done / partly / not yet`. Never an earlier
+    /// pairing's.
+    pub actions: Vec<String>,
     pub date: DateTime<Utc>,
 }
 
@@ -322,10 +327,39 @@ pub struct ConfirmView {
     pub missing: Vec<SkillRef>,
     /// The note as saved (quoted back up to [`NOTE_QUOTE_CHARS`]).
     pub note: Option<String>,
+    /// The answers to the 1:1's actions recorded from this reply.
+    pub actions: Vec<ActionAnswerView>,
     /// `Re:` the PM's subject (see [`reply_subject`]); `None`: `Re:` the
     /// form's.
     pub subject: Option<String>,
     pub date: DateTime<Utc>,
+}
+
+/// A PM's answer to one of their 1:1's actions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionAnswerView {
+    /// The action as agreed.
+    pub text: String,
+    /// `done`, `partly` or `not yet`.
+    pub answer: String,
+    pub done: bool,
+    /// What the PM wrote after the answer, if anything.
+    pub comment: Option<String>,
+}
+
+impl ActionAnswerView {
+    pub fn new(
+        text: &str,
+        status: crate::understand::coach::ActionStatus,
+        comment: Option<&str>,
+    ) -> ActionAnswerView {
+        ActionAnswerView {
+            text: text.to_string(),
+            answer: status.words().to_string(),
+            done: status == crate::understand::coach::ActionStatus::Done,
+            comment: comment.map(str::to_string),
+        }
+    }
 }
 
 /// A confirmation lists at most this many lines it could not read.
@@ -399,6 +433,11 @@ impl ConfirmView {
             invalid,
             missing,
             note: understanding.note.clone(),
+            actions: understanding
+                .action_answers
+                .iter()
+                .map(|a| ActionAnswerView::new(&a.text, a.status, a.comment.as_deref()))
+                .collect(),
             subject: None,
             date,
         }
@@ -542,8 +581,15 @@ pub struct DigestView {
     /// The PM shared their weeks from before this coach (`share history`).
     pub history_shared: bool,
     /// The actions of this pairing still open, oldest first (the coach
-    /// drops one by its number here: `drop 2`).
-    pub actions: Vec<String>,
+    /// drops one by its number here: `drop 2`), each with the PM's latest
+    /// answer.
+    pub actions: Vec<DigestAction>,
+    /// The actions of this pairing the PM answered done since the previous
+    /// digest: shown once, then they leave.
+    pub done_actions: Vec<DigestAction>,
+    /// The PM answered actions in a reply to this week's form (a week
+    /// without scores is then not "no reply").
+    pub actions_answered: bool,
     /// The coach's own private notes of this pairing since the last digest,
     /// oldest first: for this coach only, never the PM.
     pub private_notes: Vec<String>,
@@ -551,6 +597,19 @@ pub struct DigestView {
     /// is read as the coach's.
     pub reply_to: Option<String>,
     pub date: DateTime<Utc>,
+}
+
+/// An action of the pairing as the digest shows it: with the PM's latest
+/// answer and comment, if they answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DigestAction {
+    pub text: String,
+    /// `done`, `partly` or `not yet`; `None` before the PM answered.
+    pub answer: Option<String>,
+    pub comment: Option<String>,
+    /// The week the answer was given for (`week of Mon 12 Jan`) when it is
+    /// not the digest's own week: an older answer says so.
+    pub answered_in: Option<String>,
 }
 
 /// Every command and how to answer a form. Auto-replied; Message-ID

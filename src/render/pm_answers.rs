@@ -112,6 +112,22 @@ pub struct TrendView {
     /// The PM's name when the recipient is their coach (`trend <pm>`);
     /// `None` when the PM asked for their own.
     pub about: Option<String>,
+    /// The PM's actions from their 1:1s in the run: those still open in
+    /// the current pairing and those closed within the run, oldest first.
+    pub actions: Vec<TrendAction>,
+}
+
+/// One of the PM's actions, as their `trend` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrendAction {
+    pub text: String,
+    /// `open`, `done` or `dropped`.
+    pub status: String,
+    /// The day it was agreed, for people: `12 Jan`.
+    pub agreed: String,
+    /// The PM's newest answer (`done`, `partly`, `not yet`), if any.
+    pub answer: Option<String>,
+    pub comment: Option<String>,
 }
 
 /// The answer to `export`: the CSV is attached. Message-ID `export.<id>@domain`.

@@ -37,12 +37,13 @@ pub(crate) struct Samples {
 
 /// The name of each sample, in the order [`Samples`] lists them (see
 /// [`Renderer::sample_emails`](super::Renderer::sample_emails)).
-pub(crate) const FORM_NAMES: &[&str] = &["form"];
-pub(crate) const REMINDER_NAMES: &[&str] = &["reminder"];
+pub(crate) const FORM_NAMES: &[&str] = &["form", "form_with_actions"];
+pub(crate) const REMINDER_NAMES: &[&str] = &["reminder", "reminder_with_actions"];
 pub(crate) const CONFIRM_NAMES: &[&str] = &[
     "confirm_with_problems",
     "confirm_clean",
     "confirm_correction",
+    "confirm_actions_only",
 ];
 pub(crate) const DIGEST_NAMES: &[&str] = &[
     "digest",
@@ -50,6 +51,7 @@ pub(crate) const DIGEST_NAMES: &[&str] = &[
     "digest_building_baseline",
     "digest_no_reply",
     "digest_skipped",
+    "digest_actions_answered_no_scores",
 ];
 pub(crate) const HELP_NAMES: &[&str] = &["help", "help_unknown_command"];
 pub(crate) const TREND_NAMES: &[&str] = &[
@@ -145,6 +147,15 @@ pub(crate) fn framework() -> Framework {
     }
 }
 
+/// Open actions as a form asks them: one long enough to wrap on a phone,
+/// one with characters HTML must escape.
+pub(crate) fn sample_actions() -> Vec<String> {
+    vec![
+        "Send the roadmap draft to sales by Thursday, with the open questions on pricing listed first".into(),
+        "Book two discovery calls with <enterprise> customers & partners".into(),
+    ]
+}
+
 pub(crate) fn service() -> ServiceView {
     ServiceView {
         name: "PM Pulse".into(),
@@ -186,7 +197,12 @@ impl Samples {
             reply_key: REPLY_KEY.into(),
             reply_to: reply_to.clone(),
             skills: skills.clone(),
+            actions: Vec::new(),
             date: at(27, 15, 0),
+        };
+        let form_with_actions = FormView {
+            actions: sample_actions(),
+            ..form.clone()
         };
         let reminder = ReminderView {
             service: service(),
@@ -195,7 +211,12 @@ impl Samples {
             reply_key: REPLY_KEY.into(),
             reply_to: reply_to.clone(),
             skills: skills.clone(),
+            actions: Vec::new(),
             date: at(29, 15, 0),
+        };
+        let reminder_with_actions = ReminderView {
+            actions: sample_actions(),
+            ..reminder.clone()
         };
         let pm_message = "CAF=x1y2z3@mail.gmail.com".to_string();
         let confirm_full = ConfirmView {
@@ -257,8 +278,33 @@ impl Samples {
                 "Tough week: the <beta> slipped & the VP asked why.\nPlanning a reset on Monday."
                     .into(),
             ),
+            actions: Vec::new(),
             subject: None,
             date: at(27, 18, 2),
+        };
+        let confirm_actions_only = ConfirmView {
+            recorded: Vec::new(),
+            invalid: vec![InvalidView::new(
+                "draft: done",
+                "names more than one open action; write more of its text",
+                &framework,
+            )],
+            missing: Vec::new(),
+            note: None,
+            actions: vec![
+                super::ActionAnswerView::new(
+                    &sample_actions()[0],
+                    crate::understand::coach::ActionStatus::Done,
+                    Some("sent on Tuesday, pricing questions first"),
+                ),
+                super::ActionAnswerView::new(
+                    &sample_actions()[1],
+                    crate::understand::coach::ActionStatus::Partly,
+                    None,
+                ),
+            ],
+            id: "2c3d4e5f6a7b8c9d".into(),
+            ..confirm_full.clone()
         };
         let confirm_clean = ConfirmView {
             recorded: skills
@@ -407,9 +453,26 @@ impl Samples {
             paused_until: None,
             history_shared: false,
             actions: vec![
-                "Send the roadmap draft to sales by Thursday".into(),
-                "Book two discovery calls with <enterprise> customers & partners".into(),
+                super::DigestAction {
+                    text: "Send the roadmap draft to sales by Thursday".into(),
+                    answer: Some("partly".into()),
+                    comment: Some("draft shared, pricing <section> still open".into()),
+                    answered_in: Some("week of Mon 16 Nov".into()),
+                },
+                super::DigestAction {
+                    text: "Book two discovery calls with <enterprise> customers & partners".into(),
+                    answer: None,
+                    comment: None,
+                    answered_in: None,
+                },
             ],
+            actions_answered: true,
+            done_actions: vec![super::DigestAction {
+                text: "Write the hiring plan for Q1".into(),
+                answer: Some("done".into()),
+                comment: Some("shared with HR on Friday".into()),
+                answered_in: None,
+            }],
             private_notes: vec![
                 "Seemed tired; ask about the re-org next time.\nCheck in on the hiring plan.".into(),
             ],
@@ -437,6 +500,7 @@ impl Samples {
         };
         let digest_new = DigestView {
             actions: Vec::new(),
+            done_actions: Vec::new(),
             private_notes: Vec::new(),
             skills: digest
                 .skills
@@ -475,7 +539,12 @@ impl Samples {
             missed_weeks: vec![week().plus(-3), week()],
             paused_weeks: Vec::new(),
             streak: 0,
+            actions_answered: false,
             ..digest.clone()
+        };
+        let digest_actions_only = DigestView {
+            actions_answered: true,
+            ..digest_silent.clone()
         };
         let digest_skipped = DigestView {
             skills: digest
@@ -574,6 +643,33 @@ impl Samples {
             ],
             dip_threshold: 1.0,
             about: None,
+            actions: Vec::new(),
+        };
+        let trend = TrendView {
+            actions: vec![
+                super::TrendAction {
+                    text: "Send the roadmap draft to sales by Thursday".into(),
+                    status: "done".into(),
+                    agreed: "9 Nov".into(),
+                    answer: Some("done".into()),
+                    comment: Some("sent on Tuesday".into()),
+                },
+                super::TrendAction {
+                    text: "Book two discovery calls with <enterprise> customers & partners".into(),
+                    status: "open".into(),
+                    agreed: "16 Nov".into(),
+                    answer: Some("partly".into()),
+                    comment: None,
+                },
+                super::TrendAction {
+                    text: "Rewrite the onboarding survey".into(),
+                    status: "open".into(),
+                    agreed: "23 Nov".into(),
+                    answer: None,
+                    comment: None,
+                },
+            ],
+            ..trend
         };
         let trend_one = TrendView {
             weeks: 26,
@@ -740,6 +836,7 @@ impl Samples {
         let trend_for_coach = TrendView {
             to: coach_command_to.clone(),
             about: Some("Amélie Durand".into()),
+            actions: Vec::new(),
             ..trend.clone()
         };
         let coach_pms = CoachAnswerView {
@@ -784,15 +881,21 @@ impl Samples {
             forget_confirms: vec![forget_confirm],
             forgottens: vec![forgotten],
             acks,
-            forms: vec![form],
-            reminders: vec![reminder],
-            confirms: vec![confirm_full, confirm_clean, confirm_correction],
+            forms: vec![form, form_with_actions],
+            reminders: vec![reminder, reminder_with_actions],
+            confirms: vec![
+                confirm_full,
+                confirm_clean,
+                confirm_correction,
+                confirm_actions_only,
+            ],
             digests: vec![
                 digest,
                 digest_paused,
                 digest_new,
                 digest_silent,
                 digest_skipped,
+                digest_actions_only,
             ],
             helps: vec![help, help_unknown],
         }

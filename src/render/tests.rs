@@ -350,6 +350,7 @@ fn confirm_view_from_understanding_orders_skills_and_suggests_fixes() {
         pairing: None,
         coach_reply: None,
         coach_command: None,
+        action_answers: Vec::new(),
     };
     let v = ConfirmView::new(
         samples::service(),
@@ -443,6 +444,7 @@ fn correction_says_what_changed_then_the_weeks_full_answers_with_comments() {
         pairing: None,
         coach_reply: None,
         coach_command: None,
+        action_answers: Vec::new(),
     };
     // Earlier that week: strategy 4, delivery 3, stakeholders n/a.
     let week = [

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::At;
 use super::{StoreError, Tx, ms, opt_time_at, time_at, week_at};
 use crate::understand::DigestRef;
+use crate::understand::coach::ActionStatus;
 use crate::week::Week;
 
 /// A digest's reply key, as recorded when the digest is queued.
@@ -71,6 +72,31 @@ pub struct ActionRow {
     pub created_at: DateTime<Utc>,
     pub state: ActionState,
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A PM's answer to one action, as read from their reply to a form.
+#[derive(Clone, Debug)]
+pub struct NewActionAnswer<'a> {
+    pub action: i64,
+    pub pairing: i64,
+    pub pm: &'a str,
+    /// The week of the form replied to.
+    pub week: Week,
+    pub answer: ActionStatus,
+    pub comment: Option<&'a str>,
+    pub inbound_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// A PM's answer to an action, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionAnswerRow {
+    pub action: i64,
+    pub pairing: i64,
+    pub week: Week,
+    pub answer: ActionStatus,
+    pub comment: Option<String>,
+    pub received_at: DateTime<Utc>,
 }
 
 /// What one coach reply adds, all for one pairing.
@@ -142,6 +168,45 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
+    /// Records a PM's answer to one action of `a.pairing`; a `done` closes
+    /// it (when still open). Returns whether the action was open in that
+    /// pairing: an answer to any other is not recorded.
+    pub fn record_action_answer(&self, a: &NewActionAnswer<'_>) -> Result<bool, StoreError> {
+        let open: bool = self
+            .tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM actions
+                   WHERE id = ?1 AND pairing = ?2 AND pm = ?3 AND status = 'open')",
+                params![a.action, a.pairing, a.pm],
+                |r| r.get(0),
+            )
+            .at(self.path)?;
+        if !open {
+            return Ok(false);
+        }
+        self.tx
+            .execute(
+                "INSERT INTO action_answers
+                   (action, pairing, pm, week, answer, comment, received_at, inbound_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    a.action,
+                    a.pairing,
+                    a.pm,
+                    a.week.to_string(),
+                    a.answer.as_str(),
+                    a.comment,
+                    ms(a.at),
+                    a.inbound_id
+                ],
+            )
+            .at(self.path)?;
+        if a.answer == ActionStatus::Done {
+            self.close_action(a.pairing, a.action, ActionState::Done, a.at)?;
+        }
+        Ok(true)
+    }
+
     /// Keeps a coach's private note (never shown to the PM).
     pub fn record_coach_note(&self, e: &CoachEntry<'_>, text: &str) -> Result<(), StoreError> {
         self.tx
@@ -210,6 +275,74 @@ pub(crate) fn open_actions(c: &Connection, pairing: i64) -> rusqlite::Result<Vec
          WHERE pairing = ?1 AND status = 'open' ORDER BY id",
     )?;
     let rows = s.query_map([pairing], action_row)?;
+    rows.collect()
+}
+
+/// The open actions of the pairing in force for `pm`, oldest first: what
+/// the PM's form asks about. Never an earlier pairing's.
+pub(crate) fn pm_open_actions(c: &Connection, pm: &str) -> rusqlite::Result<Vec<ActionRow>> {
+    let mut s = c.prepare_cached(
+        "SELECT id, pairing, text, created_at, status, closed_at FROM actions
+         WHERE status = 'open' AND pm = ?1 AND pairing =
+           (SELECT id FROM pairings WHERE pm = ?1 AND until IS NULL
+            ORDER BY since DESC, id DESC LIMIT 1)
+         ORDER BY id",
+    )?;
+    let rows = s.query_map([pm], action_row)?;
+    rows.collect()
+}
+
+/// The actions of one pairing closed as done at or after `since`, oldest
+/// first: a digest shows each once, then it leaves.
+pub(crate) fn done_actions_since(
+    c: &Connection,
+    pairing: i64,
+    since: Option<DateTime<Utc>>,
+) -> rusqlite::Result<Vec<ActionRow>> {
+    let mut s = c.prepare_cached(
+        "SELECT id, pairing, text, created_at, status, closed_at FROM actions
+         WHERE pairing = ?1 AND status = 'done' AND closed_at >= ?2 ORDER BY id",
+    )?;
+    let rows = s.query_map(params![pairing, since.map_or(i64::MIN, ms)], action_row)?;
+    rows.collect()
+}
+
+fn action_answer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionAnswerRow> {
+    let answer: String = r.get(3)?;
+    Ok(ActionAnswerRow {
+        action: r.get(0)?,
+        pairing: r.get(1)?,
+        week: week_at(r, 2)?,
+        answer: ActionStatus::parse(&answer).unwrap_or(ActionStatus::NotYet),
+        comment: r.get(4)?,
+        received_at: time_at(r, 5)?,
+    })
+}
+
+/// Every answer `pm` gave to an action, any pairing, oldest first (for
+/// `export`, `trend` and the digest, which keep the newest per action).
+pub(crate) fn action_answers_of(
+    c: &Connection,
+    pm: &str,
+) -> rusqlite::Result<Vec<ActionAnswerRow>> {
+    let mut s = c.prepare_cached(
+        "SELECT action, pairing, week, answer, comment, received_at FROM action_answers
+         WHERE pm = ?1 ORDER BY received_at, id",
+    )?;
+    let rows = s.query_map([pm], action_answer_row)?;
+    rows.collect()
+}
+
+/// The answers given to the actions of one pairing, oldest first.
+pub(crate) fn action_answers_in(
+    c: &Connection,
+    pairing: i64,
+) -> rusqlite::Result<Vec<ActionAnswerRow>> {
+    let mut s = c.prepare_cached(
+        "SELECT action, pairing, week, answer, comment, received_at FROM action_answers
+         WHERE pairing = ?1 ORDER BY received_at, id",
+    )?;
+    let rows = s.query_map([pairing], action_answer_row)?;
     rows.collect()
 }
 
@@ -378,6 +511,135 @@ mod tests {
         assert_eq!(s.coach_notes_since(pairing.id, None).unwrap().len(), 1);
         let d = s.digest_by_reply_key("k").unwrap().unwrap();
         assert!(d.current && d.coach == "maya" && d.pairing == pairing.id);
+    }
+
+    #[test]
+    fn migration_8_moves_a_version_7_database_and_keeps_its_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coachmail.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..7] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.execute_batch(
+                "PRAGMA user_version = 7;
+                 INSERT INTO coaches (key, since) VALUES ('maya', 1);
+                 INSERT INTO pms (key, coach, since) VALUES ('alice', 'maya', 1);
+                 INSERT INTO pairings (pm, coach, since) VALUES ('alice', 'maya', 1);
+                 INSERT INTO actions (pairing, pm, coach, text, created_at)
+                   VALUES (1, 'alice', 'maya', 'send the roadmap', 1);
+                 INSERT INTO actions (pairing, pm, coach, text, created_at)
+                   VALUES (1, 'alice', 'maya', 'book two calls', 1);",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path, None).unwrap();
+        assert_eq!(s.schema_version().unwrap(), schema::latest_version());
+        assert!(schema::latest_version() >= 8);
+        let open = s.pm_open_actions("alice").unwrap();
+        assert_eq!(open.len(), 2);
+        // The new table takes answers; `done` closes, `partly` keeps open.
+        let recorded = s
+            .write(|tx| -> Result<(bool, bool), StoreError> {
+                let answer = |action: i64, answer: ActionStatus| NewActionAnswer {
+                    action,
+                    pairing: 1,
+                    pm: "alice",
+                    week: "2026-W50".parse().unwrap(),
+                    answer,
+                    comment: Some("sent Tuesday"),
+                    inbound_id: 3,
+                    at: t(9),
+                };
+                Ok((
+                    tx.record_action_answer(&answer(open[0].id, ActionStatus::Done))?,
+                    tx.record_action_answer(&answer(open[1].id, ActionStatus::Partly))?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(recorded, (true, true));
+        let still_open = s.pm_open_actions("alice").unwrap();
+        assert_eq!(still_open.len(), 1);
+        assert_eq!(still_open[0].text, "book two calls");
+        let answers = s.action_answers_of("alice").unwrap();
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[0].answer, ActionStatus::Done);
+        assert_eq!(answers[0].comment.as_deref(), Some("sent Tuesday"));
+        assert_eq!(s.done_actions_since(1, Some(t(8))).unwrap().len(), 1);
+        assert!(s.done_actions_since(1, Some(t(10))).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_table_with_a_pm_column_is_emptied_by_forget() {
+        let s = Store::open_in_memory().unwrap();
+        let tables: Vec<String> = s
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut about_a_pm = Vec::new();
+        for table in tables {
+            let has_pm: bool = s
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = 'pm'"
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if has_pm {
+                about_a_pm.push(table);
+            }
+        }
+        assert!(about_a_pm.iter().any(|t| t == "action_answers"));
+        for table in about_a_pm {
+            assert!(
+                super::super::privacy::FORGET
+                    .iter()
+                    .any(|sql| sql.starts_with(&format!("DELETE FROM {table} WHERE pm = ?1"))),
+                "forget leaves the rows of {table}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_answer_to_an_action_of_another_pairing_or_a_closed_one_is_not_recorded() {
+        let mut s = Store::open_in_memory().unwrap();
+        let e = CoachEntry {
+            pairing: 1,
+            pm: "alice",
+            coach: "maya",
+            inbound_id: 1,
+            at: t(1),
+        };
+        let recorded = s
+            .write(|tx| -> Result<(bool, bool, bool), StoreError> {
+                let id = tx.record_action(&e, "a")?;
+                let answer = |pairing: i64, answer: ActionStatus| NewActionAnswer {
+                    action: id,
+                    pairing,
+                    pm: "alice",
+                    week: "2026-W50".parse().unwrap(),
+                    answer,
+                    comment: None,
+                    inbound_id: 2,
+                    at: t(2),
+                };
+                Ok((
+                    tx.record_action_answer(&answer(2, ActionStatus::Done))?,
+                    tx.record_action_answer(&answer(1, ActionStatus::Done))?,
+                    tx.record_action_answer(&answer(1, ActionStatus::Partly))?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(recorded, (false, true, false));
+        assert_eq!(s.action_answers_of("alice").unwrap().len(), 1);
     }
 
     #[test]

@@ -46,11 +46,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 
-use crate::understand::{DigestRef, FormRef, Forms, LookupError};
+use crate::understand::{AskedAction, DigestRef, FormRef, Forms, LookupError};
 use crate::week::Week;
 
 pub use crate::schedule::Pause;
-pub use coach::{ActionRow, ActionState, CoachEntry, CurrentPairing, NewDigestKey};
+pub use coach::{
+    ActionAnswerRow, ActionRow, ActionState, CoachEntry, CurrentPairing, NewActionAnswer,
+    NewDigestKey,
+};
 pub use error::StoreError;
 pub use facts::FACTS_WINDOW;
 pub use health::{
@@ -556,6 +559,14 @@ reads! {
     fn open_actions(&self, pairing: i64) -> Vec<ActionRow> = coach::open_actions;
     /// Every action about `pm`, any pairing, oldest first (for `export`).
     fn actions_of(&self, pm: &str) -> Vec<ActionRow> = coach::actions_of;
+    /// The open actions of `pm`'s current pairing, oldest first (what the form asks).
+    fn pm_open_actions(&self, pm: &str) -> Vec<ActionRow> = coach::pm_open_actions;
+    /// The actions of one pairing answered done at or after `since`.
+    fn done_actions_since(&self, pairing: i64, since: Option<DateTime<Utc>>) -> Vec<ActionRow> = coach::done_actions_since;
+    /// Every answer `pm` gave to an action, any pairing, oldest first.
+    fn action_answers_of(&self, pm: &str) -> Vec<ActionAnswerRow> = coach::action_answers_of;
+    /// The answers to the actions of one pairing, oldest first.
+    fn action_answers_in(&self, pairing: i64) -> Vec<ActionAnswerRow> = coach::action_answers_in;
     /// The coach's private notes of one pairing received at or after `since`.
     fn coach_notes_since(&self, pairing: i64, since: Option<DateTime<Utc>>) -> Vec<String> = coach::coach_notes_since;
     /// When the newest digest of one pairing was queued.
@@ -590,6 +601,19 @@ impl Forms for Store {
     fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError> {
         lookup(coach::digest_by_reply_key(&self.conn, key))
     }
+    fn asked_actions(&self, pm: &str) -> Result<Vec<AskedAction>, LookupError> {
+        coach::pm_open_actions(&self.conn, pm)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|a| AskedAction {
+                        id: a.id,
+                        pairing: a.pairing,
+                        text: a.text,
+                    })
+                    .collect()
+            })
+            .map_err(|e| LookupError(e.to_string()))
+    }
 }
 
 impl Forms for Tx<'_> {
@@ -604,5 +628,18 @@ impl Forms for Tx<'_> {
     }
     fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError> {
         lookup(coach::digest_by_reply_key(&self.tx, key))
+    }
+    fn asked_actions(&self, pm: &str) -> Result<Vec<AskedAction>, LookupError> {
+        coach::pm_open_actions(&self.tx, pm)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|a| AskedAction {
+                        id: a.id,
+                        pairing: a.pairing,
+                        text: a.text,
+                    })
+                    .collect()
+            })
+            .map_err(|e| LookupError(e.to_string()))
     }
 }

@@ -124,6 +124,7 @@ pub(crate) const FORGET: &[&str] = &[
     "DELETE FROM history_shares WHERE pm = ?1",
     // The coach's side: what a coach recorded about the PM goes with them.
     "DELETE FROM actions WHERE pm = ?1",
+    "DELETE FROM action_answers WHERE pm = ?1",
     "DELETE FROM coach_notes WHERE pm = ?1",
     "DELETE FROM schedule_changes WHERE pm = ?1",
     "DELETE FROM digest_keys WHERE pm = ?1",

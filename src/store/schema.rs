@@ -303,6 +303,23 @@ CREATE TABLE schedule_changes (
 CREATE INDEX schedule_changes_by_pairing ON schedule_changes(pairing, received_at);
 CREATE INDEX schedule_changes_by_pm ON schedule_changes(pm);
 "#,
+    // 8: a PM's answers to the actions of their pairing, one row per answer
+    // read from a reply (the newest per action counts).
+    r#"
+CREATE TABLE action_answers (
+    id           INTEGER PRIMARY KEY,
+    action       INTEGER NOT NULL,
+    pairing      INTEGER NOT NULL,
+    pm           TEXT NOT NULL,
+    week         TEXT NOT NULL,
+    answer       TEXT NOT NULL CHECK (answer IN ('done', 'partly', 'not_yet')),
+    comment      TEXT,
+    received_at  INTEGER NOT NULL,
+    inbound_id   INTEGER
+) STRICT;
+CREATE INDEX action_answers_by_action ON action_answers(action, received_at);
+CREATE INDEX action_answers_by_pm ON action_answers(pm);
+"#,
 ];
 
 /// The schema version this binary writes.

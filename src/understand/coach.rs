@@ -12,7 +12,7 @@
 use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use serde::Serialize;
 
-use super::text::{OwnLine, collapse, fold};
+use super::text::{Asked, OwnLine, collapse, fold};
 
 /// At most this many actions are recorded from one reply.
 pub const MAX_ACTIONS: usize = 20;
@@ -909,6 +909,36 @@ pub enum ActionStatus {
     NotYet,
 }
 
+impl ActionStatus {
+    /// As stored and exported: `done`, `partly`, `not_yet`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Done => "done",
+            ActionStatus::Partly => "partly",
+            ActionStatus::NotYet => "not_yet",
+        }
+    }
+
+    /// The inverse of [`ActionStatus::as_str`].
+    pub fn parse(s: &str) -> Option<ActionStatus> {
+        match s {
+            "done" => Some(ActionStatus::Done),
+            "partly" => Some(ActionStatus::Partly),
+            "not_yet" => Some(ActionStatus::NotYet),
+            _ => None,
+        }
+    }
+
+    /// In words, as the emails say it: `done`, `partly`, `not yet`.
+    pub fn words(self) -> &'static str {
+        match self {
+            ActionStatus::Done => "done",
+            ActionStatus::Partly => "partly",
+            ActionStatus::NotYet => "not yet",
+        }
+    }
+}
+
 /// One open action answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ActionAnswer {
@@ -924,6 +954,10 @@ pub struct ActionAnswer {
 pub struct ActionAnswers {
     pub answers: Vec<ActionAnswer>,
     pub problems: Vec<String>,
+    /// The own lines (by index) read as questions, answers or problems:
+    /// not the PM's note, and not for the skill grammar.
+    #[serde(skip)]
+    pub lines: Vec<usize>,
 }
 
 /// Answer words, folded, longest first within each language.
@@ -1081,7 +1115,7 @@ pub fn read_action_answers(
     let mut pending: Option<usize> = None;
     // Actions answered twice, differently: never answered at all.
     let mut conflicted: Vec<usize> = Vec::new();
-    for line in own_lines {
+    for (at, line) in own_lines.iter().enumerate() {
         let text = line.display();
         let text = text.trim().trim_start_matches(['>', '-', '*', ' ']).trim();
         if text.is_empty() {
@@ -1094,6 +1128,7 @@ pub fn read_action_answers(
         if let Some(i) = under {
             let folded = fold(text);
             if let Some((status, n)) = status_of(&folded) {
+                out.lines.push(at);
                 record(
                     &mut out,
                     &mut conflicted,
@@ -1122,6 +1157,7 @@ pub fn read_action_answers(
                 continue;
             }
             read = true;
+            out.lines.push(at);
             if hits.len() > 1 {
                 out.problems.push(format!(
                     "\"{}\": names more than one open action; write more of its text",
@@ -1149,6 +1185,7 @@ pub fn read_action_answers(
             break;
         }
         if named && !read {
+            out.lines.push(at);
             out.problems.push(format!(
                 "\"{}\": answer `done`, `partly` or `not yet`",
                 quote(text)
@@ -1159,6 +1196,7 @@ pub fn read_action_answers(
             && let Some(i) = under
             && text.split_whitespace().count() <= 2
         {
+            out.lines.push(at);
             out.problems.push(format!(
                 "\"{}\": under \"{}\", answer `done`, `partly` or `not yet`",
                 quote(text),
@@ -1172,6 +1210,31 @@ pub fn read_action_answers(
         out.problems.push(format!("{more} more line(s) not read"));
     }
     out
+}
+
+/// Whether a quoted form line asks about one of the `open_actions`, and
+/// whether the PM answered it in the quote itself: what the quote stripper
+/// keeps of a quoted form besides skill lines. `None` for any other line.
+pub fn asked_line(line: &str, open_actions: &[String]) -> Option<Asked> {
+    if open_actions.is_empty() || !line.contains(':') {
+        return None;
+    }
+    let text = line.trim().trim_start_matches(['-', '*', ' ']).trim();
+    let open: Vec<Vec<String>> = open_actions.iter().map(|a| words_of(a)).collect();
+    for (pos, _) in text.match_indices(':') {
+        let (label, rest) = (&text[..pos], text[pos + 1..].trim());
+        if actions_named(label, &open).is_empty() {
+            continue;
+        }
+        let folded = fold(rest);
+        if is_question(&folded) {
+            return Some(Asked::Question);
+        }
+        if status_of(&folded).is_some() {
+            return Some(Asked::Answered);
+        }
+    }
+    None
 }
 
 /// The comment after an answer word `n` bytes long in `folded`: the same

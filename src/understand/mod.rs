@@ -14,6 +14,10 @@
 //! * [`quotes`] — quotes, attributions, signatures, footers → the PM's own
 //!   lines (inline answers in the quoted form kept).
 //! * [`grammar`] — own lines → scores, skips, comments, problems, note.
+//! * [`coach::read_action_answers`] — own lines → the PM's answers to the
+//!   open actions of their current pairing (asked by the form as
+//!   `<action>: done / partly / not yet`; the lines it reads are not the
+//!   note and not score lines).
 //! * [`coach`] — a coach's own lines → actions, drops, private note, 1:1
 //!   changes (a coach's reply is authorized by [`authorize::coach`]: the
 //!   digest's live key, the coach its pairing names, the pairing current).
@@ -117,6 +121,34 @@ pub struct Understanding {
     /// address only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coach_command: Option<coach_command::CoachCommand>,
+    /// The PM's answers to the open actions of their current pairing
+    /// (problems with them are in `invalid`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub action_answers: Vec<ActionAnswered>,
+}
+
+/// An open action a PM's form asks about, as the store knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AskedAction {
+    /// The action's store row id.
+    pub id: i64,
+    /// The pairing it was agreed in (the PM's current one).
+    pub pairing: i64,
+    pub text: String,
+}
+
+/// A PM's answer to one open action, read from their reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ActionAnswered {
+    /// The action's store row id.
+    pub action: i64,
+    pub pairing: i64,
+    /// The action as agreed.
+    pub text: String,
+    pub status: coach::ActionStatus,
+    /// What the PM wrote after the answer word, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A form that was sent, as the store knows it.
@@ -158,6 +190,9 @@ pub trait Forms {
     fn latest_week(&self, pm: &str) -> Result<Option<Week>, LookupError>;
     /// The digest whose secret reply key this is.
     fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError>;
+    /// The open actions of `pm`'s current pairing, oldest first: what a
+    /// reply from them may answer (never an earlier pairing's).
+    fn asked_actions(&self, pm: &str) -> Result<Vec<AskedAction>, LookupError>;
 }
 
 /// Forms held in memory: the one lookup tests, benches and the fuzz target
@@ -167,6 +202,7 @@ pub struct MemoryForms {
     by_key: BTreeMap<String, FormRef>,
     by_message_id: BTreeMap<String, FormRef>,
     digests: BTreeMap<String, DigestRef>,
+    actions: Vec<(String, AskedAction)>,
 }
 
 impl MemoryForms {
@@ -200,6 +236,12 @@ impl MemoryForms {
 }
 
 impl MemoryForms {
+    /// Knows an open action of `pm`'s current pairing.
+    pub fn with_action(mut self, pm: &str, action: AskedAction) -> MemoryForms {
+        self.actions.push((pm.to_string(), action));
+        self
+    }
+
     /// Knows a digest by its reply key.
     pub fn with_digest(mut self, key: &str, digest: DigestRef) -> MemoryForms {
         self.digests.insert(key.to_string(), digest);
@@ -208,6 +250,14 @@ impl MemoryForms {
 }
 
 impl Forms for MemoryForms {
+    fn asked_actions(&self, pm: &str) -> Result<Vec<AskedAction>, LookupError> {
+        Ok(self
+            .actions
+            .iter()
+            .filter(|(p, _)| p == pm)
+            .map(|(_, a)| a.clone())
+            .collect())
+    }
     fn digest_by_reply_key(&self, key: &str) -> Result<Option<DigestRef>, LookupError> {
         Ok(self.digests.get(key).cloned())
     }
@@ -334,7 +384,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
             if r.code == "no-reply-key"
                 && let Some(pm) = r.pm.as_deref().and_then(|k| ctx.config.pm(k))
             {
-                let (own, reply_text) = own_words(&msg, pm, &lex);
+                let (own, reply_text) = own_words(&msg, pm, &lex, &[]);
                 let subject = msg.subject();
                 let forget_thread = subject.is_some_and(|s| grammar::fold(s).contains("forget"));
                 if own.iter().all(|l| !l.from_quote && l.prompt.is_none())
@@ -361,12 +411,19 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     u.pm = Some(auth.pm.key.clone());
     u.week = Some(auth.week);
 
-    let (own, reply_text) = own_words(&msg, auth.pm, &lex);
+    // The open actions of the PM's current pairing: what the form asked
+    // besides the skills.
+    let asked = ctx.forms.asked_actions(&auth.pm.key)?;
+    let asked_texts: Vec<String> = asked.iter().map(|a| a.text.clone()).collect();
+    let (own, reply_text) = own_words(&msg, auth.pm, &lex, &asked_texts);
     u.reply_text = reply_text;
+    let actions = coach::read_action_answers(&own, &asked_texts, &|l| lex.is_answer(l));
+    let answered_actions = !actions.answers.is_empty() || !actions.problems.is_empty();
 
     let subject = msg.subject();
     let forget_thread = subject.is_some_and(|s| grammar::fold(s).contains("forget"));
-    if own.iter().all(|l| !l.from_quote && l.prompt.is_none())
+    if !answered_actions
+        && own.iter().all(|l| !l.from_quote && l.prompt.is_none())
         && let Some(cmd) = command::read(&u.reply_text, subject, &lex, forget_thread)
     {
         u.kind = Kind::Command;
@@ -374,6 +431,13 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
         return Ok(u);
     }
 
+    // Lines read as action answers are neither scores nor the note.
+    let own: Vec<quotes::OwnLine> = own
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !actions.lines.contains(i))
+        .map(|(_, l)| l)
+        .collect();
     let answers = grammar::read(&own, &lex);
     // A machine that does not say it is one: no answer line at all, and
     // either an out-of-office text or a reply to one of our answers (not a
@@ -381,6 +445,7 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     if answers.scores.is_empty()
         && answers.skipped.is_empty()
         && answers.invalid.is_empty()
+        && !answered_actions
         && (looks_out_of_office(&u.reply_text) || replies_to_our_answer(&msg, ctx)?)
     {
         u.kind = Kind::Ignored;
@@ -399,6 +464,22 @@ pub fn understand(raw: &[u8], ctx: &Context<'_>) -> Result<Understanding, Lookup
     u.skipped = answers.skipped;
     u.comments = answers.comments;
     u.invalid = answers.invalid;
+    u.invalid
+        .extend(actions.problems.iter().map(|p| action_problem(p)));
+    u.action_answers = actions
+        .answers
+        .iter()
+        .filter_map(|a| {
+            let action = asked.get(a.action)?;
+            Some(ActionAnswered {
+                action: action.id,
+                pairing: action.pairing,
+                text: action.text.clone(),
+                status: a.status,
+                comment: a.comment.clone(),
+            })
+        })
+        .collect();
     u.note = (!answers.note.is_empty()).then_some(answers.note);
     Ok(u)
 }
@@ -482,6 +563,7 @@ impl Understanding {
             pairing: None,
             coach_reply: None,
             coach_command: None,
+            action_answers: Vec::new(),
         }
     }
 
@@ -500,6 +582,7 @@ fn own_words(
     msg: &mail_parser::Message<'_>,
     pm: &crate::config::Pm,
     lex: &grammar::Lexicon,
+    asked_actions: &[String],
 ) -> (Vec<quotes::OwnLine>, String) {
     let text = mime::body_text(msg);
     let mut names = vec![pm.name.clone()];
@@ -508,7 +591,12 @@ fn own_words(
     {
         names.push(first.to_string());
     }
-    let own = quotes::strip(&text, &names, &|l| lex.is_answer(l));
+    let own = quotes::strip_with(
+        &text,
+        &names,
+        &|l| lex.is_answer(l) || coach::asked_line(l, asked_actions).is_some(),
+        &|l| coach::asked_line(l, asked_actions),
+    );
     let own_text: Vec<String> = own.iter().map(quotes::OwnLine::display).collect();
     let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
     let collapsed = grammar::collapse(&own_refs);
@@ -530,6 +618,21 @@ fn coach_words(msg: &mail_parser::Message<'_>, coach: &crate::config::Coach) -> 
     let own_text: Vec<String> = own.iter().map(quotes::OwnLine::display).collect();
     let own_refs: Vec<&str> = own_text.iter().map(String::as_str).collect();
     grammar::collapse(&own_refs)
+}
+
+/// A problem with an action answer (`"<line>": <reason>`) as an
+/// unreadable line for the PM's confirmation.
+fn action_problem(problem: &str) -> Invalid {
+    match problem.strip_prefix('"').and_then(|p| p.split_once("\": ")) {
+        Some((line, reason)) => Invalid {
+            line: line.to_string(),
+            reason: reason.to_string(),
+        },
+        None => Invalid {
+            line: "(your actions)".into(),
+            reason: problem.to_string(),
+        },
+    }
 }
 
 /// Hex SHA-256 of a message's bytes.

@@ -20,8 +20,8 @@
 //! Never reads scores (it only asks `is_answer` so a signature block or a
 //! header block is never cut through an answer) and never sees headers.
 
-pub use super::text::OwnLine;
 use super::text::fold;
+pub use super::text::{Asked, OwnLine};
 use crate::framework::read_answer_line;
 
 /// Quote depth (number of leading `>`) and the content after the markers.
@@ -911,7 +911,28 @@ enum Mode {
 /// names (to spot a signature that starts with them); `is_answer` tells a
 /// signature tail from an answer.
 pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> Vec<OwnLine> {
+    strip_with(text, names, is_answer, &|_| None)
+}
+
+/// [`strip`], also keeping the quoted form lines that ask about an action
+/// (`asked`): one answered in the quote, or one the PM wrote right under
+/// (so the reader knows what a bare `done` there answers). Both come back
+/// `from_quote`, never part of the note.
+pub fn strip_with(
+    text: &str,
+    names: &[String],
+    is_answer: &dyn Fn(&str) -> bool,
+    asked: &dyn Fn(&str) -> Option<Asked>,
+) -> Vec<OwnLine> {
     let lines: Vec<&str> = text.lines().collect();
+    // Whether the PM wrote right under line `i` (a blank line between allowed).
+    let written_under = |i: usize| {
+        lines[i + 1..]
+            .iter()
+            .take(2)
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| quote_depth(l).0 == 0)
+    };
     // Own lines grouped in runs; a quote or header ends a run.
     let mut runs: Vec<Vec<OwnLine>> = vec![Vec::new()];
     let mut mode = Mode::Marked;
@@ -944,10 +965,11 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
         match mode {
             Mode::Unmarked => {
                 let (d, c) = (depth, content);
-                if d <= 1
-                    && let Some((_, after)) = prompt_parts(c)
-                    && !after.is_empty()
-                {
+                let answered = || match prompt_parts(c) {
+                    Some((_, after)) => !after.is_empty(),
+                    None => asked(c) == Some(Asked::Answered),
+                };
+                if d <= 1 && answered() {
                     runs.push(vec![OwnLine {
                         text: c.trim().to_string(),
                         prompt: None,
@@ -963,6 +985,20 @@ pub fn strip(text: &str, names: &[String], is_answer: &dyn Fn(&str) -> bool) -> 
                     match prompt_parts(content) {
                         Some((p, "")) => prompt = Some((p.to_string(), 0)),
                         Some(_) => {
+                            runs.push(vec![OwnLine {
+                                text: content.trim().to_string(),
+                                prompt: None,
+                                from_quote: true,
+                            }]);
+                            runs.push(Vec::new());
+                            prompt = None;
+                        }
+                        None if match asked(content) {
+                            Some(Asked::Answered) => true,
+                            Some(Asked::Question) => written_under(i),
+                            None => false,
+                        } =>
+                        {
                             runs.push(vec![OwnLine {
                                 text: content.trim().to_string(),
                                 prompt: None,
@@ -1031,6 +1067,61 @@ mod tests {
         .into_iter()
         .map(|l| l.display().trim().to_string())
         .collect()
+    }
+
+    /// [`strip_with`] told that lines about "roadmap" ask about an action.
+    fn own_with_actions(text: &str) -> Vec<(String, bool)> {
+        let asked = |l: &str| {
+            let (label, rest) = l.split_once(':')?;
+            if !label.to_lowercase().contains("roadmap") {
+                return None;
+            }
+            Some(if rest.contains("done / partly / not yet") {
+                Asked::Question
+            } else {
+                Asked::Answered
+            })
+        };
+        strip_with(text, &["Alice".into()], &|_| false, &asked)
+            .into_iter()
+            .map(|l| (l.display().trim().to_string(), l.from_quote))
+            .collect()
+    }
+
+    #[test]
+    fn a_quoted_action_question_is_kept_only_when_the_pm_wrote_under_it() {
+        let under = own_with_actions(
+            "On Fri, Nov 20, 2026 at 4:00 PM PM Pulse <pulse@example.org> wrote:\n> Send the roadmap: done / partly / not yet\ndone, sent Tuesday\n> Other line\n",
+        );
+        assert_eq!(
+            under,
+            vec![
+                (
+                    "Send the roadmap: done / partly / not yet".to_string(),
+                    true
+                ),
+                ("done, sent Tuesday".to_string(), false),
+            ]
+        );
+        let top = own_with_actions(
+            "Thanks!\n\nOn Fri, Nov 20, 2026 at 4:00 PM PM Pulse <pulse@example.org> wrote:\n> Send the roadmap: done / partly / not yet\n> Other line\n",
+        );
+        assert_eq!(top, vec![("Thanks!".to_string(), false)]);
+    }
+
+    #[test]
+    fn a_quoted_action_line_answered_in_the_quote_is_kept() {
+        let edited = own_with_actions(
+            "Thanks!\n\nOn Fri, Nov 20, 2026 at 4:00 PM PM Pulse <pulse@example.org> wrote:\n> Send the roadmap: not yet, next week\n> Other line\n",
+        );
+        assert_eq!(
+            edited,
+            vec![
+                ("Thanks!".to_string(), false),
+                (String::new(), false),
+                ("Send the roadmap: not yet, next week".to_string(), true),
+            ]
+        );
     }
 
     #[test]

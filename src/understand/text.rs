@@ -77,6 +77,17 @@ fn fold_runs(s: &str, emit: &mut impl FnMut(char) -> bool) -> bool {
     true
 }
 
+/// A quoted line of a form that asks about an action
+/// (`<action>: done / partly / not yet`), as the quote stripper is told:
+/// still the question, or answered in the quote itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// Left as the form asked it: kept only when the PM wrote right under it.
+    Question,
+    /// Edited into an answer (`<action>: done, sent Tuesday`): kept.
+    Answered,
+}
+
 /// One line the PM wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnLine {

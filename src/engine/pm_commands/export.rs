@@ -16,6 +16,7 @@ impl Request<'_, '_> {
             pauses: self.tx.pauses(key)?,
             skips: self.tx.skipped_weeks(key)?,
             actions: self.tx.actions_of(key)?,
+            action_answers: self.tx.action_answers_of(key)?,
         };
         let csv = crate::render::export_csv(&rows, &extras)?;
         let local_date = self.now.with_timezone(&self.pm.timezone).date_naive();

@@ -1,9 +1,12 @@
-//! `trend [skill] [weeks]`: the PM's own history, every skill or one, as a table, sparklines and charts.
+//! `trend [skill] [weeks]`: the PM's own history, every skill or one, as a
+//! table, sparklines and charts, and their actions from their 1:1s in the
+//! run (open ones of the current pairing, and ones closed in the run, each
+//! with the PM's newest answer). Never a coach's private note.
 
 use super::Request;
 use crate::analysis;
 use crate::engine::EngineError;
-use crate::render::{TrendSkill, TrendView};
+use crate::render::{TrendAction, TrendSkill, TrendView};
 use crate::schedule;
 use crate::store::EventKind;
 
@@ -35,7 +38,48 @@ impl Request<'_, '_> {
                 .collect(),
             dip_threshold: self.engine.config.schedule.dip_threshold,
             about: None,
+            actions: self.trend_actions(upto.plus(1 - i64::from(weeks)))?,
         })?;
         self.send("trend", &email)
+    }
+}
+
+impl Request<'_, '_> {
+    /// The PM's actions `trend` shows for a run starting at `from`: the
+    /// current pairing's open ones, and any closed since `from` began.
+    fn trend_actions(&self, from: crate::week::Week) -> Result<Vec<TrendAction>, EngineError> {
+        let key = &self.pm.key;
+        let current = self.tx.current_pairing(key)?.map(|p| p.id);
+        let start = from
+            .monday()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(self.pm.timezone).earliest())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let answers = self.tx.action_answers_of(key)?;
+        let max_note = self.engine.config.auth.max_note_bytes;
+        let clean = |t: &str| crate::engine::receive::note_as_data(t, max_note).0;
+        Ok(self
+            .tx
+            .actions_of(key)?
+            .into_iter()
+            .filter(|a| match a.closed_at {
+                None => Some(a.pairing) == current,
+                Some(closed) => start.is_none_or(|s| closed >= s),
+            })
+            .map(|a| {
+                let latest = answers.iter().rev().find(|x| x.action == a.id);
+                TrendAction {
+                    text: clean(&a.text),
+                    status: a.state.as_str().to_string(),
+                    agreed: a
+                        .created_at
+                        .with_timezone(&self.pm.timezone)
+                        .format("%-d %b")
+                        .to_string(),
+                    answer: latest.map(|x| x.answer.words().to_string()),
+                    comment: latest.and_then(|x| x.comment.as_deref()).map(clean),
+                }
+            })
+            .collect())
     }
 }
