@@ -391,7 +391,26 @@ fn plan_replies(config: &Config, form: &Parcel, start: DateTime<Utc>) -> Vec<Pla
             (s.name.clone(), s.key.clone(), score as u8)
         })
         .collect();
-    let note = NOTES[(roll(pm_index, week_no, 11) % NOTES.len() as u64) as usize].to_string();
+    let mut note = NOTES[(roll(pm_index, week_no, 11) % NOTES.len() as u64) as usize].to_string();
+    // Actions agreed in earlier 1:1s: answered on top, most of the time.
+    let answers: Vec<String> = headers
+        .text
+        .lines()
+        .filter_map(|l| l.trim().strip_suffix(": done / partly / not yet"))
+        .enumerate()
+        .filter(|(ai, _)| !roll(pm_index, week_no * 7 + *ai as i64, 47).is_multiple_of(4))
+        .map(|(ai, action)| {
+            let answer = match roll(pm_index, week_no * 7 + ai as i64, 53) % 3 {
+                0 => "done, finally",
+                1 => "partly - halfway there",
+                _ => "not yet",
+            };
+            format!("{action}: {answer}")
+        })
+        .collect();
+    if !answers.is_empty() {
+        note = format!("{}\n\n{note}", answers.join("\n"));
+    }
     let delay = Duration::hours(2 + (roll(pm_index, week_no, 13) % 40) as i64);
     let at = sent_at + delay;
     let from = (pm.name.as_str(), pm.email.as_str());
@@ -531,6 +550,10 @@ mod tests {
         assert!(summary.coach.actions >= 10, "{summary}");
         assert!(summary.coach.private_notes >= 5, "{summary}");
         assert!(summary.coach.actions_dropped >= 1, "{summary}");
+        assert!(
+            summary.coach.actions_done >= 5,
+            "PMs answer actions done: {summary}"
+        );
         // One 1:1 moved (week 4), one cancelled (week 6).
         assert_eq!(summary.coach.schedule_changes, 2, "{summary}");
         assert_eq!(summary.fortnightly, 1);
