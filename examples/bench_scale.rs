@@ -7,6 +7,7 @@
 //! bench_scale build DIR PMS YEARS   config, framework and database in DIR
 //! bench_scale passes DIR            start-up, the digest pass, an idle pass
 //! bench_scale replies DIR N         N PMs' replies through the Maildir
+//! bench_scale trends DIR N          `trend` and `trend <skill> 52` from N PMs
 //! ```
 //!
 //! Every PM meets their coach (UTC) about an hour from the build, so the
@@ -39,9 +40,10 @@ fn main() {
         ),
         ["passes", dir] => passes(Path::new(dir)),
         ["replies", dir, n] => replies(Path::new(dir), n.parse().expect("N is a number")),
+        ["trends", dir, n] => trends(Path::new(dir), n.parse().expect("N is a number")),
         _ => {
             eprintln!(
-                "usage: bench_scale build DIR PMS YEARS | bench_scale passes DIR | bench_scale replies DIR N"
+                "usage: bench_scale build DIR PMS YEARS | passes DIR | replies DIR N | trends DIR N"
             );
             std::process::exit(2);
         }
@@ -362,4 +364,65 @@ fn replies(dir: &Path, n: usize) {
         read as f64 / wall,
         read as f64 / cpu.max(0.01)
     );
+}
+
+/// `trend` and then `trend <skill> 52` from each of the first `n` PMs, as
+/// replies to their newest form (so authorized by its key), each applied
+/// through the engine as the reader applies a message: the bounded history
+/// read, the charts, the answer queued. CPU per command of each kind.
+fn trends(dir: &Path, n: usize) {
+    use coachmail::understand::Forms;
+    let now = Utc::now();
+    let config = Config::load(&config_path(dir)).unwrap();
+    let engine = Engine::new(config).unwrap();
+    let mut store = Store::open(&engine.config.service.database, None).unwrap();
+    let skill = engine
+        .config
+        .framework
+        .active()
+        .next()
+        .expect("a skill")
+        .key
+        .clone();
+    let pms: Vec<_> = engine.config.pms.iter().take(n).cloned().collect();
+    for (label, command) in [
+        ("trend", "trend".to_string()),
+        ("trend_skill_52", format!("trend {skill} 52")),
+    ] {
+        let mut messages = Vec::with_capacity(pms.len());
+        for (i, pm) in pms.iter().enumerate() {
+            let week = Forms::latest_week(&store, &pm.key)
+                .unwrap()
+                .expect("a form");
+            let key = store.reply_key_for(&pm.key, week).unwrap().expect("a key");
+            let mid = store
+                .form_message_id(&pm.key, week)
+                .unwrap()
+                .unwrap_or_default();
+            messages.push(format!(
+                "From: {} <{}>\r\nTo: {}\r\nSubject: {command}\r\nDate: {}\r\n\
+                 Message-ID: <bench-{label}-{i}-{}@example.org>\r\nIn-Reply-To: <{mid}>\r\n\
+                 MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{command}\r\n",
+                pm.name,
+                pm.email,
+                reply_key::reply_address(&engine.config.service.address, &key),
+                now.to_rfc2822(),
+                now.timestamp_millis(),
+            ));
+        }
+        let (cpu0, t0) = (cpu_seconds(), Instant::now());
+        let mut answered = 0;
+        for raw in &messages {
+            let receipt = engine.receive(&mut store, raw.as_bytes(), now).unwrap();
+            if receipt.kind == Kind::Command && receipt.answered {
+                answered += 1;
+            }
+        }
+        let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+        println!(
+            "{label} {answered} answered of {} {wall:.2} s wall {cpu:.2} s cpu: {:.1} ms cpu each",
+            messages.len(),
+            cpu * 1000.0 / messages.len().max(1) as f64
+        );
+    }
 }

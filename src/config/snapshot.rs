@@ -94,11 +94,12 @@ pub fn snapshot_path(database: &Path) -> PathBuf {
 /// very bytes, else from the files (then a fresh snapshot is written
 /// beside an existing database). For `coachmail ingest`.
 pub fn load(path: &Path) -> Result<(Config, Origin), ConfigError> {
-    let text = crate::config_file::read(path)?;
-    match from_snapshot(&text, path) {
+    match from_snapshot(path) {
         Ok(config) => return Ok((config, Origin::Snapshot)),
         Err(e) => tracing::debug!(reason = e.class(), "config snapshot not used"),
     }
+    // The text parsed here is the text the new snapshot is keyed by.
+    let text = crate::config_file::read(path)?;
     let config = Config::parse(&text, path)?;
     save_quietly(&config, &text);
     Ok((config, Origin::Files))
@@ -119,8 +120,9 @@ fn save_quietly(config: &Config, text: &str) {
     }
 }
 
-/// The SHA-256 a snapshot is keyed by: the code, the path as given, the text.
-fn key_of(text: &str, path: &Path) -> [u8; 32] {
+/// The SHA-256 a snapshot is keyed by: the code, the path as given, then
+/// the config's bytes (fed by the caller).
+fn keyer(path: &Path) -> Sha256 {
     let mut h = Sha256::new();
     h.update(MAGIC);
     for code in CODE {
@@ -130,17 +132,54 @@ fn key_of(text: &str, path: &Path) -> [u8; 32] {
     let path = path.as_os_str().as_encoded_bytes();
     h.update((path.len() as u64).to_le_bytes());
     h.update(path);
+    h
+}
+
+fn key_of(text: &str, path: &Path) -> [u8; 32] {
+    let mut h = keyer(path);
     h.update(text);
     h.finalize().into()
 }
+
+/// The config file at `path` read once in chunks (a large roster is never
+/// held whole): its key, and its first [`HEAD`] bytes to locate the
+/// snapshot by.
+fn key_of_file(path: &Path) -> Result<([u8; 32], String), SnapshotError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(SnapshotError::Read)?;
+    let mut h = keyer(path);
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; HEAD];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SnapshotError::Read(e)),
+        };
+        h.update(&buf[..n]);
+        if head.len() < HEAD {
+            let take = n.min(HEAD - head.len());
+            head.extend_from_slice(&buf[..take]);
+        }
+    }
+    Ok((
+        h.finalize().into(),
+        String::from_utf8_lossy(&head).into_owned(),
+    ))
+}
+
+/// How much of the config's opening is searched for its `[service]` table.
+const HEAD: usize = 64 * 1024;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where the snapshot of `text` would be: beside the database its
-/// `[service]` table names. Only a hint to find the file (the key decides
-/// whether it may be used), so anything unusual is simply `None`.
+/// Where the snapshot of a config would be, from the config's opening
+/// `head`: beside the database its `[service]` table names. Only a hint to
+/// find the file (the key decides whether it may be used), so anything
+/// unusual is simply `None`.
 fn located(text: &str, path: &Path) -> Option<PathBuf> {
     let is_header = |l: &str, name: &str| l.split('#').next().is_some_and(|h| h.trim() == name);
     let mut lines = text.lines();
@@ -238,12 +277,13 @@ pub fn save(config: &Config, text: &str) -> Result<(), SnapshotError> {
     Ok(())
 }
 
-/// The config `text` (at `path`) loads to, from its snapshot.
-fn from_snapshot(text: &str, path: &Path) -> Result<Config, SnapshotError> {
-    let file = located(text, path).ok_or(SnapshotError::NoDatabase)?;
+/// The config at `path` loads to, from its snapshot.
+fn from_snapshot(path: &Path) -> Result<Config, SnapshotError> {
+    let (key, head) = key_of_file(path)?;
+    let file = located(&head, path).ok_or(SnapshotError::NoDatabase)?;
     let bytes = std::fs::read(&file).map_err(SnapshotError::Read)?;
     let mut parts = bytes.splitn(4, |&b| b == b'\n');
-    let (Some(magic), Some(key), Some(sum), Some(body)) =
+    let (Some(magic), Some(stored_key), Some(sum), Some(body)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(SnapshotError::Damaged);
@@ -251,7 +291,7 @@ fn from_snapshot(text: &str, path: &Path) -> Result<Config, SnapshotError> {
     if magic != MAGIC.as_bytes() {
         return Err(SnapshotError::OtherVersion);
     }
-    if key != hex(&key_of(text, path)).as_bytes() {
+    if stored_key != hex(&key).as_bytes() {
         return Err(SnapshotError::Stale);
     }
     if sum != hex(&Sha256::digest(body)).as_bytes() {
@@ -567,6 +607,29 @@ mod tests {
         let (again, origin) = load(&path).unwrap();
         assert_eq!(origin, Origin::Snapshot);
         assert_eq!(again.pms[0].name, renamed);
+    }
+
+    #[test]
+    fn a_large_roster_is_read_from_its_snapshot_and_an_edit_at_its_end_is_seen() {
+        let (_dir, path) = deployment(true);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        let coach = Config::load(&path).unwrap().coaches[0].key.clone();
+        for i in 0..2_000 {
+            text.push_str(&format!(
+                "\n[[pm]]\nkey = \"bulk{i}\"\nname = \"Bulk {i:04}\"\nemail = \"bulk{i}@example.org\"\n\
+                 coach = \"{coach}\"\ntimezone = \"Europe/Paris\"\none_on_one = \"tue 10:00\"\n"
+            ));
+        }
+        assert!(text.len() > 2 * HEAD, "the file spans several chunks");
+        std::fs::write(&path, text).unwrap();
+        let full = load_and_save(&path).unwrap();
+        let (fast, origin) = load(&path).unwrap();
+        assert_eq!(origin, Origin::Snapshot);
+        assert!(same(&full, &fast));
+        edit_keeping_time(&path, "\"Bulk 1999\"", "\"Bulk 1998\"");
+        let (after, origin) = load(&path).unwrap();
+        assert_eq!(origin, Origin::Files);
+        assert_eq!(after.pm("bulk1999").unwrap().name, "Bulk 1998");
     }
 
     #[test]
