@@ -6,6 +6,8 @@
 //! ```text
 //! bench_scale build DIR PMS YEARS   config, framework and database in DIR
 //! bench_scale passes DIR            start-up, the digest pass, an idle pass
+//! bench_scale replies DIR N         N PMs' replies through the Maildir
+//! bench_scale trends DIR N          `trend` and `trend <skill> 52` from N PMs
 //! ```
 //!
 //! Every PM meets their coach (UTC) about an hour from the build, so the
@@ -17,11 +19,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
-use coachmail::config::Config;
+use coachmail::config::{Config, Inbound};
+use coachmail::daemon::{Parts, Service};
 use coachmail::engine::Engine;
-use coachmail::schedule;
+use coachmail::inbound::Maildir;
+use coachmail::replies::{ClientShape, FormHeaders, ReplyContent};
 use coachmail::store::{InboundRecord, Store};
 use coachmail::understand::Kind;
+use coachmail::{reply_key, schedule};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -34,8 +39,12 @@ fn main() {
             years.parse().expect("YEARS is a number"),
         ),
         ["passes", dir] => passes(Path::new(dir)),
+        ["replies", dir, n] => replies(Path::new(dir), n.parse().expect("N is a number")),
+        ["trends", dir, n] => trends(Path::new(dir), n.parse().expect("N is a number")),
         _ => {
-            eprintln!("usage: bench_scale build DIR PMS YEARS | bench_scale passes DIR");
+            eprintln!(
+                "usage: bench_scale build DIR PMS YEARS | passes DIR | replies DIR N | trends DIR N"
+            );
             std::process::exit(2);
         }
     }
@@ -130,8 +139,8 @@ fn build(dir: &Path, pms: u32, years: u32) {
                     tx.record_form(
                         &pm.key,
                         week,
-                        &format!("{:016x}{:016x}", n, next()),
-                        &format!("{:016x}.{}@example.org", next(), pm.key),
+                        &secret(n, next()),
+                        &format!("{}@example.org", secret(next(), next())),
                         at,
                     )?;
                     // About one week in twenty goes unanswered, never the
@@ -169,6 +178,14 @@ fn build(dir: &Path, pms: u32, years: u32) {
         "bytes_per_pm_week {:.0} B",
         bytes as f64 / (f64::from(pms) * weeks as f64)
     );
+}
+
+/// A reply key or Message-ID part as the service makes them: 128 bits, base32.
+fn secret(a: u64, b: u64) -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    reply_key::base32(&bytes)
 }
 
 /// Resident and peak memory of this process, and its anonymous part (the
@@ -232,4 +249,180 @@ fn passes(dir: &Path) {
     let (rss, peak, anon) = rss();
     println!("idle_rss {rss} KiB ({anon} KiB anonymous, the rest the mapped database)");
     println!("peak_rss {peak} KiB");
+}
+
+/// The next week's form for the first `n` PMs (a fresh reply key each),
+/// then each PM's reply to it as their mail client writes it (the five
+/// client shapes in turn, the form quoted, a note in one reply of three),
+/// dropped into the Maildir; then one pass of the service's reader over
+/// them, timed: every reply parsed, authorized, its answers and the
+/// confirmation committed, the file moved to `cur/` only after.
+fn replies(dir: &Path, n: usize) {
+    let now = Utc::now();
+    let config = Config::load(&config_path(dir)).unwrap();
+    let engine = Engine::new(config.clone()).unwrap();
+    let form_text = engine
+        .renderer
+        .sample_emails()
+        .unwrap()
+        .into_iter()
+        .find(|(name, _)| name.starts_with("form"))
+        .map(|(_, email)| email.text)
+        .expect("a sample form");
+    let store = Store::open(&config.service.database, None).unwrap();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d ^ now.timestamp() as u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pms: Vec<_> = config.pms.iter().take(n).collect();
+    let mut forms = Vec::with_capacity(pms.len());
+    let mut store = store;
+    store
+        .write(|tx| -> Result<(), coachmail::store::StoreError> {
+            for pm in &pms {
+                let week = schedule::open_week(now, pm).plus(1);
+                let key = secret(next(), next());
+                let mid = format!("{}@example.org", secret(next(), next()));
+                tx.record_form(&pm.key, week, &key, &mid, now - Duration::hours(1))?;
+                forms.push((week, key, mid));
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let Inbound::Maildir { dir: inbox } = &config.inbound else {
+        panic!("the bench config reads a Maildir");
+    };
+    let maildir = Maildir::open(inbox).unwrap();
+    let skills: Vec<_> = config.framework.active().collect();
+    let mut bytes_total = 0usize;
+    for (i, (pm, (week, key, mid))) in pms.iter().zip(&forms).enumerate() {
+        let form = FormHeaders {
+            message_id: mid.clone(),
+            reply_to: reply_key::reply_address(&config.service.address, key),
+            subject: format!("{} — your week of {}", config.service.name, week.dates()),
+            text: form_text.clone(),
+            date: Some(now - Duration::hours(1)),
+        };
+        let content = ReplyContent {
+            scores: skills
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        s.key.clone(),
+                        u8::try_from(1 + next() % 5).unwrap(),
+                    )
+                })
+                .collect(),
+            note: if i % 3 == 0 {
+                "Shipped the onboarding revamp; the pricing review slipped a week.".into()
+            } else {
+                String::new()
+            },
+        };
+        let unique = format!("bench.{i}.{}", next());
+        let raw = coachmail::replies::compose(
+            ClientShape::ALL[i % ClientShape::ALL.len()],
+            &form,
+            (&pm.name, &pm.email),
+            &content,
+            now,
+            &unique,
+        );
+        bytes_total += raw.len();
+        maildir.deliver(&unique, &raw).unwrap();
+    }
+    println!(
+        "replies_dropped {} messages {} bytes average",
+        pms.len(),
+        bytes_total / pms.len().max(1)
+    );
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let mut service = Service::open(config, now, Parts::default()).unwrap();
+    println!(
+        "replies_service_start {:.2} s wall {:.2} s cpu",
+        t0.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu0
+    );
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let mut read = 0;
+    loop {
+        let k = service.read_inbox(now).unwrap();
+        if k == 0 {
+            break;
+        }
+        read += k;
+    }
+    let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+    println!("replies_read {read} messages {wall:.2} s wall {cpu:.2} s cpu");
+    println!(
+        "replies_per_second {:.0} wall {:.0} cpu",
+        read as f64 / wall,
+        read as f64 / cpu.max(0.01)
+    );
+}
+
+/// `trend` and then `trend <skill> 52` from each of the first `n` PMs, as
+/// replies to their newest form (so authorized by its key), each applied
+/// through the engine as the reader applies a message: the bounded history
+/// read, the charts, the answer queued. CPU per command of each kind.
+fn trends(dir: &Path, n: usize) {
+    use coachmail::understand::Forms;
+    let now = Utc::now();
+    let config = Config::load(&config_path(dir)).unwrap();
+    let engine = Engine::new(config).unwrap();
+    let mut store = Store::open(&engine.config.service.database, None).unwrap();
+    let skill = engine
+        .config
+        .framework
+        .active()
+        .next()
+        .expect("a skill")
+        .key
+        .clone();
+    let pms: Vec<_> = engine.config.pms.iter().take(n).cloned().collect();
+    for (label, command) in [
+        ("trend", "trend".to_string()),
+        ("trend_skill_52", format!("trend {skill} 52")),
+    ] {
+        let mut messages = Vec::with_capacity(pms.len());
+        for (i, pm) in pms.iter().enumerate() {
+            let week = Forms::latest_week(&store, &pm.key)
+                .unwrap()
+                .expect("a form");
+            let key = store.reply_key_for(&pm.key, week).unwrap().expect("a key");
+            let mid = store
+                .form_message_id(&pm.key, week)
+                .unwrap()
+                .unwrap_or_default();
+            messages.push(format!(
+                "From: {} <{}>\r\nTo: {}\r\nSubject: {command}\r\nDate: {}\r\n\
+                 Message-ID: <bench-{label}-{i}-{}@example.org>\r\nIn-Reply-To: <{mid}>\r\n\
+                 MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{command}\r\n",
+                pm.name,
+                pm.email,
+                reply_key::reply_address(&engine.config.service.address, &key),
+                now.to_rfc2822(),
+                now.timestamp_millis(),
+            ));
+        }
+        let (cpu0, t0) = (cpu_seconds(), Instant::now());
+        let mut answered = 0;
+        for raw in &messages {
+            let receipt = engine.receive(&mut store, raw.as_bytes(), now).unwrap();
+            if receipt.kind == Kind::Command && receipt.answered {
+                answered += 1;
+            }
+        }
+        let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+        println!(
+            "{label} {answered} answered of {} {wall:.2} s wall {cpu:.2} s cpu: {:.1} ms cpu each",
+            messages.len(),
+            cpu * 1000.0 / messages.len().max(1) as f64
+        );
+    }
 }

@@ -7,19 +7,27 @@
 # * start-up (config, templates, store, roster) and the first pass, which
 #   finds every PM's digest due at once; CPU per digest;
 # * an idle pass right after; idle and peak RSS of that process;
-# * RUNS `coachmail ingest` processes (a PM's reply each), CPU per message
-#   and peak RSS of one (`/usr/bin/time`).
+# * REPLIES PMs' replies to a fresh form (real client shapes, the form's
+#   reply key) dropped into the Maildir and read by one pass of the
+#   service's reader: replies per second;
+# * TRENDS PMs sending `trend`, then `trend <skill> 52`: CPU per command;
+# * RUNS `coachmail ingest` processes (a PM's `help` each), CPU per message
+#   and peak RSS of one (`/usr/bin/time`), reading the config snapshot the
+#   first of them leaves beside the database; then RUNS/10 more with the
+#   snapshot removed before each (the first message after a config edit).
 #
 #   PMS=10000 YEARS=10 RUNS=1000 scripts/bench-scale.sh [DIR]
 #
-# Defaults: PMS=500 YEARS=2 RUNS=200 (a couple of minutes), DIR a temp dir
-# (removed unless given). The figures in README.md say which size and
-# commit they were measured on.
+# Defaults: PMS=500 YEARS=2 RUNS=200 REPLIES=PMS TRENDS=min(PMS,1000) (a
+# couple of minutes), DIR a temp dir (removed unless given). The figures in
+# README.md say which size and commit they were measured on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pms=${PMS:-500}
 years=${YEARS:-2}
 runs=${RUNS:-200}
+replies=${REPLIES:-$pms}
+trends=${TRENDS:-$(( pms < 1000 ? pms : 1000 ))}
 keep=${1:+yes}
 dir=${1:-$(mktemp -d)/scale}
 mkdir -p "$dir"
@@ -35,6 +43,12 @@ echo "== build"
 
 echo "== start-up, the digest pass, an idle pass"
 COACHMAIL_LOG=warn "$ex" passes "$dir"
+
+echo "== $replies replies through the Maildir"
+COACHMAIL_LOG=warn "$ex" replies "$dir" "$replies"
+
+echo "== $trends trend commands of each kind"
+COACHMAIL_LOG=warn "$ex" trends "$dir" "$trends"
 
 echo "== $runs ingest processes"
 msgs=$dir/replies
@@ -64,6 +78,18 @@ print(f"ingest_cpu_per_message {(u + s) * 1000 / n:.1f} ms ({u:.2f} s user + {s:
 EOF
 /usr/bin/time -f "%M" -o "$log" "$bin" --config "$dir/coachmail.toml" ingest <"$msgs/1.eml" >/dev/null 2>&1 || true
 echo "ingest_peak_rss $(cat "$log") KiB"
+full=$(( runs / 10 > 0 ? runs / 10 : 1 ))
+/usr/bin/time -f "%U %S %M" -o "$log" bash -c '
+  for f in $(ls "$1"/*.eml | head -n "$5"); do
+    rm -f "$4"; "$2" --config "$3" ingest <"$f" >/dev/null 2>&1 || true
+  done
+' _ "$msgs" "$bin" "$dir/coachmail.toml" "$dir/coachmail.db.config-snapshot" "$full"
+read -r user sys peak <"$log"
+python3 - "$user" "$sys" "$full" "$peak" <<'EOF'
+import sys
+u, s, n, p = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+print(f"ingest_cpu_per_message_without_snapshot {(u + s) * 1000 / n:.1f} ms ({u:.2f} s user + {s:.2f} s sys over {n}); peak {p} KiB")
+EOF
 echo "database_bytes_after $(stat -c %s "$dir/coachmail.db") B"
 rm -f "$log"
 [ -n "$keep" ] || rm -rf "$dir"

@@ -12,12 +12,14 @@ use std::str::FromStr;
 
 use chrono::{Duration, NaiveTime, Weekday};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::framework::Framework;
 use crate::week::Week;
 
 pub use crate::config_file::{ConfigError, Source, check_display_text};
+
+pub mod snapshot;
 
 /// Where the config is looked for when neither `--config` nor `COACHMAIL_CONFIG` is given.
 pub const DEFAULT_PATH: &str = "config/coachmail.toml";
@@ -37,7 +39,7 @@ pub struct Config {
     pub framework: Framework,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Service {
     /// Product name shown in every email, e.g. "PM Pulse".
     pub name: String,
@@ -59,18 +61,20 @@ pub struct Service {
 /// weeks) with a week to spare, or a message could be queued twice.
 pub const MIN_OUTBOX_KEEP_DAYS: u32 = 28;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Schedule {
     pub form_day: Weekday,
     pub form_time: NaiveTime,
+    #[serde(with = "snapshot::duration")]
     pub digest_lead: Duration,
     /// One nudge this long after the form if no reply; `None` = no reminder.
+    #[serde(with = "snapshot::optional_duration")]
     pub reminder_after: Option<Duration>,
     /// A score this far or further below the PM's baseline is flagged as a dip.
     pub dip_threshold: f64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Auth {
     pub require_reply_key: bool,
     pub trusted_authserv_ids: Vec<String>,
@@ -94,14 +98,14 @@ pub struct Auth {
     pub max_digest_note_bytes: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tls {
     StartTls,
     Implicit,
     None,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Outbound {
     /// Each sent email is written as an `.eml` file in `dir`.
     File {
@@ -110,7 +114,7 @@ pub enum Outbound {
     Smtp(Smtp),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Smtp {
     pub host: String,
     pub port: u16,
@@ -129,7 +133,7 @@ pub struct Smtp {
     pub timeout_seconds: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Inbound {
     /// A Maildir watched for replies.
     Maildir {
@@ -140,7 +144,7 @@ pub enum Inbound {
     None,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Imap {
     pub host: String,
     pub port: u16,
@@ -617,13 +621,17 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
     }
 }
 
-fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
-    // One rule for every path in the file: a relative path is relative to
-    // the folder holding the file, wherever coachmail is started from.
-    let config_dir = match src.path.parent() {
+/// One rule for every path in the file: a relative path is relative to
+/// the folder holding the file, wherever coachmail is started from.
+fn folder_of(config: &Path) -> &Path {
+    match config.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+fn build(src: &Source<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
+    let config_dir = folder_of(src.path);
     let root = config_dir;
 
     let s = raw.service;

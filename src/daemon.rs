@@ -150,6 +150,19 @@ fn message_fault(e: &EngineError) -> Option<&'static str> {
     }
 }
 
+/// How many Maildir messages [`Service::read_inbox`] applies in one
+/// transaction: a commit per message was most of a reply's cost, and 64
+/// keep the write lock for well under a second.
+pub const BATCH: usize = 64;
+
+/// The messages [`Service::read_inbox`] applied in its open batch, their
+/// files not moved yet; `single` once a batch was lost in this pass.
+#[derive(Default)]
+struct Batch {
+    held: Vec<(MaildirMessage, Receipt)>,
+    single: bool,
+}
+
 /// Applies one message, a panic included: a panicking message rolls its
 /// transaction back and is reported as [`Attempt::Failed`], never takes
 /// the process down.
@@ -567,41 +580,59 @@ impl Service {
     }
 
     /// Applies every message waiting in the Maildir; each is moved to
-    /// `cur/` only after its effects are committed. A message that fails
-    /// for its own reason is counted and, after [`QUARANTINE_AFTER`]
-    /// failures, moved to the quarantine folder; it never holds up the
-    /// messages behind it.
+    /// `cur/` only after its effects are committed. Up to [`BATCH`]
+    /// messages share one transaction, each in its own savepoint (a message
+    /// that fails or panics undoes its own writes only); their files move
+    /// once that transaction commits. Should a message take the whole
+    /// transaction down, the others in it are applied again at once, each
+    /// in a transaction of its own, and so is the rest of the pass. A
+    /// message that fails for its own reason is counted and, after
+    /// [`QUARANTINE_AFTER`] failures, moved to the quarantine folder; it
+    /// never holds up the messages behind it.
     pub fn read_inbox(&mut self, now: DateTime<Utc>) -> Result<usize, ServiceError> {
         let Some(inbox) = self.inbox.clone() else {
             return Ok(0);
         };
         let limit = self.engine.config.auth.max_message_bytes;
         let mut count = 0;
-        for msg in inbox.pending()? {
+        let mut queue: std::collections::VecDeque<MaildirMessage> = inbox.pending()?.into();
+        // Applied in the open batch, their files not moved yet.
+        let mut batch = Batch::default();
+        while let Some(msg) = queue.pop_front() {
             // Asked to stop: the rest waits, unread, for the next start.
             if self.stop.requested() {
                 break;
             }
-            let raw = inbox.read(&msg, limit)?;
+            let raw = match inbox.read(&msg, limit) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    self.settle(&inbox, &mut batch, &mut queue)?;
+                    return Err(e.into());
+                }
+            };
+            // The batch takes the write lock: busy, the rest waits for the
+            // next pass.
+            if !batch.single {
+                self.store.begin_batch()?;
+            }
             match self.attempt(&raw, now) {
                 Attempt::Applied(receipt) => {
-                    // Refused and ignored mail keeps no copy at all.
-                    if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
-                        inbox.discard(&msg)?;
-                    } else {
-                        inbox.acknowledge(&msg)?;
-                    }
-                    count += 1;
-                    if let Some(f) = &receipt.forgotten {
-                        self.erase_traces(f)?;
-                        self.scrub_after_forget = true;
+                    // A forget erases files: only once it is committed.
+                    let forgot = receipt.forgotten.is_some();
+                    batch.held.push((msg, receipt));
+                    if forgot || batch.held.len() >= BATCH {
+                        count += self.settle(&inbox, &mut batch, &mut queue)?;
                     }
                 }
                 // The database is busy: stop here, the rest waits for the next pass.
-                Attempt::Deferred(e) if e.is_busy() => return Err(e.into()),
+                Attempt::Deferred(e) if e.is_busy() => {
+                    self.settle(&inbox, &mut batch, &mut queue)?;
+                    return Err(e.into());
+                }
                 // The machine's trouble: the message stays in new/ and is
                 // not blamed for it.
                 Attempt::Deferred(e) => {
+                    count += self.settle(&inbox, &mut batch, &mut queue)?;
                     if let EngineError::Store(s) = &e {
                         self.pass_fault = s.machine_fault().or(self.pass_fault);
                     }
@@ -614,8 +645,44 @@ impl Service {
                     }
                 }
                 Attempt::Failed { reason, error } => {
+                    count += self.settle(&inbox, &mut batch, &mut queue)?;
                     self.maildir_message_failed(&inbox, &msg, &raw, reason, error, now)
                 }
+            }
+        }
+        count += self.settle(&inbox, &mut batch, &mut queue)?;
+        Ok(count)
+    }
+
+    /// Commits the open batch, then moves the files of the messages it
+    /// applied (refused and ignored mail keeps no copy at all) and erases
+    /// what a forget left; returns how many. When the commit fails nothing
+    /// moves: the messages go back to the front of `queue`, and the rest
+    /// of the pass applies one message per transaction.
+    fn settle(
+        &mut self,
+        inbox: &Maildir,
+        batch: &mut Batch,
+        queue: &mut std::collections::VecDeque<MaildirMessage>,
+    ) -> Result<usize, ServiceError> {
+        if self.store.end_batch().is_err() {
+            batch.single = true;
+            for (msg, _) in batch.held.drain(..).rev() {
+                queue.push_front(msg);
+            }
+            return Ok(0);
+        }
+        let mut count = 0;
+        for (msg, receipt) in batch.held.drain(..) {
+            if matches!(receipt.kind, Kind::Rejected | Kind::Ignored) {
+                inbox.discard(&msg)?;
+            } else {
+                inbox.acknowledge(&msg)?;
+            }
+            count += 1;
+            if let Some(f) = &receipt.forgotten {
+                self.erase_traces(f)?;
+                self.scrub_after_forget = true;
             }
         }
         Ok(count)

@@ -563,3 +563,87 @@ fn run_stopped_by_a_message_over_budget_moves_it_to_the_quarantine_after_restart
     assert_eq!(v["quarantine"][0]["reason"], "interrupted");
     assert_eq!(v["quarantine"][0]["source"], "maildir");
 }
+
+// --- several messages share one transaction, each undone alone ---------------
+
+/// Like [`poison`], but the fault rolls back the whole transaction the
+/// message was applied in, as SQLite itself does on some errors.
+fn poison_whole_transaction(db: &std::path::Path, dedup_key: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON inbound WHEN NEW.dedup_key = '{}'
+         BEGIN SELECT RAISE(ROLLBACK, 'poisoned'); END;",
+        dedup_key.replace('\'', "''")
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_failing_message_between_two_good_ones_undoes_only_its_own_writes() {
+    let (mut h, form) = with_alices_form(|t| t);
+    let db = h.service.engine.config.service.database.clone();
+    let inbox = h.service.inbox.as_ref().unwrap().dir().to_path_buf();
+    let good = reply_with(&h, &form, ALICE, 4, "", "good1");
+    let bad = reply_with(&h, &form, ALICE, 2, "", "bad1");
+    let later = reply_with(&h, &form, ALICE, 5, "", "good2");
+    poison(&db, &coachmail::engine::dedup_key_of(&bad));
+    h.clock.advance(Duration::minutes(1));
+    h.deliver("1.good.host", &good);
+    h.deliver("2.bad.host", &bad);
+    h.deliver("3.good.host", &later);
+    let before = h.sent_count();
+    h.pass();
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM inbound_failures WHERE attempts = 1"
+        ),
+        1
+    );
+    let confirms = h
+        .sent_new(before)
+        .into_iter()
+        .filter(|s| s.kind() == "confirm")
+        .count();
+    assert_eq!(confirms, 2);
+    assert!(inbox.join("new/2.bad.host").exists());
+    assert!(!inbox.join("new/1.good.host").exists());
+    assert!(!inbox.join("new/3.good.host").exists());
+}
+
+#[test]
+fn a_message_that_rolls_back_the_shared_transaction_does_not_take_the_others_with_it() {
+    let (mut h, form) = with_alices_form(|t| t);
+    let db = h.service.engine.config.service.database.clone();
+    let inbox = h.service.inbox.as_ref().unwrap().dir().to_path_buf();
+    let good = reply_with(&h, &form, ALICE, 4, "", "good1");
+    let bad = reply_with(&h, &form, ALICE, 2, "", "bad1");
+    let later = reply_with(&h, &form, ALICE, 5, "", "good2");
+    poison_whole_transaction(&db, &coachmail::engine::dedup_key_of(&bad));
+    h.clock.advance(Duration::minutes(1));
+    h.deliver("1.good.host", &good);
+    h.deliver("2.bad.host", &bad);
+    h.deliver("3.good.host", &later);
+    let before = h.sent_count();
+    h.pass();
+    // The first reply was applied in the transaction the bad one took
+    // down; it is applied again, on its own, in the same pass.
+    assert_eq!(count(&db, "SELECT count(*) FROM inbound"), 2);
+    let confirms = h
+        .sent_new(before)
+        .into_iter()
+        .filter(|s| s.kind() == "confirm")
+        .count();
+    assert_eq!(confirms, 2);
+    assert!(!inbox.join("new/1.good.host").exists());
+    assert!(!inbox.join("new/3.good.host").exists());
+    assert!(inbox.join("new/2.bad.host").exists());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM inbound_failures WHERE attempts = 1"
+        ),
+        1
+    );
+}

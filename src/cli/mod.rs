@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, snapshot};
 
 mod error;
 mod ops;
@@ -156,9 +156,12 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let load = || Config::load(&config_path);
     match cli.command {
         Command::Parse { files } => ops::parse(load()?, &files),
-        Command::Check { json } => ops::check(load()?, json),
-        Command::Ingest => ops::ingest(load()?),
-        Command::Run => ops::run_service(load()?),
+        // `run` and `check` load the files and leave a snapshot of the
+        // result beside the database; `ingest` uses it while the files
+        // are unchanged (a large roster's TOML is the bulk of its start).
+        Command::Check { json } => ops::check(snapshot::load_and_save(&config_path)?, json),
+        Command::Ingest => ops::ingest(snapshot::load(&config_path)?.0),
+        Command::Run => ops::run_service(snapshot::load_and_save(&config_path)?),
         Command::Demo {
             weeks, pms, dir, ..
         } => ops::demo(load()?, weeks, pms, &dir),

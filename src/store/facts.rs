@@ -148,11 +148,10 @@ fn reply_key(
     week: Week,
 ) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT reply_key FROM forms WHERE pm = ?1 AND week = ?2 ORDER BY sent_at DESC LIMIT 1",
-        params![pm, week.to_string()],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![pm, week.to_string()], |r| r.get(0))
     .optional()
 }
 
@@ -188,6 +187,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             key: None,
+            batch: None,
         })
     }
 }

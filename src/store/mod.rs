@@ -81,13 +81,34 @@ pub struct Store {
     path: PathBuf,
     /// The SQLCipher key, for backups (always `None` without `sqlcipher`).
     key: Option<String>,
+    /// An open batch ([`Store::begin_batch`]): `Some(lost)`, `lost` once
+    /// SQLite rolled its transaction back under it.
+    batch: Option<bool>,
 }
 
 /// One write transaction. Dropping it without [`Tx::commit`] rolls every
-/// write back.
+/// write back. Inside a batch it is a savepoint of the batch's
+/// transaction: committing it keeps its writes for the batch's commit,
+/// dropping it undoes its writes alone.
 pub struct Tx<'s> {
-    tx: rusqlite::Transaction<'s>,
+    tx: TxKind<'s>,
     path: &'s Path,
+}
+
+enum TxKind<'s> {
+    Whole(rusqlite::Transaction<'s>),
+    Part(rusqlite::Savepoint<'s>),
+}
+
+impl std::ops::Deref for TxKind<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            TxKind::Whole(t) => t,
+            TxKind::Part(s) => s,
+        }
+    }
 }
 
 impl Store {
@@ -134,6 +155,7 @@ impl Store {
             conn,
             path,
             key: None,
+            batch: None,
         };
         if let Some(key) = key {
             store.apply_key(key)?;
@@ -245,13 +267,82 @@ impl Store {
     /// Starts a write transaction, taking the write lock now: if another
     /// process holds it past the busy timeout this fails with
     /// [`StoreError::Busy`] before anything is done.
+    ///
+    /// Inside a batch ([`Store::begin_batch`]) it is a savepoint of the
+    /// batch's transaction instead.
     pub fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
         let path = self.path.as_path();
+        if let Some(lost) = &mut self.batch {
+            // SQLite rolled the batch back (a full disk, say): a savepoint
+            // now would start a new transaction and hide that.
+            if *lost || self.conn.is_autocommit() {
+                *lost = true;
+                return Err(batch_lost(path));
+            }
+            let sp = self.conn.savepoint().at(path)?;
+            return Ok(Tx {
+                tx: TxKind::Part(sp),
+                path,
+            });
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .at(path)?;
-        Ok(Tx { tx, path })
+        Ok(Tx {
+            tx: TxKind::Whole(tx),
+            path,
+        })
+    }
+
+    /// Opens a batch: one write transaction (the write lock taken now, as
+    /// [`Store::transaction`] takes it) that every [`Store::transaction`]
+    /// joins as a savepoint until [`Store::end_batch`]. Nothing written in
+    /// a batch is durable, or may be acted on outside the database, before
+    /// `end_batch` returns `Ok`.
+    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
+        if self.batch.is_some() {
+            return Ok(());
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").at(&self.path)?;
+        self.batch = Some(false);
+        Ok(())
+    }
+
+    /// Whether a batch is open.
+    pub fn in_batch(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// Commits the open batch (nothing to do without one). An error means
+    /// none of the batch's writes are kept.
+    pub fn end_batch(&mut self) -> Result<(), StoreError> {
+        let Some(lost) = self.batch.take() else {
+            return Ok(());
+        };
+        if lost || self.conn.is_autocommit() {
+            let _ = self.rollback_if_open();
+            return Err(batch_lost(&self.path));
+        }
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.rollback_if_open();
+            return Err(StoreError::sql(&self.path, e));
+        }
+        Ok(())
+    }
+
+    /// Drops the open batch and every write in it.
+    pub fn abandon_batch(&mut self) {
+        if self.batch.take().is_some() {
+            let _ = self.rollback_if_open();
+        }
+    }
+
+    fn rollback_if_open(&self) -> rusqlite::Result<()> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn.execute_batch("ROLLBACK")
     }
 
     /// Runs `f` in one transaction and commits if it returns `Ok`.
@@ -321,15 +412,33 @@ impl Store {
 }
 
 impl Tx<'_> {
-    /// Makes every write of this transaction durable, at once.
+    /// Makes every write of this transaction durable, at once (in a batch:
+    /// keeps them for the batch's commit).
     pub fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().at(self.path)
+        match self.tx {
+            TxKind::Whole(t) => t.commit().at(self.path),
+            TxKind::Part(s) => s.commit().at(self.path),
+        }
     }
 
     /// Drops every write of this transaction (dropping `Tx` does the same).
     pub fn rollback(self) -> Result<(), StoreError> {
-        self.tx.rollback().at(self.path)
+        match self.tx {
+            TxKind::Whole(t) => t.rollback().at(self.path),
+            TxKind::Part(s) => s.finish().at(self.path),
+        }
     }
+}
+
+/// The error of a batch whose transaction SQLite rolled back under it.
+fn batch_lost(path: &Path) -> StoreError {
+    StoreError::sql(
+        path,
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("the batch's transaction was rolled back; its writes are not kept".into()),
+        ),
+    )
 }
 
 /// Gives the WAL and shared-memory files beside the database mode 0600.

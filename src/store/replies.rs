@@ -119,11 +119,11 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO raw_inbound (inbound_id, bytes, received_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (inbound_id) DO UPDATE SET bytes = excluded.bytes",
-                params![inbound_id, bytes, ms(now)],
             )
+            .and_then(|mut s| s.execute(params![inbound_id, bytes, ms(now)]))
             .at(self.path)?;
         Ok(())
     }

@@ -191,6 +191,64 @@ fn migration_4_makes_an_existing_database_lean_and_keeps_its_facts() {
 }
 
 #[test]
+fn the_lean_indexes_migration_drops_two_unneeded_indexes_and_keeps_every_answer() {
+    // A database as the version before left it, with a week of answers.
+    let lean = schema::MIGRATIONS
+        .iter()
+        .position(|m| m.contains("DROP INDEX answers_current_by_week"))
+        .expect("the lean indexes migration");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coachmail.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..lean] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", lean as i64).unwrap();
+        c.execute_batch(
+            "INSERT INTO coaches (key, since) VALUES ('maya', 1);
+             INSERT INTO pms (key, coach, since) VALUES ('alice', 'maya', 1);
+             INSERT INTO answers (pm, week, skill, score, received_at, superseded_at)
+               VALUES ('alice', '2026-W48', 'data', 2, 1, 2),
+                      ('alice', '2026-W48', 'data', 3, 2, NULL),
+                      ('alice', '2026-W48', 'craft', 4, 2, NULL);
+             INSERT INTO inbound (dedup_key, pm, kind, received_at)
+               VALUES ('mid:a@example.org', 'alice', 'assessment', 1);",
+        )
+        .unwrap();
+        let before: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN
+                 ('answers_current_by_week', 'inbound_by_pm')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(before, 2);
+    }
+    let s = Store::open(&path, None).unwrap();
+    assert_eq!(s.schema_version().unwrap(), schema::latest_version());
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM sqlite_master WHERE name IN
+             ('answers_current_by_week', 'inbound_by_pm')"
+        ),
+        0
+    );
+    assert_eq!(count(&s, "SELECT count(*) FROM answers"), 3);
+    let history = s.history("alice").unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(s.answered_pms(w("2026-W48")).unwrap().contains("alice"));
+    // What used the dropped indexes still seeks: a PM's inbound mail.
+    let forget = plan(&s, "SELECT dedup_key FROM inbound WHERE pm = ?1");
+    assert!(
+        forget.iter().any(|l| l.contains("inbound_by_pm_received")),
+        "{forget:?}"
+    );
+}
+
+#[test]
 fn a_database_from_a_newer_coachmail_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("coachmail.db");
