@@ -205,9 +205,11 @@ pub fn attempt_marked(
             error: None,
         };
     }
-    let _mark = inflight.begin(&hash);
+    let mark = inflight.begin(&hash);
     match watchdog {
-        Some(dog) => dog.watch(|| attempt(engine, store, raw, now)),
+        Some(dog) => dog.watch(mark.as_ref().map(|m| m.path()), || {
+            attempt(engine, store, raw, now)
+        }),
         None => attempt(engine, store, raw, now),
     }
 }

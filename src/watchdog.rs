@@ -10,8 +10,11 @@
 //! service down is quarantined after a few tries instead of blocking
 //! everything behind it. [`Watchdog`]: a thread that acts when one
 //! message's handling overruns its budget (`run` and `ingest` exit with
-//! 75, leaving the mark). Never reads or writes a message's content: a
-//! mark is a hash and nothing else.
+//! 75, leaving the mark), and when a stop is asked for while one message
+//! has been in hand for [`STOP_GRACE`] (`run` exits 0 at once, taking the
+//! mark away: nothing of the message was committed, and it is read again
+//! on the next start without being blamed). Never reads or writes a
+//! message's content: a mark is a hash and nothing else.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -30,6 +33,13 @@ pub struct Mark {
     path: PathBuf,
     // Held open: the lock lives as long as the handle.
     _file: File,
+}
+
+impl Mark {
+    /// Where the mark lies.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 impl Drop for Mark {
@@ -108,27 +118,53 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// How long a message in hand may still run once a stop is asked for.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// The message in hand: since when, and where its mark lies.
+type InHand = Option<(Instant, Option<PathBuf>)>;
+
 /// Watches one message at a time against a time budget.
 #[derive(Clone)]
 pub struct Watchdog {
-    started: Arc<Mutex<Option<Instant>>>,
+    in_hand: Arc<Mutex<InHand>>,
 }
 
 impl Watchdog {
     /// Starts the watching thread: `on_overrun` runs once when a message
     /// handed to [`Watchdog::watch`] is still being handled after `budget`.
     pub fn start(budget: Duration, on_overrun: impl FnOnce() + Send + 'static) -> Watchdog {
-        let started: Arc<Mutex<Option<Instant>>> = Arc::default();
-        let seen = started.clone();
+        Watchdog::start_stoppable(budget, || false, on_overrun, |_| {})
+    }
+
+    /// [`Watchdog::start`], and `on_stop` (given the message's mark) runs
+    /// once when `stop_requested` holds while one message has been in hand
+    /// for [`STOP_GRACE`]: a stop is honoured within about a second even in
+    /// the middle of a slow message.
+    pub fn start_stoppable(
+        budget: Duration,
+        stop_requested: impl Fn() -> bool + Send + 'static,
+        on_overrun: impl FnOnce() + Send + 'static,
+        on_stop: impl FnOnce(Option<PathBuf>) + Send + 'static,
+    ) -> Watchdog {
+        let in_hand: Arc<Mutex<InHand>> = Arc::default();
+        let seen = in_hand.clone();
         let tick = (budget / 4).clamp(Duration::from_millis(1), Duration::from_millis(250));
         let spawned = std::thread::Builder::new()
             .name("message-watchdog".into())
             .spawn(move || {
                 loop {
                     std::thread::sleep(tick);
-                    let since = *seen.lock().unwrap_or_else(|e| e.into_inner());
-                    if since.is_some_and(|s| s.elapsed() > budget) {
+                    let now = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    let Some((since, mark)) = now else {
+                        continue;
+                    };
+                    if since.elapsed() > budget {
                         on_overrun();
+                        return;
+                    }
+                    if since.elapsed() > STOP_GRACE && stop_requested() {
+                        on_stop(mark);
                         return;
                     }
                 }
@@ -138,19 +174,35 @@ impl Watchdog {
                 "the message watchdog could not start; messages run without a time budget"
             );
         }
-        Watchdog { started }
+        Watchdog { in_hand }
     }
 
-    /// Runs the handling of one message under the budget.
-    pub fn watch<T>(&self, handle: impl FnOnce() -> T) -> T {
-        self.set(Some(Instant::now()));
+    /// Runs the handling of one message (marked at `mark`) under the budget.
+    pub fn watch<T>(&self, mark: Option<&Path>, handle: impl FnOnce() -> T) -> T {
+        self.set(Some((Instant::now(), mark.map(Path::to_path_buf))));
         let out = handle();
         self.set(None);
         out
     }
 
-    fn set(&self, value: Option<Instant>) {
-        *self.started.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    fn set(&self, value: InHand) {
+        *self.in_hand.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    }
+}
+
+/// What `run` does when asked to stop in the middle of a slow message:
+/// the message's mark goes (it is not the message's fault), it says so and
+/// exits 0. Nothing of the message was committed; it is read again on the
+/// next start.
+pub fn exit_on_stop() -> impl FnOnce(Option<PathBuf>) + Send + 'static {
+    move |mark| {
+        if let Some(mark) = mark {
+            let _ = std::fs::remove_file(mark);
+        }
+        tracing::info!(
+            "stopped in the middle of a message; nothing of it was committed and it is read again on the next start"
+        );
+        std::process::exit(0);
     }
 }
 
@@ -226,7 +278,7 @@ mod tests {
         let dog = Watchdog::start(Duration::from_millis(20), move || {
             flag.store(true, Ordering::SeqCst)
         });
-        dog.watch(|| {
+        dog.watch(None, || {
             let until = Instant::now() + Duration::from_secs(5);
             while !fired.load(Ordering::SeqCst) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(5));
@@ -243,10 +295,37 @@ mod tests {
             flag.store(true, Ordering::SeqCst)
         });
         for _ in 0..5 {
-            dog.watch(|| ());
+            dog.watch(None, || ());
         }
         // Idle far beyond the budget, no message in hand.
         std::thread::sleep(Duration::from_millis(300));
         assert!(!fired.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_stop_asked_for_during_a_slow_message_is_honoured_after_the_grace_with_its_mark() {
+        let stopped: Arc<Mutex<Option<Option<PathBuf>>>> = Arc::default();
+        let seen = stopped.clone();
+        let asked = Arc::new(AtomicBool::new(false));
+        let asked_too = asked.clone();
+        let dog = Watchdog::start_stoppable(
+            Duration::from_secs(60),
+            move || asked_too.load(Ordering::SeqCst),
+            || panic!("no overrun within 60 s"),
+            move |mark| *seen.lock().unwrap() = Some(mark),
+        );
+        // A quick message while a stop is asked for: finished, not cut.
+        asked.store(true, Ordering::SeqCst);
+        dog.watch(None, || ());
+        assert!(stopped.lock().unwrap().is_none());
+        // A slow one: cut after the grace, handing over its mark.
+        let mark = Path::new("/nonexistent/mark");
+        dog.watch(Some(mark), || {
+            let until = Instant::now() + Duration::from_secs(10);
+            while stopped.lock().unwrap().is_none() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        assert_eq!(*stopped.lock().unwrap(), Some(Some(mark.to_path_buf())));
     }
 }

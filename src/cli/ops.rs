@@ -472,7 +472,15 @@ pub fn run_service(config: Config) -> Result<u8, CliError> {
     let budget = config.auth.message_time_budget;
     let mut service = Service::open(config, SystemClock.now(), Parts::default())?
         .stopping_on(stop.clone())
-        .watched_by(Watchdog::start(budget, watchdog::exit_on_overrun(budget)));
+        .watched_by({
+            let stop = stop.clone();
+            Watchdog::start_stoppable(
+                budget,
+                move || stop.requested(),
+                watchdog::exit_on_overrun(budget),
+                watchdog::exit_on_stop(),
+            )
+        });
     if let Outbound::Smtp(smtp) = &service.engine.config.outbound {
         runtime.block_on(verify_smtp(
             &SmtpTransport::from_config(smtp).map_err(ServiceError::from)?,
