@@ -18,7 +18,7 @@ PORT=$(sed -n 's/^MAIL_SMTP_PORT=//p' "$DIR/env")
 SMTP_SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 BOX=$DIR/mail/tom
 
-count() { find "$BOX/new" "$BOX/cur" -type f 2>/dev/null | wc -l; }
+count() { { find "$BOX/new" "$BOX/cur" -type f 2>/dev/null || true; } | wc -l; }
 now() { date +%s.%N; }
 
 for s in "${SESSIONS[@]}"; do
