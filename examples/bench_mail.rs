@@ -140,14 +140,24 @@ fn reply_bytes(i: usize) -> Vec<u8> {
 /// Puts `n` replies straight into the service's Maildir (the setup, not
 /// timed), as Postfix's virtual delivery would.
 fn fill_mailbox(maildir: &Path, n: usize) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::chown;
+    // A mailbox nothing was delivered to yet does not exist: made here,
+    // owned like the folder that holds every user's mailbox.
+    let root = maildir.parent().ok_or("a mailbox has a parent folder")?;
+    let owner = std::fs::metadata(root)?;
+    for sub in ["", "new", "cur", "tmp"] {
+        let d = maildir.join(sub);
+        if !d.exists() {
+            std::fs::create_dir_all(&d)?;
+            chown(&d, Some(owner.uid()), Some(owner.gid()))?;
+        }
+    }
     for sub in ["new", "cur"] {
         for e in std::fs::read_dir(maildir.join(sub))? {
             std::fs::remove_file(e?.path())?;
         }
     }
-    use std::os::unix::fs::chown;
-    let owner = std::fs::metadata(maildir)?;
-    use std::os::unix::fs::MetadataExt;
     for i in 0..n {
         let name = format!("{}.B{i}.bench", 1_700_000_000 + i);
         let tmp = maildir.join("tmp").join(&name);
@@ -170,7 +180,7 @@ async fn bench_imap(vars: &HashMap<String, String>, n: usize) -> Result<()> {
             &format!("framework = {:?}", repo.join("config/framework.toml")),
         )
         .replace(
-            "templates = \"templates\"",
+            "templates = \"../templates\"",
             &format!("templates = {:?}", repo.join("templates")),
         )
         .replace("require_reply_key = true", "require_reply_key = false")
@@ -179,6 +189,8 @@ async fn bench_imap(vars: &HashMap<String, String>, n: usize) -> Result<()> {
             "replies_per_sender_per_hour = 1000000 ",
         );
     std::fs::create_dir_all(dir.path().join("config"))?;
+    // The shipped config keeps its database and inbox in ../var.
+    std::fs::create_dir_all(dir.path().join("var"))?;
     let path = dir.path().join("config/coachmail.toml");
     std::fs::write(&path, text)?;
     let config = Config::load(&path)?;
