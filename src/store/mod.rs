@@ -180,11 +180,9 @@ impl Store {
             .conn
             .pragma_update(None, "synchronous", "NORMAL")
             .at(p)?;
-        // 16 MiB of page cache: the schedule's reads stay in memory.
-        store
-            .conn
-            .pragma_update(None, "cache_size", -16_384)
-            .at(p)?;
+        // 8 MiB of page cache: the schedule's reads (the last few weeks of
+        // every PM) stay in memory at 10,000 PMs, and the process small.
+        store.conn.pragma_update(None, "cache_size", -8_192).at(p)?;
         // No memory map: the page cache above serves the schedule's reads,
         // and the process stays small however large the database grows (a
         // 256 MiB map made the service's RSS ~300 MiB at 10,000 PMs).
