@@ -11,25 +11,12 @@
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-use super::receive::note_as_data;
+use super::receive::{CoachMessage, note_as_data};
 use super::{Engine, EngineError, enqueue};
-use crate::config::{Coach, Pm};
 use crate::render::{ActionsView, AnswerTo, CoachConfirmView, Mailbox};
 use crate::store::{ActionState, CoachEntry, Tx};
 use crate::understand::coach::{self as reader, ScheduleChange};
 use crate::understand::{Forms, Understanding};
-
-/// What [`Engine::apply_coach_reply`] was given besides the message.
-pub(super) struct CoachMessage<'a> {
-    pub coach: &'a Coach,
-    pub pm: &'a Pm,
-    pub pairing: i64,
-    pub inbound_id: i64,
-    pub dedup_key: &'a str,
-    pub subject: Option<&'a str>,
-    /// Over the hourly budget: stored, the coach's confirmation held back.
-    pub rate_limited: bool,
-}
 
 impl Engine {
     /// Stores what the coach wrote and queues its emails. Returns whether

@@ -191,7 +191,7 @@ impl Engine {
                         let subject = subject_of(raw);
                         receipt.answered = self.apply_coach_reply(
                             &tx,
-                            &super::coach_reply::CoachMessage {
+                            &CoachMessage {
                                 coach,
                                 pm,
                                 pairing,
@@ -494,6 +494,18 @@ fn raw_message_id(raw: &[u8]) -> Option<&[u8]> {
         start = line_end + 1;
     }
     None
+}
+
+/// What [`Engine::apply_coach_reply`] was given besides the message.
+pub(super) struct CoachMessage<'a> {
+    pub coach: &'a crate::config::Coach,
+    pub pm: &'a Pm,
+    pub pairing: i64,
+    pub inbound_id: i64,
+    pub dedup_key: &'a str,
+    pub subject: Option<&'a str>,
+    /// Over the hourly budget: stored, the coach's confirmation held back.
+    pub rate_limited: bool,
 }
 
 #[cfg(test)]
